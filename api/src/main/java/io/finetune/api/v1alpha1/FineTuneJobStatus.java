@@ -1,0 +1,47 @@
+package io.finetune.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Observed state. One writer per field: the operator owns everything here except {@code progress}, which the trainer
+ * patches on its own FineTuneJob while it runs.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class FineTuneJobStatus {
+    @JsonPropertyDescription("Pending, Running, Succeeded, Failed or Suspended.")
+    public Phase phase;
+
+    @JsonPropertyDescription("The metadata.generation this status was computed from.")
+    public Long observedGeneration;
+
+    @JsonPropertyDescription("Kubernetes-style conditions (Valid, Ready, Succeeded, ...) with reason, message and lastTransitionTime.")
+    public List<Condition> conditions = new ArrayList<>();
+
+    @JsonPropertyDescription("When the first training pod started (RFC 3339).")
+    public String startTime;
+
+    @JsonPropertyDescription("When the job reached Succeeded or Failed (RFC 3339).")
+    public String completionTime;
+
+    @JsonPropertyDescription("Training pods started so far (a retried or preempted pod counts again).")
+    public Integer attempts;
+
+    @JsonPropertyDescription("Live training progress, reported by the trainer.")
+    public Progress progress;
+
+    @JsonPropertyDescription("Final training and evaluation losses.")
+    public Metrics metrics;
+
+    @JsonPropertyDescription("Measured memory of the run: parameters and the bytes held by weights, gradients and optimizer state.")
+    public MemoryUsage memory;
+
+    @JsonPropertyDescription("The written adapter or weights, with a content digest.")
+    public Artifact artifact;
+
+    @JsonPropertyDescription("Human-readable summary of the current state or the failure.")
+    public String message;
+}

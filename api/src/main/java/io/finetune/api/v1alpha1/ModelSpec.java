@@ -1,0 +1,22 @@
+package io.finetune.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+
+/** The base model. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ModelSpec {
+    @Required
+    @Pattern(Uris.PATTERN)
+    @JsonPropertyDescription("URI of the model directory: pvc://claim/path, s3://bucket/prefix, https://..., hf://org/name[@revision] or file:///path (local runs).")
+    public String source;
+
+    @Pattern(Uris.PATTERN)
+    @JsonPropertyDescription("URI of a directory holding tokenizer.json when it is not next to the model. Default: the model directory.")
+    public String tokenizer;
+
+    @JsonPropertyDescription("Name of a Secret in the job's namespace with credentials for the model source (S3 keys or HF_TOKEN). Default: none.")
+    public String credentialsSecret;
+}

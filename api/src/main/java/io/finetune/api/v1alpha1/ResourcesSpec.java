@@ -1,0 +1,43 @@
+package io.finetune.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.kubernetes.api.model.Toleration;
+import java.util.List;
+import java.util.Map;
+
+/** Hardware and scheduling of the training pod. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ResourcesSpec {
+    /** Kubernetes quantity syntax, e.g. 500m, 4, 16Gi. */
+    static final String QUANTITY = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
+
+    @Min(0)
+    @Max(64)
+    @JsonPropertyDescription("GPUs for the training pod, set as a limit on gpuResourceName. 0 runs on CPU. Default: 1.")
+    public Integer gpus = 1;
+
+    @Pattern("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
+    @JsonPropertyDescription("Extended resource name of the GPU. Default: nvidia.com/gpu.")
+    public String gpuResourceName = "nvidia.com/gpu";
+
+    @Pattern(QUANTITY)
+    @JsonPropertyDescription("CPU request and limit for the training pod (Kubernetes quantity, e.g. 8). Default: operator default.")
+    public String cpu;
+
+    @Pattern(QUANTITY)
+    @JsonPropertyDescription("Memory request and limit for the training pod (Kubernetes quantity, e.g. 64Gi). Default: operator default.")
+    public String memory;
+
+    @JsonPropertyDescription("Node labels the training pod must match. Default: none.")
+    public Map<String, String> nodeSelector;
+
+    @JsonPropertyDescription("Tolerations of the training pod (e.g. for tainted GPU nodes). Default: none.")
+    public List<Toleration> tolerations;
+
+    @JsonPropertyDescription("PriorityClass of the training pod. Default: none.")
+    public String priorityClassName;
+}
