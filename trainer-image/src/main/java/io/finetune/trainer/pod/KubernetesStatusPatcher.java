@@ -75,9 +75,10 @@ public final class KubernetesStatusPatcher implements StatusPatcher {
     @Override
     public void patchProgress(Progress progress) throws IOException, InterruptedException {
         HttpClient http = client.getHttpClient();
+        String url = URLUtils.join(client.getConfiguration().getMasterUrl(), "apis", FineTuneJob.GROUP, FineTuneJob.VERSION,
+                "namespaces", namespace, "finetunejobs", name, "status");
         HttpRequest request = http.newHttpRequestBuilder()
-                .uri(URLUtils.join(client.getConfiguration().getMasterUrl(), "apis", FineTuneJob.GROUP, FineTuneJob.VERSION,
-                        "namespaces", namespace, "finetunejobs", name, "status"))
+                .uri(url)
                 .method("PATCH", MERGE_PATCH, body(progress))
                 .timeout(REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS)
                 .build();
@@ -85,12 +86,13 @@ public final class KubernetesStatusPatcher implements StatusPatcher {
         try {
             response = http.sendAsync(request, String.class).get(REQUEST_TIMEOUT_SECONDS + 5, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            throw new IOException("PATCH " + target() + " status failed: " + e.getCause(), e.getCause());
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new IOException("PATCH " + url + " failed: " + cause, cause);
         } catch (TimeoutException e) {
-            throw new IOException("PATCH " + target() + " status timed out after " + REQUEST_TIMEOUT_SECONDS + "s", e);
+            throw new IOException("PATCH " + url + " timed out after " + REQUEST_TIMEOUT_SECONDS + "s", e);
         }
         if (!response.isSuccessful()) {
-            throw new IOException("PATCH " + target() + " status: HTTP " + response.code() + " " + statusMessage(response.body()));
+            throw new IOException("PATCH " + url + ": HTTP " + response.code() + " " + statusMessage(response.body()));
         }
     }
 

@@ -77,9 +77,8 @@ public final class PodRunner {
             ProgressReporter reporter = new ProgressReporter(wiring.patcher().apply(env),
                     ProgressReporter.Settings.of(env.progressInterval()));
             progress = ProgressSink.fanOut(gauges, reporter);
-            LOG.info("training FineTuneJob {}/{} (progress every {}, metrics on port {})", env.jobNamespace(),
-                    env.jobName(), TrainingProgress.formatDuration(env.progressInterval()),
-                    metrics == null ? "-" : metrics.port());
+            LOG.info("training FineTuneJob {}/{} (progress at most every {} ms, metrics on port {})", env.jobNamespace(),
+                    env.jobName(), env.progressInterval().toMillis(), metrics == null ? "-" : metrics.port());
             result = training.train(job, env, progress);
             if (result == null || result.outcome() == null) {
                 result = TrainerResult.failed(TrainerResult.Reason.TrainerError, "trainer finished without a result");
