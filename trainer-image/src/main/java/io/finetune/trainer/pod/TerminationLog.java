@@ -2,6 +2,7 @@ package io.finetune.trainer.pod;
 
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
+import io.finetune.api.v1alpha1.Metrics;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -57,7 +58,7 @@ public final class TerminationLog {
     /** The JSON for a result: message redacted and made one line, at most {@link TrainerResult#MAX_BYTES} bytes. */
     String render(TrainerResult result) {
         TrainerResult safe = new TrainerResult(result.outcome(), result.reason(), redactor.redact(result.message()),
-                redactArtifactUri(result), result.metrics(), result.memory(), result.steps());
+                redactArtifactUri(result), finiteMetrics(result.metrics()), result.memory(), result.steps());
         String json = safe.toJson();
         if (json.getBytes(StandardCharsets.UTF_8).length <= TrainerResult.MAX_BYTES) {
             return json;
@@ -80,6 +81,25 @@ public final class TerminationLog {
         copy.format = a.format;
         copy.servableBy = a.servableBy;
         return copy;
+    }
+
+    /**
+     * A diverged run has NaN losses; JSON has no NaN (Jackson would write the string "NaN", which the API server rejects
+     * for a number field when the operator copies it into status.metrics), so a non-finite loss is left out.
+     */
+    private static Metrics finiteMetrics(Metrics m) {
+        if (m == null) {
+            return null;
+        }
+        Metrics copy = new Metrics();
+        copy.trainLoss = finite(m.trainLoss);
+        copy.evalLossBefore = finite(m.evalLossBefore);
+        copy.evalLossAfter = finite(m.evalLossAfter);
+        return copy;
+    }
+
+    private static Double finite(Double v) {
+        return v == null || !Double.isFinite(v) ? null : v;
     }
 
     /** "Type: message; caused by: message" on one line; causes whose message is already included are skipped. */

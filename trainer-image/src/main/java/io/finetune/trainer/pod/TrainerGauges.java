@@ -1,12 +1,12 @@
 package io.finetune.trainer.pod;
 
 import io.finetune.api.v1alpha1.Progress;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The trainer's Prometheus gauges, fed by the same progress reports as the status patch (so the two never disagree).
- * Reads and writes are lock-free: each gauge is a volatile double.
+ * A report and a scrape each take one short lock, so a scrape never shows the step of one report with the loss of another.
  */
 public final class TrainerGauges implements ProgressSink {
 
@@ -30,7 +30,7 @@ public final class TrainerGauges implements ProgressSink {
     private final double[] values = new double[Gauge.values().length];
 
     public TrainerGauges() {
-        java.util.Arrays.fill(values, Double.NaN);   // NaN = not measured yet (Prometheus convention)
+        Arrays.fill(values, Double.NaN);   // NaN = not measured yet (Prometheus convention)
     }
 
     @Override
@@ -88,6 +88,6 @@ public final class TrainerGauges implements ProgressSink {
         if (v == Math.rint(v) && Math.abs(v) < 1e15) {
             return Long.toString((long) v);
         }
-        return String.format(Locale.ROOT, "%s", v);
+        return Double.toString(v);   // Prometheus accepts Java's notation, e.g. 1.5E-4
     }
 }

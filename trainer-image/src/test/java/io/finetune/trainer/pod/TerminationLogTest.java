@@ -84,6 +84,16 @@ class TerminationLogTest {
     }
 
     @Test
+    void aDivergedRunsNaNLossIsLeftOutInsteadOfBreakingTheJson() throws IOException {
+        Metrics m = metrics();
+        m.trainLoss = Double.NaN;
+        String json = new TerminationLog(dir.resolve("t"), redactor).write(TrainerResult.succeeded(artifact(), m, null, 3));
+        assertThat(json).doesNotContain("NaN");
+        assertThat(JSON.readTree(json).at("/metrics/evalLossAfter").asDouble()).isEqualTo(1.2);
+        assertThat(JSON.readTree(json).at("/metrics").has("trainLoss")).isFalse();
+    }
+
+    @Test
     void anUnwritablePathDoesNotThrow() {
         Path file = dir.resolve("missing-dir").resolve("termination-log");
         String json = new TerminationLog(file, redactor).write(TrainerResult.failed(TrainerResult.Reason.TrainerError, "x"));
