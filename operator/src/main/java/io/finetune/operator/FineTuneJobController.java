@@ -155,7 +155,11 @@ public class FineTuneJobController {
         if (finished || want == Boolean.TRUE.equals(job.getSpec().getSuspend())) {
             return job;
         }
-        return patchSuspend(job, want);
+        Job patched = patchSuspend(job, want);
+        if (!want) {
+            events.record(resource, Type.Normal, "Resumed", "spec.suspend is false: Job " + job.getMetadata().getName() + " resumed");
+        }
+        return patched;
     }
 
     private Job patchSuspend(Job job, boolean suspend) {

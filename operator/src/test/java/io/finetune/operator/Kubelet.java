@@ -39,33 +39,40 @@ final class Kubelet {
         return client.pods().resource(pod).create();
     }
 
-    Pod unschedulable(Pod pod, String message) {
-        pod.getStatus().setConditions(java.util.List.of(new PodConditionBuilder().withType("PodScheduled").withStatus("False")
-                .withReason("Unschedulable").withMessage(message).build()));
+    /** Applies {@code change} to the latest stored version of the pod (the kubelet never writes from a stale copy). */
+    private Pod edit(Pod stale, java.util.function.Consumer<Pod> change) {
+        Pod pod = client.pods().inNamespace(stale.getMetadata().getNamespace()).withName(stale.getMetadata().getName()).get();
+        change.accept(pod);
         return client.pods().resource(pod).update();
     }
 
-    Pod running(Pod pod, String startedAt) {
+    Pod unschedulable(Pod stale, String message) {
+        return edit(stale, pod -> pod.getStatus().setConditions(java.util.List.of(new PodConditionBuilder().withType("PodScheduled").withStatus("False")
+                .withReason("Unschedulable").withMessage(message).build())));
+    }
+
+    Pod running(Pod stale, String startedAt) {
+        return edit(stale, pod -> {
         pod.getSpec().setNodeName("gpu-node-1");
         pod.getStatus().setPhase("Running");
         pod.getStatus().setConditions(java.util.List.of(new PodConditionBuilder().withType("PodScheduled").withStatus("True").build()));
         pod.getStatus().setContainerStatuses(java.util.List.of(new ContainerStatusBuilder().withName(Names.CONTAINER)
                 .withNewState().withNewRunning(startedAt).endState().build()));
-        return client.pods().resource(pod).update();
+        });
     }
 
-    Pod waiting(Pod pod, String reason, String message) {
-        pod.getStatus().setContainerStatuses(java.util.List.of(new ContainerStatusBuilder().withName(Names.CONTAINER)
-                .withNewState().withNewWaiting(message, reason).endState().build()));
-        return client.pods().resource(pod).update();
+    Pod waiting(Pod stale, String reason, String message) {
+        return edit(stale, pod -> pod.getStatus().setContainerStatuses(java.util.List.of(new ContainerStatusBuilder().withName(Names.CONTAINER)
+                .withNewState().withNewWaiting(message, reason).endState().build())));
     }
 
-    Pod terminated(Pod pod, String phase, int exitCode, String reason, String message, String finishedAt) {
+    Pod terminated(Pod stale, String phase, int exitCode, String reason, String message, String finishedAt) {
+        return edit(stale, pod -> {
         pod.getStatus().setPhase(phase);
         pod.getStatus().setContainerStatuses(java.util.List.of(new ContainerStatusBuilder().withName(Names.CONTAINER)
                 .withNewState().withNewTerminated().withExitCode(exitCode).withReason(reason).withMessage(message)
                 .withStartedAt("2026-01-01T00:00:05Z").withFinishedAt(finishedAt).endTerminated().endState().build()));
-        return client.pods().resource(pod).update();
+        });
     }
 
     Job complete(FineTuneJob ftj) {
