@@ -2,6 +2,9 @@ package io.finetune.trainer;
 
 import io.finetune.trainer.model.LlamaConfig;
 import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.train.BatchSource;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -53,5 +56,24 @@ public final class TinyModels {
             out.add(ModelBatch.ofSequences(rows, 0));
         }
         return out;
+    }
+
+    /** The same batches every epoch. */
+    public static BatchSource fixed(List<ModelBatch> batches) {
+        return new BatchSource() {
+            @Override
+            public int batchesPerEpoch() {
+                return batches.size();
+            }
+
+            @Override
+            public List<ModelBatch> epoch(long seed, int epoch) {
+                return batches;
+            }
+        };
+    }
+
+    public static PrintStream quiet() {
+        return new PrintStream(OutputStream.nullOutputStream());
     }
 }

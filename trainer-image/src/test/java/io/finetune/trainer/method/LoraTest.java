@@ -79,7 +79,7 @@ class LoraTest {
             ts.maxSteps = 2; // step 1 moves only B (A's gradient is zero while B = 0); step 2 moves A too
             ts.checkpointEverySteps = 0;
             List<ModelBatch> batches = List.of(TinyModels.batch(5, 24));
-            Trainer t = new Trainer(model, lora, ts, fixed(batches), batches, dir, quiet());
+            Trainer t = new Trainer(model, lora, ts, TinyModels.fixed(batches), batches, dir, TinyModels.quiet());
             t.run();
             Map<String, float[]> after = snapshot(model);
             for (Parameter p : model.allParameters()) {
@@ -135,23 +135,5 @@ class LoraTest {
             m.put(p.name(), p.array().toFloatArray());
         }
         return m;
-    }
-
-    public static BatchSource fixed(List<ModelBatch> batches) {
-        return new BatchSource() {
-            @Override
-            public int batchesPerEpoch() {
-                return batches.size();
-            }
-
-            @Override
-            public List<ModelBatch> epoch(long seed, int epoch) {
-                return batches;
-            }
-        };
-    }
-
-    public static PrintStream quiet() {
-        return new PrintStream(OutputStream.nullOutputStream());
     }
 }
