@@ -139,7 +139,7 @@ public final class Trainer {
     }
 
     /** One optimizer step over the micro-batches; returns the mean loss per loss token. */
-    double step(List<ModelBatch> micro, double lr, long dropoutSeed) {
+    public double step(List<ModelBatch> micro, double lr, long dropoutSeed) {
         int tokens = 0;
         for (ModelBatch b : micro) {
             tokens += b.lossTokens();
