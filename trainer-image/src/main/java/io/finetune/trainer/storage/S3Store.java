@@ -60,6 +60,11 @@ final class S3Store implements Store {
     }
 
     static S3Store create(StorageEnvironment env) {
+        return create(env, MULTIPART_THRESHOLD);
+    }
+
+    /** {@code partSize}: multipart above this size, in parts of this size (S3 needs >= 5 MiB except the last). */
+    static S3Store create(StorageEnvironment env, long partSize) {
         AwsCredentialsProvider credentials;
         if (env.awsAccessKeyId().isPresent() && env.awsSecretAccessKey().isPresent()) {
             credentials = StaticCredentialsProvider.create(env.awsSessionToken().isPresent()
@@ -80,7 +85,7 @@ final class S3Store implements Store {
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         env.s3Endpoint().ifPresent(b::endpointOverride);
-        return new S3Store(b.build(), MULTIPART_THRESHOLD);
+        return new S3Store(b.build(), partSize);
     }
 
     @Override

@@ -48,6 +48,12 @@ public final class Storage implements AutoCloseable {
         return new Storage(cacheDir, env);
     }
 
+    /** Replaces the store of one scheme (tests: wrap the real store with failure switches). */
+    Storage withStore(Scheme scheme, Store store) {
+        stores.put(scheme, store);
+        return this;
+    }
+
     /** A model directory: local path of a verified copy (or the directory itself for file:// and pvc://). */
     public Path fetchDirectory(String uri) throws StorageException {
         StorageUri dir = StorageUri.parse(uri);
