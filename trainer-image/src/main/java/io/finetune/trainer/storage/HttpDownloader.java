@@ -172,7 +172,7 @@ final class HttpDownloader {
         } else if (code == 401 || code == 403) {
             reason = StorageException.Reason.ACCESS_DENIED;
             what = "access denied: check the token/credentials in the job's Secret";
-        } else if (code == 429 || code >= 500) {
+        } else if (code == 429 || (code >= 500 && code != 501)) {
             reason = StorageException.Reason.SERVER_ERROR;
             what = "server error";
         } else {

@@ -233,7 +233,7 @@ final class S3Store implements Store {
             if (code.equals("NoSuchKey") || status == 404) {
                 return new StorageException(StorageException.Reason.NOT_FOUND, uri.raw(), "no such object" + detail, e);
             }
-            if (status == 429 || status >= 500 || code.equals("SlowDown")) {
+            if (status == 429 || (status >= 500 && status != 501) || code.equals("SlowDown")) {
                 return new StorageException(StorageException.Reason.SERVER_ERROR, uri.raw(), "server error" + detail, e);
             }
             return new StorageException(StorageException.Reason.REJECTED, uri.raw(), "request rejected" + detail, e);
