@@ -47,6 +47,12 @@ public record StorageUri(Scheme scheme, String raw, String authority, String pat
                 if (rest.isEmpty() || rest.startsWith("/")) {
                     throw invalid(u, "URL needs a host");
                 }
+                int hostEnd = rest.indexOf('/') < 0 ? rest.length() : rest.indexOf('/');
+                if (rest.substring(0, hostEnd).contains("@")) {
+                    // Never echo it: the part before '@' is a password.
+                    throw invalid(prefix + "://***@" + rest.substring(rest.lastIndexOf('@', hostEnd) + 1),
+                            "credentials in the URL are not allowed; put them in the job's Secret");
+                }
                 return new StorageUri(scheme, u, "", rest, Optional.empty());
             case HF:
                 return parseHub(u, rest);

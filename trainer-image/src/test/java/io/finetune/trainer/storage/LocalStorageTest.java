@@ -108,6 +108,11 @@ class LocalStorageTest {
                             assertThat(e.getMessage()).startsWith(bad + ": ");
                         });
             }
+            assertThatThrownBy(() -> storage.fetchFile("https://user:pa55word@example.org/train.jsonl"))
+                    .isInstanceOfSatisfying(StorageException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(StorageException.Reason.INVALID_URI);
+                        assertThat(e.getMessage()).startsWith("https://***@example.org/train.jsonl: ").doesNotContain("pa55word");
+                    });
             assertThatThrownBy(() -> storage.publish(tmp, "https://example.org/out"))
                     .isInstanceOfSatisfying(StorageException.class,
                             e -> assertThat(e.reason()).isEqualTo(StorageException.Reason.INVALID_URI));
