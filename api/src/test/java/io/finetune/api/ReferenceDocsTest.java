@@ -8,13 +8,23 @@ import org.junit.jupiter.api.Test;
 
 /** docs/reference/finetunejob.md is exactly what ReferenceDocs generates from the committed CRD (like CrdInSyncTest for crds/). */
 class ReferenceDocsTest {
+    private static String generated;
+
+    /** Generated once per run: the CRD does not change while the tests run. */
+    private static synchronized String generated() throws Exception {
+        if (generated == null) {
+            generated = ReferenceDocs.generate(RepoFiles.committedCrd());
+        }
+        return generated;
+    }
+
     private static Path committedDocs() {
         return RepoFiles.root().resolve("docs/reference/finetunejob.md");
     }
 
     @Test
     void committedReferenceMatchesTheCrd() throws Exception {
-        String generated = ReferenceDocs.generate(RepoFiles.committedCrd());
+        String generated = generated();
         if (Boolean.getBoolean("docs.update")) {
             Files.createDirectories(committedDocs().getParent());
             Files.writeString(committedDocs(), generated);
@@ -28,7 +38,7 @@ class ReferenceDocsTest {
 
     @Test
     void everyFieldOfTheCrdHasARow() throws Exception {
-        String docs = ReferenceDocs.generate(RepoFiles.committedCrd());
+        String docs = generated();
         var crd = Crds.load(RepoFiles.committedCrd());
         var missing = new java.util.ArrayList<String>();
         Crds.walkProperties(Crds.schema(crd), "", (path, node) -> {
@@ -46,7 +56,7 @@ class ReferenceDocsTest {
 
     @Test
     void rowsCarryTypeRequiredDefaultBoundsAndPattern() throws Exception {
-        String docs = ReferenceDocs.generate(RepoFiles.committedCrd());
+        String docs = generated();
         // Spot checks on fields a user looks up: a bound, a required field, an enum, a default from the description.
         assertThat(row(docs, ".spec.resources", "gpus")).contains("| integer |", "| no |", "| 1 |", ">= 0; <= 64");
         assertThat(row(docs, ".spec", "model")).contains("| object |", "| yes |");
