@@ -173,6 +173,10 @@ final class ReferenceDocs {
     private static List<String> celRules(JsonNode f) {
         List<String> rules = new ArrayList<>();
         for (JsonNode r : f.path("x-kubernetes-validations")) {
+            if (r.path("rule").asText().equals("self == oldSelf")) {
+                rules.add("immutable once created"); // CEL transition rule; the message repeats it for each field
+                continue;
+            }
             rules.add("`" + cell(r.path("rule").asText()) + "` (" + cell(r.path("message").asText()) + ")");
         }
         return rules;
