@@ -63,6 +63,7 @@ public final class Storage implements AutoCloseable {
             if (!Files.isDirectory(local.get())) {
                 throw new StorageException(StorageException.Reason.NOT_FOUND, uri, "no such directory " + local.get());
             }
+            verifySizes(local.get(), uri);
             return local.get();
         }
         List<RemoteFile> listing = env.retry().call("list " + uri, () -> store.list(dir));
@@ -224,8 +225,39 @@ public final class Storage implements AutoCloseable {
         }
         cache.prepare(base, expected.path(), file.raw());
         Path part = cache.partFile(base, expected.path());
-        RemoteFile got = env.retry().call("download " + file, () -> store.download(file, expected, part));
+        RemoteFile got = env.retry().call("download " + file, () -> store.download(file, expected, part), () -> sizeOf(part));
         return cache.commit(base, expected.path(), expected.or(got), file.raw());
+    }
+
+    /**
+     * A local directory we published carries manifest.json: check every listed file is there with its size (cheap; the
+     * sha256 of multi-GB weights on a PVC would cost minutes), so a half-copied volume fails here, not in the model loader.
+     */
+    private static void verifySizes(Path dir, String uri) {
+        Path manifestFile = dir.resolve(Manifest.FILE_NAME);
+        if (!Files.isRegularFile(manifestFile)) {
+            return;
+        }
+        try {
+            for (ManifestEntry e : Manifest.parse(Files.readAllBytes(manifestFile), uri + "/" + Manifest.FILE_NAME).files()) {
+                Path f = dir.resolve(e.path());
+                if (!Files.isRegularFile(f) || Files.size(f) != e.sizeBytes()) {
+                    throw new StorageException(StorageException.Reason.INTEGRITY, uri, "manifest.json lists " + e.path() + " ("
+                            + e.sizeBytes() + " bytes) but " + (Files.isRegularFile(f) ? "it has " + Files.size(f) + " bytes"
+                                    : "it is missing"));
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException(StorageException.Reason.LOCAL_IO, uri, "cannot read " + manifestFile + ": " + e, e);
+        }
+    }
+
+    private static long sizeOf(Path part) {
+        try {
+            return Files.exists(part) ? Files.size(part) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private byte[] readBytes(StorageUri file) {

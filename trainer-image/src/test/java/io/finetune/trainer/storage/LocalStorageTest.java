@@ -99,6 +99,22 @@ class LocalStorageTest {
     }
 
     @Test
+    void aHalfCopiedPublishedDirectoryOnAVolumeIsRejected() throws Exception {
+        Path root = tmp.resolve("pvc");
+        Files.createDirectories(root.resolve("models"));
+        try (Storage storage = storage(root)) {
+            storage.publish(TestData.model(tmp.resolve("m"), 1), "pvc://models/tiny");
+            assertThat(storage.fetchDirectory("pvc://models/tiny")).isEqualTo(root.resolve("models/tiny"));
+            Files.write(root.resolve("models/tiny/model.safetensors"), TestData.bytes(1000, 1));
+            assertThatThrownBy(() -> storage.fetchDirectory("pvc://models/tiny"))
+                    .isInstanceOfSatisfying(StorageException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(StorageException.Reason.INTEGRITY);
+                        assertThat(e.getMessage()).startsWith("pvc://models/tiny: ").contains("model.safetensors");
+                    });
+        }
+    }
+
+    @Test
     void badUrisFailWithInvalidUriNamingTheUri() {
         try (Storage storage = storage(tmp)) {
             for (String bad : new String[] {"ftp://host/x", "s3:///no-bucket", "hf://only-org", "pvc:///x", "https:///x"}) {
