@@ -2,6 +2,7 @@ package io.finetune.trainer.data;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -45,14 +46,25 @@ final class ChatTemplate {
         this.template = template;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
-        this.jinja = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        this.jinja = new Jinjava(JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                // Message content is data: never evaluate "{{ }}" that a user wrote inside it.
+                .withNestedInterpretationEnabled(false)
+                // Jinjava keeps pre-Jinja2 parsing by default for its own users; ask for the Jinja2-compatible variants.
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .build())
+                .build());
         // Hugging Face templates call raise_exception('...') to reject conversations they cannot render.
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
     }
 
     public static Object raiseException(String message) {
-        throw new IllegalArgumentException(message);
+        throw new RaisedByTemplate(message);
     }
 
     String render(List<Map<String, Object>> messages, boolean addGenerationPrompt) throws InvalidRecordException {
@@ -72,9 +84,26 @@ final class ChatTemplate {
                 .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL).toList();
         if (!fatal.isEmpty()) {
             throw new InvalidRecordException("chat template failed: "
-                    + fatal.stream().map(TemplateError::getMessage).collect(Collectors.joining("; ")));
+                    + fatal.stream().map(ChatTemplate::describe).collect(Collectors.joining("; ")));
         }
         return result.getOutput();
+    }
+
+    /** The template's own words when it called raise_exception, else Jinjava's message. */
+    private static String describe(TemplateError error) {
+        for (Throwable t = error.getException(); t != null; t = t.getCause()) {
+            if (t instanceof RaisedByTemplate) {
+                return t.getMessage();
+            }
+        }
+        return error.getMessage();
+    }
+
+    /** The exception raise_exception throws, so its message can be told apart from Jinjava's own wrapping. */
+    private static final class RaisedByTemplate extends RuntimeException {
+        RaisedByTemplate(String message) {
+            super(message);
+        }
     }
 
     /** The full rendering of {@code messages}, cut into pieces; assistant turns are the loss pieces. */
