@@ -33,7 +33,11 @@ class DatasetErrorsTest {
     }
 
     private void assertFails(Path file, DatasetSpec spec, int line, String what) {
-        assertThatThrownBy(() -> DatasetLoader.load(spec, file, null, tok, 1))
+        assertFails(file, file, spec, line, what);
+    }
+
+    private void assertFails(Path source, Path file, DatasetSpec spec, int line, String what) {
+        assertThatThrownBy(() -> DatasetLoader.load(spec, source, null, tok, 1))
                 .isInstanceOf(DatasetException.class)
                 .hasMessageStartingWith(file + ":" + line + ": ")
                 .hasMessageContaining(what)
@@ -170,5 +174,42 @@ class DatasetErrorsTest {
         assertThatThrownBy(() -> DatasetLoader.load(spec, f, null, tok, 1))
                 .isInstanceOf(DatasetException.class)
                 .hasMessage(f + ": no usable records: 2 skipped as invalid, 0 skipped as longer than maxSeqLength 256");
+    }
+
+    @Test
+    void aDirectoryIsReadFileByFileInNameOrderAndErrorsNameTheFile() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        DataFixtures.jsonl(data, "b.jsonl", "{\"text\": \"b\"}");
+        DataFixtures.jsonl(data, "a.jsonl", "{\"text\": \"a\"}", "{\"text\": \"aa\"}");
+        Files.write(data.resolve("empty.jsonl"), new byte[0]);
+        Files.writeString(data.resolve("notes.txt"), "not data");
+        LoadedDataset ds = DatasetLoader.load(DataFixtures.spec(), data, null, tok, 1);
+        assertThat(ds.train()).extracting(e -> tok.decode(e.inputIds())).containsExactly("a", "aa", "b");
+
+        Path bad = DataFixtures.jsonl(data, "c.jsonl", GOOD, "{\"text\": null}");
+        assertFails(data, bad, DataFixtures.spec(), 2, "field \"text\" must be a string, got null");
+    }
+
+    @Test
+    void missingFileIsAnIoErrorNamingIt() {
+        Path missing = dir.resolve("nope.jsonl");
+        assertThatThrownBy(() -> DatasetLoader.load(DataFixtures.spec(), missing, null, tok, 1))
+                .isInstanceOf(java.nio.file.NoSuchFileException.class).hasMessageContaining(missing.toString());
+    }
+
+    @Test
+    void chatTemplateRejectionIsReportedAtTheRecordsLine() throws IOException {
+        Path tokDir = dir.resolve("tokenizer");
+        Files.writeString(tokDir.resolve("tokenizer_config.json"), "{\"eos_token\": \"</s>\", \"chat_template\": "
+                + "\"{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system role') }}"
+                + "{% endif %}{{ m['content'] }}{% endfor %}\"}");
+        try (TextTokenizer chatTok = TextTokenizer.load(tokDir)) {
+            Path f = DataFixtures.jsonl(dir, "c.jsonl",
+                    "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}",
+                    "{\"messages\": [{\"role\": \"system\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}");
+            assertThatThrownBy(() -> DatasetLoader.load(DataFixtures.spec(), f, null, chatTok, 1))
+                    .isInstanceOf(DatasetException.class)
+                    .hasMessageStartingWith(f + ":2: chat template failed: no system role");
+        }
     }
 }
