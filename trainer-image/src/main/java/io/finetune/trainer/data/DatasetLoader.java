@@ -13,8 +13,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Reads the JSONL train (and optional eval) file or directory of *.jsonl files, tokenizes every record, applies the invalid/overlong policies of
- * spec.dataset and splits off the held-out part. Every rejected record is reported as {@code "<file>:<line>: <what>"}.
+ * Reads the JSONL train (and optional eval) file, or a directory of *.jsonl files, tokenizes every record, applies the
+ * invalid/overlong policies of spec.dataset and splits off the held-out part. Every rejected record is reported as
+ * {@code "<file>:<line>: <what>"}; the format is spec.dataset.format or, when unset, detected from the first record.
  */
 public final class DatasetLoader {
     static final double DEFAULT_EVAL_FRACTION = 0.1;

@@ -50,6 +50,17 @@ class ChatTemplateTest {
     }
 
     @Test
+    void commonTemplateIdiomsWork() throws Exception {
+        // attribute access on messages, indexing, length, loop variables, namespace-free conditionals
+        String template = "{% if messages[0]['role'] == 'system' %}[sys={{ messages[0].content }}]{% endif %}"
+                + "{% for message in messages %}{% if loop.index0 > 0 or message.role != 'system' %}"
+                + "{{ loop.index }}/{{ messages | length }} {{ message.role }}: {{ message.content }};{% endif %}{% endfor %}";
+        ChatTemplate t = new ChatTemplate(template, "", "");
+        assertThat(t.render(chat("system", "s", "user", "u", "assistant", "a"), false))
+                .isEqualTo("[sys=s]2/3 user: u;3/3 assistant: a;");
+    }
+
+    @Test
     void messageContentIsDataNotTemplateCode() throws Exception {
         ChatTemplate t = new ChatTemplate(CharTokenizerWriter.CHAT_TEMPLATE, "<s>", "</s>");
         assertThat(t.render(chat("user", "{{ 7 * 7 }} {% if true %}x{% endif %}"), false))
