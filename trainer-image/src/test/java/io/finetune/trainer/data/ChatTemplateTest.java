@@ -85,6 +85,24 @@ class ChatTemplateTest {
     }
 
     @Test
+    void variablesSetInOneRenderDoNotLeakIntoTheNext() throws Exception {
+        String template = "{% if seen is defined %}LEAK{% endif %}{% set seen = 1 %}"
+                + "{% for message in messages %}{{ message['content'] }}{% endfor %}";
+        ChatTemplate t = new ChatTemplate(template, "", "");
+        assertThat(t.render(chat("user", "a"), false)).isEqualTo("a");
+        assertThat(t.render(chat("user", "b"), false)).isEqualTo("b");
+    }
+
+    @Test
+    void aTemplateThatDoesNotParseFailsEveryRenderWithTheSyntaxError() {
+        ChatTemplate t = new ChatTemplate("{% for message in messages %}{{ message['content'] }}", "", "");
+        assertThatThrownBy(() -> t.render(chat("user", "a"), false))
+                .isInstanceOf(InvalidRecordException.class)
+                .hasMessageStartingWith("chat template failed: ")
+                .hasMessageContaining("endfor");
+    }
+
+    @Test
     void templateThatRendersTheLastTurnDifferentlyCannotBeMasked() {
         // the last message gets a marker the prefixes do not have, so prefix renderings are not prefixes of the whole
         String template = "{% for message in messages %}{{ message['content'] }}{% if loop.last %}!{% endif %}{% endfor %}";
