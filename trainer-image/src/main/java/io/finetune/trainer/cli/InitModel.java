@@ -25,7 +25,7 @@ public final class InitModel {
         CharTokenizerWriter.write(dir, ModelPreset.ALPHABET, true);
     }
 
-    static int main(String[] argv) throws IOException {
+    public static int command(String[] argv) throws IOException {
         Args a = Args.parse("init-model", argv, 1, java.util.Set.of("preset", "seed", "output"));
         String out = a.options().get("output");
         if (out == null) {
