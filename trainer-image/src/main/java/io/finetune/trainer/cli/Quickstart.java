@@ -29,6 +29,8 @@ import java.util.stream.Stream;
 public final class Quickstart {
     public static final String RESOURCE = "/quickstart/quickstart.yaml";
     static final int SAMPLES = 6;
+    /** Held-out words scored by exact match (greedy decoding) before and after training. */
+    static final int SCORED = 48;
 
     private Quickstart() {
     }
@@ -63,31 +65,38 @@ public final class Quickstart {
         QuickstartTask.writeJsonl(trainFile, train);
         QuickstartTask.writeJsonl(evalFile, eval);
         deleteTree(output); // a previous quick start would otherwise be resumed from its checkpoints
-        List<QuickstartTask.Sample> shown = eval.subList(0, SAMPLES);
+        List<QuickstartTask.Sample> scored = eval.subList(0, Math.min(SCORED, eval.size()));
         List<String> before = new ArrayList<>();
         try (TextTokenizer tok = TextTokenizer.load(modelDir);
              LlamaModel base = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
-            for (QuickstartTask.Sample s : shown) {
+            for (QuickstartTask.Sample s : scored) {
                 before.add(decode(base, tok, s.prompt()));
             }
         }
         List<String> after = new ArrayList<>();
         TrainingSummary summary = JobRunner.run(job, output, out, (model, tok) -> {
-            for (QuickstartTask.Sample s : shown) {
+            for (QuickstartTask.Sample s : scored) {
                 after.add(decode(model, tok, s.prompt()));
             }
         });
         out.printf("%nheld-out eval loss: %.3f -> %.3f (%d steps, %.0f s, %.0f tokens/s)%n", summary.evalLossBefore(),
                 summary.evalLossAfter(), summary.steps(), summary.durationSeconds(), summary.tokensPerSecond());
         out.printf("%-10s %-10s %-10s %s%n", "prompt", "expected", "before", "after");
-        int correct = 0;
-        for (int i = 0; i < shown.size(); i++) {
-            QuickstartTask.Sample s = shown.get(i);
-            correct += s.completion().equals(after.get(i)) ? 1 : 0;
+        for (int i = 0; i < SAMPLES; i++) {
+            QuickstartTask.Sample s = scored.get(i);
             out.printf("%-10s %-10s %-10s %s%n", s.prompt(), s.completion(), printable(before.get(i)), printable(after.get(i)));
         }
-        out.printf("%d/%d held-out samples exactly right after training; adapter in %s%n", correct, shown.size(), output);
+        out.printf("exact match on %d held-out words (greedy): %d before -> %d after training; adapter in %s%n", scored.size(),
+                exact(scored, before), exact(scored, after), output);
         return 0;
+    }
+
+    private static int exact(List<QuickstartTask.Sample> samples, List<String> outputs) {
+        int n = 0;
+        for (int i = 0; i < samples.size(); i++) {
+            n += samples.get(i).completion().equals(outputs.get(i)) ? 1 : 0;
+        }
+        return n;
     }
 
     static String decode(LlamaModel model, TextTokenizer tok, String prompt) {
