@@ -9,6 +9,7 @@ import io.finetune.trainer.cli.UsageException;
 import io.finetune.trainer.data.DatasetException;
 import io.finetune.trainer.io.SafetensorsException;
 import io.finetune.trainer.model.ModelException;
+import io.finetune.trainer.storage.StorageException;
 import io.finetune.trainer.train.JobRunner;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import java.nio.file.Files;
@@ -55,7 +56,7 @@ public final class Main {
             System.err.println("error: " + e.getMessage());
             System.err.print(USAGE);
             return 2;
-        } catch (ModelException | DatasetException | SafetensorsException
+        } catch (StorageException | ModelException | DatasetException | SafetensorsException
                  | IllegalArgumentException | UnsupportedOperationException | java.nio.file.NoSuchFileException e) {
             System.err.println("error: " + (e instanceof java.nio.file.NoSuchFileException ? "no such file: " : "")
                     + e.getMessage());

@@ -118,9 +118,12 @@ class RunCommandTest {
 
     @Test
     void badInputExitsWithOneClearLine() throws Exception {
-        Outcome s3 = main("run", job("s3://bucket/train.jsonl", ""));
-        assertThat(s3.code()).isEqualTo(2);
-        assertThat(s3.err()).contains("spec.dataset.source: s3:// sources are not supported in this build yet");
+        Outcome pvc = main("run", job("pvc://no-such-claim/train.jsonl", "")); // resolved through Storage
+        assertThat(pvc.code()).isEqualTo(2);
+        assertThat(pvc.err()).contains("pvc://no-such-claim/train.jsonl");
+        Outcome relative = main("run", job("file://relative/train.jsonl", ""));
+        assertThat(relative.code()).isEqualTo(2);
+        assertThat(relative.err()).contains("spec.dataset.source").contains("file://relative/train.jsonl");
         Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"1=\", \"completion\": \"1\"}\n{not json\n");
         Outcome bad = main("run", job("file://" + dir.resolve("bad.jsonl"), ""));
         assertThat(bad.code()).isEqualTo(2);

@@ -50,10 +50,21 @@ public final class JobRunner {
 
     public static TrainingSummary run(FineTuneJob job, Path output, PrintStream log, AfterTraining after) throws IOException {
         FineTuneJobSpec spec = job.getSpec();
-        Path modelDir = Sources.local(spec.model.source, "spec.model.source");
-        Path tokDir = spec.model.tokenizer == null ? modelDir : Sources.local(spec.model.tokenizer, "spec.model.tokenizer");
-        Path trainFile = Sources.local(spec.dataset.source, "spec.dataset.source");
-        Path evalFile = spec.dataset.evalSource == null ? null : Sources.local(spec.dataset.evalSource, "spec.dataset.evalSource");
+        try (JobSources sources = JobSources.fromEnvironment()) {
+            TrainingSummary summary = run(job, sources, output, log, after);
+            sources.publish(output, spec.output.destination).ifPresent(a ->
+                    log.printf("published %s (%s, %,d bytes)%n", a.uri(), a.digest(), a.sizeBytes()));
+            return summary;
+        }
+    }
+
+    private static TrainingSummary run(FineTuneJob job, JobSources sources, Path output, PrintStream log, AfterTraining after)
+            throws IOException {
+        FineTuneJobSpec spec = job.getSpec();
+        Path modelDir = sources.directory(spec.model.source, "spec.model.source");
+        Path tokDir = spec.model.tokenizer == null ? modelDir : sources.directory(spec.model.tokenizer, "spec.model.tokenizer");
+        Path trainFile = sources.file(spec.dataset.source, "spec.dataset.source");
+        Path evalFile = spec.dataset.evalSource == null ? null : sources.file(spec.dataset.evalSource, "spec.dataset.evalSource");
         long seed = spec.training.seed;
         Files.createDirectories(output);
         try (TextTokenizer tok = TextTokenizer.load(tokDir);
