@@ -9,6 +9,8 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -219,8 +221,8 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /**
-     * Applies every object in the YAML files (server-side apply, field manager {@link #FIELD_MANAGER}, forced), in
-     * order; namespaced objects without a namespace go to "default". Waits until each CRD is Established.
+     * Applies every object in the YAML files (server-side apply, field manager {@link #FIELD_MANAGER}, forced; objects
+     * with fields unknown to 1.20 are created or updated instead), in order; namespaced objects without a namespace go to "default". Waits until each CRD is Established.
      */
     public List<HasMetadata> apply(Path... yamlFiles) {
         List<HasMetadata> applied = new ArrayList<>();
@@ -233,7 +235,7 @@ public final class ControlPlane implements AutoCloseable {
             }
             for (HasMetadata item : items) {
                 try {
-                    applied.add(admin.resource(item).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply());
+                    applied.add(applyOne(item));
                 } catch (RuntimeException e) {
                     throw new ControlPlaneException("cannot apply " + item.getKind() + " "
                             + item.getMetadata().getName() + " from " + file + ": " + e.getMessage(), e);
@@ -248,6 +250,22 @@ public final class ControlPlane implements AutoCloseable {
             }
         }
         return applied;
+    }
+
+    /**
+     * Server-side apply; when 1.20's apply schema rejects fields it does not know (a CRD carrying
+     * {@code x-kubernetes-validations}: "field not declared in schema"), create-or-update instead, which drops them as
+     * a 1.20 cluster does for kubectl create/replace.
+     */
+    private HasMetadata applyOne(HasMetadata item) {
+        try {
+            return admin.resource(item).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+        } catch (KubernetesClientException e) {
+            if (e.getMessage() == null || !e.getMessage().contains("field not declared in schema")) {
+                throw e;
+            }
+            return admin.resource(item).createOr(NonDeletingOperation::update);
+        }
     }
 
     /** Stops all processes (newest first) and clients; deletes {@link #workDir()} unless kept (see class doc). */

@@ -7,6 +7,10 @@ import io.fabric8.kubernetes.api.model.NodeConditionBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
@@ -161,13 +165,22 @@ public final class FakeNode implements AutoCloseable {
         beat();
         // The TaintNodesByCondition admission plugin adds not-ready:NoSchedule on create; a kubelet's first Ready
         // status makes the node-lifecycle controller remove it. Remove it now so scheduling does not wait for that.
-        client.nodes().withName(name).edit(n -> {
-            if (n.getSpec().getTaints() != null) {
-                n.getSpec().getTaints().removeIf(t -> t.getKey().startsWith("node.kubernetes.io/not-ready")
-                        || t.getKey().startsWith("node.kubernetes.io/unreachable"));
+        for (int attempt = 1; ; attempt++) {
+            try {
+                client.nodes().withName(name).edit(n -> {
+                    if (n.getSpec().getTaints() != null) {
+                        n.getSpec().getTaints().removeIf(t -> t.getKey().startsWith("node.kubernetes.io/not-ready")
+                                || t.getKey().startsWith("node.kubernetes.io/unreachable"));
+                    }
+                    return n;
+                });
+                break;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt >= 10) {
+                    throw e;
+                }
             }
-            return n;
-        });
+        }
         heartbeat.scheduleWithFixedDelay(this::beatQuietly, HEARTBEAT.toSeconds(), HEARTBEAT.toSeconds(),
                 TimeUnit.SECONDS);
         informer = client.pods().inAnyNamespace().withField("spec.nodeName", name).inform(new Handler(), 0);
@@ -188,11 +201,10 @@ public final class FakeNode implements AutoCloseable {
                 .withLastHeartbeatTime(now).withLastTransitionTime(now).build();
     }
 
+    /** Merge patch without resourceVersion: never conflicts with the node-lifecycle controller's own writes. */
     private void beat() {
-        client.nodes().withName(name).editStatus(n -> {
-            n.getStatus().setConditions(conditions());
-            return n;
-        });
+        String patch = Serialization.asJson(Map.of("status", Map.of("conditions", conditions())));
+        client.nodes().withName(name).subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), patch);
     }
 
     private void beatQuietly() {
