@@ -82,6 +82,19 @@ public final class GaloreAdamW implements AutoCloseable {
         }
     }
 
+    /**
+     * Restores state saved from {@link #stateArrays()} and {@link #steps()} (checkpoint resume), so the next update is the one
+     * an uninterrupted run would make.
+     *
+     * @param basis the projector basis, or null when no step had been taken
+     */
+    public void restore(float[] expAvg, float[] expAvgSq, float[] basis, long steps) {
+        m.set(expAvg);
+        v.set(expAvgSq);
+        projector.restore(basis, state);
+        this.step = steps;
+    }
+
     /** Steps taken so far. */
     public long steps() {
         return step;

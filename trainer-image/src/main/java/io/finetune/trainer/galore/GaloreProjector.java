@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * GaLore gradient projector, proj_type "std" (galore_torch/galore_projector.py; Zhao et al. 2024, arXiv 2403.03507, Alg. 2).
@@ -92,6 +93,18 @@ public final class GaloreProjector implements AutoCloseable {
             basis.close();
         }
         basis = fresh;
+    }
+
+    /** Replaces the basis with saved values (checkpoint resume); null clears it so the next step refreshes. */
+    public void restore(float[] values, NDManager owner) {
+        close();
+        if (values != null) {
+            Shape shape = side == Side.RIGHT ? new Shape(rank, cols) : new Shape(rows, rank);
+            if (values.length != shape.size()) {
+                throw new IllegalArgumentException("saved GaLore basis has " + values.length + " values, expected " + shape);
+            }
+            basis = owner.create(values, shape);
+        }
     }
 
     /** Compact gradient: RIGHT: G Q^T (m, r); LEFT: P^T G (r, n). */

@@ -138,6 +138,32 @@ class GaloreAdamWTest {
     }
 
     @Test
+    void restoredStateContinuesExactlyLikeAnUninterruptedRun() {
+        Shape shape = new Shape(20, 12);
+        GaloreSettings settings = new GaloreSettings(3, 2, 0.5f);
+        try (NDManager scratch = manager.newSubManager();
+             GaloreAdamW straight = new GaloreAdamW(manager, shape, settings, AdamWSettings.defaults(), linalg, 7);
+             GaloreAdamW resumed = new GaloreAdamW(manager, shape, settings, AdamWSettings.defaults(), linalg, 7)) {
+            NDArray w1 = scratch.randomNormal(shape);
+            NDArray w2 = w1.duplicate();
+            NDArray[] grads = new NDArray[4];
+            for (int i = 0; i < grads.length; i++) {
+                grads[i] = scratch.randomNormal(shape);
+            }
+            for (int i = 0; i < 3; i++) {
+                straight.step(w1, grads[i], 1e-2f);
+            }
+            var saved = straight.stateArrays();
+            resumed.restore(saved.get("exp_avg").toFloatArray(), saved.get("exp_avg_sq").toFloatArray(),
+                    saved.get("projector").toFloatArray(), straight.steps());
+            w2.set(w1.toFloatArray());
+            straight.step(w1, grads[3], 1e-2f);
+            resumed.step(w2, grads[3], 1e-2f);
+            assertThat(w2.toFloatArray()).isEqualTo(w1.toFloatArray());
+        }
+    }
+
+    @Test
     void liveArrayCountStaysFlatOverManySteps() {
         try (NDManager scratch = manager.newSubManager();
              GaloreAdamW opt = new GaloreAdamW(manager, new Shape(40, 24), new GaloreSettings(4, 3, 1f),
