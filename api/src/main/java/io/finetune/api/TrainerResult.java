@@ -1,0 +1,100 @@
+package io.finetune.api;
+
+import com.fasterxml.jackson.annotation.JsonEnumDefaultValue;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.finetune.api.v1alpha1.Artifact;
+import io.finetune.api.v1alpha1.MemoryUsage;
+import io.finetune.api.v1alpha1.Metrics;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * What the trainer pod reports when it exits, as the container's termination message (JSON, at most
+ * {@link #MAX_BYTES} bytes: the kubelet truncates longer messages). The operator reads it from the pod's terminated
+ * state and copies artifact, metrics and memory into the FineTuneJob status after checking them.
+ *
+ * @param outcome  Succeeded or Failed
+ * @param reason   why it failed (Failed only)
+ * @param message  one line for humans; on failure names the file/line or URI at fault
+ * @param artifact the published result (Succeeded only)
+ * @param metrics  final losses
+ * @param memory   measured memory of the run
+ * @param steps    optimizer steps done
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record TrainerResult(Outcome outcome, Reason reason, String message, Artifact artifact, Metrics metrics,
+                            MemoryUsage memory, Long steps) {
+    /** The kubelet keeps at most 4096 bytes of a termination message. */
+    public static final int MAX_BYTES = 4096;
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.READ_UNKNOWN_ENUM_VALUES_USING_DEFAULT_VALUE);
+
+    /** How the run ended. */
+    public enum Outcome { Succeeded, Failed }
+
+    /** Why a run failed, as the trainer classifies it. Unknown values read as TrainerError. */
+    public enum Reason {
+        InvalidDataset, InvalidModel, StorageError, OutOfMemory,
+        @JsonEnumDefaultValue
+        TrainerError
+    }
+
+    public static TrainerResult succeeded(Artifact artifact, Metrics metrics, MemoryUsage memory, long steps) {
+        return new TrainerResult(Outcome.Succeeded, null, null, artifact, metrics, memory, steps);
+    }
+
+    public static TrainerResult failed(Reason reason, String message) {
+        return new TrainerResult(Outcome.Failed, reason, oneLine(message), null, null, null, null);
+    }
+
+    /** JSON of at most {@link #MAX_BYTES} bytes: the message is shortened first, then memory and metrics are dropped. */
+    public String toJson() {
+        TrainerResult r = new TrainerResult(outcome, reason, oneLine(message), artifact, metrics, memory, steps);
+        String json = write(r);
+        while (bytes(json) > MAX_BYTES && r.message != null && r.message.length() > 16) {
+            String m = r.message.substring(0, Math.max(16, r.message.length() - (bytes(json) - MAX_BYTES) - 8)) + "...";
+            r = new TrainerResult(outcome, reason, m, artifact, metrics, memory, steps);
+            json = write(r);
+        }
+        if (bytes(json) > MAX_BYTES) {
+            json = write(new TrainerResult(outcome, reason, r.message, artifact, null, null, steps));
+        }
+        return json;
+    }
+
+    /** Parses a termination message; empty when it is not a TrainerResult (e.g. the log tail of a crashed JVM). */
+    public static Optional<TrainerResult> parse(String text) {
+        if (text == null || !text.strip().startsWith("{")) {
+            return Optional.empty();
+        }
+        try {
+            TrainerResult r = JSON.readValue(text.strip(), TrainerResult.class);
+            return r == null || r.outcome == null ? Optional.empty() : Optional.of(r);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String write(TrainerResult r) {
+        try {
+            return JSON.writeValueAsString(r);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("TrainerResult is not serialisable", e);
+        }
+    }
+
+    private static int bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? null : s.replace('\r', ' ').replace('\n', ' ').strip();
+    }
+}

@@ -1,0 +1,85 @@
+package io.finetune.operator;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.quarkiverse.operatorsdk.annotations.RBACRule;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * JOSDK entry point: wires informers (Jobs and pods trigger a reconcile of their FineTuneJob) and delegates each pass
+ * to {@link FineTuneJobController}, which writes status itself (a merge patch that leaves the trainer's progress alone).
+ *
+ * <p>The operator's RBAC is generated from this class (target/kubernetes/kubernetes.yml). QOSDK adds the rules for
+ * finetunejobs (+ /status) itself; each rule below says why the operator needs it. No rule reads Secrets: credentials
+ * reach the trainer only as secretKeyRef env, resolved by the kubelet.
+ */
+@ControllerConfiguration(name = FineTuneJobReconciler.NAME)
+// Jobs: create the training Job, watch it for status, patch spec.suspend (suspend/resume, image-pull failures).
+@RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch"})
+// Pods: read-only, for scheduling failures, container states and the trainer's termination message.
+@RBACRule(apiGroups = "", resources = "pods", verbs = {"get", "list", "watch"})
+// ConfigMap <job>-config: the resolved run configuration the trainer mounts.
+@RBACRule(apiGroups = "", resources = "configmaps", verbs = {"get", "create", "update"})
+// Per-job ServiceAccount the trainer pod runs as.
+@RBACRule(apiGroups = "", resources = "serviceaccounts", verbs = {"get", "create"})
+// Per-job Role (get/patch on its own finetunejobs/status) + RoleBinding. Granting it needs no escalate/bind verbs: the
+// operator itself holds get/patch on finetunejobs/status.
+@RBACRule(apiGroups = "rbac.authorization.k8s.io", resources = {"roles", "rolebindings"}, verbs = {"get", "create"})
+// Events for each transition (kubectl describe ftj).
+@RBACRule(apiGroups = "", resources = "events", verbs = {"create"})
+// Leader election (HA): the Lease that picks the active replica.
+@RBACRule(apiGroups = "coordination.k8s.io", resources = "leases", verbs = {"get", "create", "update"})
+public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
+    public static final String NAME = "finetunejob";
+
+    private final FineTuneJobController controller;
+    private final OperatorMetrics metrics;
+
+    public FineTuneJobReconciler(FineTuneJobController controller, OperatorMetrics metrics) {
+        this.controller = controller;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public UpdateControl<FineTuneJob> reconcile(FineTuneJob resource, Context<FineTuneJob> context) {
+        controller.reconcile(resource);
+        return UpdateControl.noUpdate();
+    }
+
+    @Override
+    public ErrorStatusUpdateControl<FineTuneJob> updateErrorStatus(FineTuneJob resource, Context<FineTuneJob> context, Exception e) {
+        return ErrorStatusUpdateControl.defaultErrorProcessing(); // JOSDK retries with back-off; the error is counted and logged
+    }
+
+    @Override
+    public List<EventSource<?, FineTuneJob>> prepareEventSources(EventSourceContext<FineTuneJob> context) {
+        metrics.countFrom(() -> context.getPrimaryCache().list().collect(Collectors.toList()));
+        var jobs = new InformerEventSource<>(InformerEventSourceConfiguration.from(Job.class, FineTuneJob.class)
+                .withName("jobs")
+                .withLabelSelector(Names.MANAGED_BY_LABEL + "=" + Names.MANAGED_BY)
+                .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(FineTuneJob.class))
+                .build(), context);
+        // Pods are owned by the Job, not the FineTuneJob: map them back by the label the pod template carries.
+        var pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, FineTuneJob.class)
+                .withName("pods")
+                .withLabelSelector(Names.JOB_NAME_LABEL)
+                .withSecondaryToPrimaryMapper((Pod pod) -> Set.of(new ResourceID(
+                        pod.getMetadata().getLabels().get(Names.JOB_NAME_LABEL), pod.getMetadata().getNamespace())))
+                .build(), context);
+        return List.of(jobs, pods);
+    }
+}

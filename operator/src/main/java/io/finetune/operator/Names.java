@@ -1,0 +1,32 @@
+package io.finetune.operator;
+
+import io.finetune.api.v1alpha1.FineTuneJob;
+
+/** Names, labels and annotations of the objects the operator creates for a FineTuneJob. */
+public final class Names {
+    /** A Job name must stay a valid label value (63) after the "-trainer" suffix; the Job controller copies it to pods. */
+    public static final int MAX_JOB_NAME_LENGTH = 63 - "-trainer".length();
+
+    public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+    public static final String MANAGED_BY = "finetune-operator";
+    /** Set on the Job and its pods: which FineTuneJob they belong to (the pod informer maps events back with it). */
+    public static final String JOB_NAME_LABEL = "finetune.io/job-name";
+    public static final String KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
+    /** sha256 of the spec (suspend excluded) the Job was built from: later spec edits are detected and ignored. */
+    public static final String SPEC_HASH_ANNOTATION = "finetune.io/spec-hash";
+
+    public static final String CONTAINER = "trainer";
+    public static final String CONFIG_KEY = "job.yaml";
+
+    private Names() {
+    }
+
+    public static String configMap(FineTuneJob job) {
+        return job.getMetadata().getName() + "-config";
+    }
+
+    /** One name for the per-job Job, ServiceAccount, Role and RoleBinding. */
+    public static String trainer(FineTuneJob job) {
+        return job.getMetadata().getName() + "-trainer";
+    }
+}

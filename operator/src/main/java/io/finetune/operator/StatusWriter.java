@@ -1,0 +1,77 @@
+package io.finetune.operator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobStatus;
+import java.util.List;
+
+/**
+ * Writes the operator-owned status fields with a JSON Patch (RFC 6902) on the status subresource: one {@code add}
+ * (= set) per owned field and a {@code remove} for each owned field the operator cleared. {@code progress} is never
+ * touched, so the trainer's concurrent progress patches are neither overwritten nor in conflict. (A JSON merge patch
+ * would do the same on a real API server, but the CRUD mock server merges arrays instead of replacing them.)
+ */
+public class StatusWriter {
+    /** The fields this writer owns (everything but progress). */
+    static final List<String> OWNED = List.of("phase", "observedGeneration", "conditions", "startTime", "completionTime",
+            "attempts", "metrics", "memory", "artifact", "message");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final KubernetesClient client;
+
+    public StatusWriter(KubernetesClient client) {
+        this.client = client;
+    }
+
+    /** @param job the FineTuneJob as read (its status is what the server holds) */
+    public void write(FineTuneJob job, FineTuneJobStatus status) {
+        client.resources(FineTuneJob.class).inNamespace(job.getMetadata().getNamespace())
+                .withName(job.getMetadata().getName()).subresource("status")
+                .patch(PatchContext.of(PatchType.JSON), patch(job.getStatus(), status));
+    }
+
+    static String patch(FineTuneJobStatus current, FineTuneJobStatus wanted) {
+        ObjectNode want = owned(wanted);
+        ArrayNode ops = JSON.createArrayNode();
+        if (current == null) {
+            ops.addObject().put("op", "add").put("path", "/status").set("value", want);
+            return ops.toString();
+        }
+        ObjectNode have = owned(current);
+        for (String field : OWNED) {
+            JsonNode w = want.get(field);
+            if (w != null) {
+                if (!w.equals(have.get(field))) {
+                    ops.addObject().put("op", "add").put("path", "/status/" + field).set("value", w);
+                }
+            } else if (have.has(field)) {
+                ops.addObject().put("op", "remove").put("path", "/status/" + field);
+            }
+        }
+        return ops.toString();
+    }
+
+    /** The owned, non-null fields as JSON. */
+    private static ObjectNode owned(FineTuneJobStatus status) {
+        ObjectNode full = JSON.valueToTree(status);
+        ObjectNode out = JSON.createObjectNode();
+        for (String field : OWNED) {
+            JsonNode v = full.get(field);
+            if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty())) {
+                out.set(field, v);
+            }
+        }
+        return out;
+    }
+
+    /** True when the operator-owned fields differ (progress ignored). */
+    static boolean differs(FineTuneJobStatus a, FineTuneJobStatus b) {
+        return !owned(a == null ? new FineTuneJobStatus() : a).equals(owned(b == null ? new FineTuneJobStatus() : b));
+    }
+}

@@ -1,0 +1,191 @@
+package io.finetune.operator.desired;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.PodSecurityContextBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.SecurityContextBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.api.v1alpha1.ResourcesSpec;
+import io.finetune.operator.Names;
+import io.finetune.operator.OperatorSettings;
+import io.finetune.operator.desired.StorageLocations.Location;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The batch/v1 Job that runs the trainer (CONTRACTS.md C). Created once and never updated (a Job's pod template is
+ * immutable); only {@code spec.suspend} is patched later. The pod passes the Pod Security "restricted" profile.
+ */
+public final class TrainingJob {
+    public static final String TRAINER_JAR = "/opt/finetune/finetune-trainer.jar";
+    public static final String CONFIG_DIR = "/etc/finetune";
+    public static final String SCRATCH_DIR = "/scratch";
+    public static final String PVC_ROOT = "/mnt/pvc";
+    public static final String TERMINATION_LOG = "/dev/termination-log";
+    public static final int METRICS_PORT = 9400;
+    /** Non-root uid/gid of the trainer image; fsGroup makes mounted PVCs writable for it. */
+    static final long TRAINER_UID = 1000L;
+
+    private TrainingJob() {
+    }
+
+    public static Job desired(FineTuneJob job, OperatorSettings settings) {
+        FineTuneJobSpec spec = job.getSpec();
+        Map<String, String> labels = Owners.labels(job);
+        Map<String, String> jobLabels = new LinkedHashMap<>(labels);
+        if (spec.queueName != null) {
+            jobLabels.put(Names.KUEUE_QUEUE_LABEL, spec.queueName);
+        }
+        return new JobBuilder()
+                .withMetadata(Owners.metadata(job, Names.trainer(job)))
+                .editMetadata()
+                .withLabels(jobLabels)
+                .addToAnnotations(Names.SPEC_HASH_ANNOTATION, SpecHash.of(spec))
+                .endMetadata()
+                .withNewSpec()
+                .withParallelism(1)
+                .withCompletions(1)
+                .withBackoffLimit(spec.backoffLimit == null ? 3 : spec.backoffLimit)
+                .withActiveDeadlineSeconds(spec.activeDeadlineSeconds)
+                .withTtlSecondsAfterFinished(spec.ttlSecondsAfterFinished)
+                .withSuspend(Boolean.TRUE.equals(spec.suspend))
+                .withNewTemplate()
+                .withNewMetadata().withLabels(labels).endMetadata()
+                .withSpec(podSpec(job, settings))
+                .endTemplate()
+                .endSpec()
+                .build();
+    }
+
+    static PodSpec podSpec(FineTuneJob job, OperatorSettings settings) {
+        ResourcesSpec res = job.getSpec().resources != null ? job.getSpec().resources : new ResourcesSpec();
+        List<Volume> volumes = new ArrayList<>();
+        List<VolumeMount> mounts = new ArrayList<>();
+        volumes.add(new VolumeBuilder().withName("config").withNewConfigMap().withName(Names.configMap(job)).endConfigMap().build());
+        mounts.add(mount("config", CONFIG_DIR, true));
+        volumes.add(new VolumeBuilder().withName("scratch").withNewEmptyDir()
+                .withSizeLimit(settings.scratchSizeLimit().map(Quantity::new).orElse(null)).endEmptyDir().build());
+        mounts.add(mount("scratch", SCRATCH_DIR, false));
+        // The root filesystem is read-only; the JVM and native libraries still need a writable /tmp.
+        volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
+        mounts.add(mount("tmp", "/tmp", false));
+        int i = 0;
+        for (Map.Entry<String, Boolean> claim : pvcClaims(job.getSpec()).entrySet()) {
+            String volume = "pvc-" + i++;
+            volumes.add(new VolumeBuilder().withName(volume).withNewPersistentVolumeClaim(claim.getKey(), !claim.getValue()).build());
+            mounts.add(mount(volume, PVC_ROOT + "/" + claim.getKey(), !claim.getValue()));
+        }
+        return new PodSpecBuilder()
+                .withRestartPolicy("Never")
+                .withServiceAccountName(Names.trainer(job))
+                .withAutomountServiceAccountToken(true)
+                .withNodeSelector(res.nodeSelector)
+                .withTolerations(res.tolerations)
+                .withPriorityClassName(res.priorityClassName)
+                .withSecurityContext(new PodSecurityContextBuilder()
+                        .withRunAsNonRoot(true)
+                        .withRunAsUser(TRAINER_UID)
+                        .withRunAsGroup(TRAINER_UID)
+                        .withFsGroup(TRAINER_UID)
+                        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+                        .build())
+                .withContainers(container(job, settings, res, mounts))
+                .withVolumes(volumes)
+                .build();
+    }
+
+    private static Container container(FineTuneJob job, OperatorSettings settings, ResourcesSpec res, List<VolumeMount> mounts) {
+        Map<String, Quantity> limits = new TreeMap<>();
+        Map<String, Quantity> requests = new TreeMap<>();
+        int gpus = res.gpus == null ? 1 : res.gpus;
+        if (gpus > 0) {
+            // Extended resources are limit-only (the request defaults to the limit).
+            limits.put(res.gpuResourceName == null ? "nvidia.com/gpu" : res.gpuResourceName, new Quantity(Integer.toString(gpus)));
+        }
+        String cpu = res.cpu != null ? res.cpu : settings.defaultCpu().orElse(null);
+        String memory = res.memory != null ? res.memory : settings.defaultMemory().orElse(null);
+        if (cpu != null) {
+            limits.put("cpu", new Quantity(cpu));
+            requests.put("cpu", new Quantity(cpu));
+        }
+        if (memory != null) {
+            limits.put("memory", new Quantity(memory));
+            requests.put("memory", new Quantity(memory));
+        }
+        return new ContainerBuilder()
+                .withName(Names.CONTAINER)
+                .withImage(image(job, settings))
+                .withImagePullPolicy(settings.imagePullPolicy())
+                .withCommand("java", "-jar", TRAINER_JAR, "pod")
+                .withEnv(env(job))
+                .addNewPort().withName("metrics").withContainerPort(METRICS_PORT).withProtocol("TCP").endPort()
+                .withResources(new ResourceRequirementsBuilder().withLimits(limits).withRequests(requests).build())
+                .withVolumeMounts(mounts)
+                .withTerminationMessagePath(TERMINATION_LOG)
+                .withTerminationMessagePolicy("FallbackToLogsOnError")
+                .withSecurityContext(new SecurityContextBuilder()
+                        .withAllowPrivilegeEscalation(false)
+                        .withPrivileged(false)
+                        .withReadOnlyRootFilesystem(true)
+                        .withRunAsNonRoot(true)
+                        .withNewCapabilities().withDrop("ALL").endCapabilities()
+                        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+                        .build())
+                .build();
+    }
+
+    /** spec.image, else the operator's default; null when neither (the validator reports spec.image first). */
+    public static String image(FineTuneJob job, OperatorSettings settings) {
+        String image = job.getSpec().image;
+        return image != null && !image.isBlank() ? image : settings.trainerImage().orElse(null);
+    }
+
+    static List<EnvVar> env(FineTuneJob job) {
+        List<EnvVar> env = new ArrayList<>();
+        env.add(plain("FINETUNE_CONFIG", CONFIG_DIR + "/" + Names.CONFIG_KEY));
+        env.add(plain("FINETUNE_JOB_NAME", job.getMetadata().getName()));
+        env.add(plain("FINETUNE_JOB_NAMESPACE", job.getMetadata().getNamespace()));
+        env.add(plain("FINETUNE_SCRATCH", SCRATCH_DIR));
+        env.add(plain("FINETUNE_TERMINATION_LOG", TERMINATION_LOG));
+        env.add(plain("FINETUNE_PVC_ROOT", PVC_ROOT));
+        env.add(plain("HOME", SCRATCH_DIR));
+        env.add(plain("DJL_CACHE_DIR", SCRATCH_DIR + "/djl"));
+        env.addAll(CredentialEnv.env(job.getSpec()));
+        return env;
+    }
+
+    /** Claim name -> writable, for every pvc:// URI (a claim both read and written is mounted writable). */
+    static Map<String, Boolean> pvcClaims(FineTuneJobSpec spec) {
+        Map<String, Boolean> claims = new TreeMap<>();
+        for (Location loc : StorageLocations.of(spec)) {
+            if (loc.isPvc()) {
+                claims.merge(loc.claim(), loc.writable(), Boolean::logicalOr);
+            }
+        }
+        return claims;
+    }
+
+    private static VolumeMount mount(String name, String path, boolean readOnly) {
+        return new VolumeMountBuilder().withName(name).withMountPath(path).withReadOnly(readOnly).build();
+    }
+
+    private static EnvVar plain(String name, String value) {
+        return new EnvVarBuilder().withName(name).withValue(value).build();
+    }
+}

@@ -1,0 +1,19 @@
+package io.finetune.operator.status;
+
+/** Condition types the operator writes on a FineTuneJob (Kubernetes conventions: type, status, reason, message). */
+public enum ConditionType {
+    /** The spec passed validation (False: reason InvalidSpec, message names the field). */
+    Valid,
+    /** The training pod is bound to a node (False with reason Unschedulable and the scheduler's message). */
+    Scheduled,
+    /** A training pod is running. */
+    Running,
+    /** The training Job is suspended (spec.suspend). */
+    Suspended,
+    /** The run finished and its artifact is recorded. */
+    Succeeded,
+    /** The run failed; reason is a {@link FailureReason}. */
+    Failed,
+    /** The spec changed after the Job was created; the change is not applied. */
+    SpecChangeIgnored
+}

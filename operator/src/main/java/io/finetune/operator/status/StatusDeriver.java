@@ -1,0 +1,212 @@
+package io.finetune.operator.status;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.finetune.api.Violation;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobStatus;
+import io.finetune.api.v1alpha1.Phase;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Pure function from what was observed (the FineTuneJob, its Job and pods) to the operator-owned status fields.
+ * {@code progress} is copied through untouched: the trainer owns it.
+ */
+public final class StatusDeriver {
+    /**
+     * Everything one reconcile observed.
+     *
+     * @param resource          the FineTuneJob as read (its status is the previous status)
+     * @param job               the training Job, null when none exists
+     * @param pods              the training pods
+     * @param violations        spec violations (only checked before the Job exists)
+     * @param specChangeIgnored message when the spec changed after the Job was created, else null
+     * @param blocked           message when the Job cannot be created yet (e.g. a namesake is still being deleted), else null
+     * @param now               the clock
+     */
+    public record Observation(FineTuneJob resource, Job job, List<Pod> pods, List<Violation> violations,
+                              String specChangeIgnored, String blocked, Instant now) {
+    }
+
+    /** The new status and the reason of its phase (for events). */
+    public record Derived(FineTuneJobStatus status, String reason, String message) {
+        public Phase phase() {
+            return status.phase;
+        }
+    }
+
+    private StatusDeriver() {
+    }
+
+    public static Derived derive(Observation o) {
+        FineTuneJobStatus prev = o.resource().getStatus() != null ? o.resource().getStatus() : new FineTuneJobStatus();
+        String now = o.now().toString();
+        Long generation = o.resource().getMetadata().getGeneration();
+        List<Condition> want = new ArrayList<>();
+        Outcome outcome = outcome(o, want);
+
+        FineTuneJobStatus s = new FineTuneJobStatus();
+        s.phase = outcome.phase;
+        s.message = outcome.message;
+        s.observedGeneration = generation;
+        s.progress = prev.progress;
+        s.artifact = outcome.success != null ? outcome.success.artifact() : null;
+        s.metrics = outcome.success != null ? outcome.success.metrics() : null;
+        s.memory = outcome.success != null ? outcome.success.memory() : null;
+        s.attempts = attempts(prev, o);
+        s.startTime = prev.startTime != null ? prev.startTime
+                : o.pods().stream().filter(PodFacts::started).map(p -> PodFacts.startTime(p).orElse(now)).sorted().findFirst().orElse(null);
+        if (s.phase.isFinal()) {
+            s.completionTime = prev.completionTime != null ? prev.completionTime : completionTime(o.job()).orElse(now);
+        }
+        want.add(Conditions.of(ConditionType.SpecChangeIgnored, o.specChangeIgnored() != null,
+                o.specChangeIgnored() != null ? "SpecChangeIgnored" : "SpecUnchanged",
+                o.specChangeIgnored() != null ? o.specChangeIgnored() : "the running Job matches the spec"));
+        s.conditions = Conditions.merge(prev.conditions, want, now, generation);
+        if (Conditions.find(prev.conditions, ConditionType.SpecChangeIgnored).isEmpty() && o.specChangeIgnored() == null) {
+            s.conditions.removeIf(c -> ConditionType.SpecChangeIgnored.name().equals(c.getType()));
+        }
+        return new Derived(s, outcome.reason, outcome.message);
+    }
+
+    private record Outcome(Phase phase, String reason, String message, TrainerReport.Success success) {
+    }
+
+    private static Outcome outcome(Observation o, List<Condition> want) {
+        if (!o.violations().isEmpty()) {
+            String msg = o.violations().stream().map(Violation::toString).collect(Collectors.joining("; "));
+            want.add(Conditions.of(ConditionType.Valid, false, FailureReason.InvalidSpec.name(), msg));
+            return failed(want, FailureReason.InvalidSpec, msg);
+        }
+        want.add(Conditions.of(ConditionType.Valid, true, "Valid", "the spec passed validation"));
+        Job job = o.job();
+        if (job == null) {
+            String msg = o.blocked() != null ? o.blocked() : "creating the training Job";
+            return pending(want, o.blocked() != null ? "Blocked" : "Creating", msg);
+        }
+        Optional<JobCondition> failed = jobCondition(job, "Failed");
+        if (failed.isPresent()) {
+            return jobFailed(o, want, failed.get());
+        }
+        if (jobCondition(job, "Complete").isPresent()) {
+            Optional<Pod> pod = PodFacts.lastFinished(o.pods(), "Succeeded");
+            String message = pod.flatMap(PodFacts::terminated).map(ContainerStateTerminated::getMessage).orElse(null);
+            TrainerReport.Success report = TrainerReport.success(message, o.resource().getSpec().output.destination);
+            if (report.problem() != null) {
+                return failed(want, FailureReason.TrainerError, report.problem());
+            }
+            want.add(Conditions.of(ConditionType.Running, false, "Succeeded", "the trainer finished"));
+            want.add(Conditions.of(ConditionType.Succeeded, true, "Succeeded", "artifact " + report.artifact().uri
+                    + " (" + report.artifact().digest + ")"));
+            return new Outcome(Phase.Succeeded, "Succeeded", "artifact written to " + report.artifact().uri, report);
+        }
+        for (Pod pod : o.pods()) {
+            Optional<ContainerStateWaiting> waiting = PodFacts.waiting(pod).filter(w -> PodFacts.IMAGE_FAILURES.contains(w.getReason()));
+            // ErrImagePull alone can be a registry hiccup; the kubelet's back-off (or a malformed name) is final.
+            if (waiting.isPresent() && !"ErrImagePull".equals(waiting.get().getReason())) {
+                return failed(want, FailureReason.ImagePullBackOff, "image " + pod.getSpec().getContainers().get(0).getImage()
+                        + " cannot be pulled: " + waiting.get().getReason()
+                        + (waiting.get().getMessage() != null ? ": " + TrainerReport.clip(waiting.get().getMessage()) : ""));
+            }
+        }
+        if (Boolean.TRUE.equals(job.getSpec().getSuspend())) {
+            want.add(Conditions.of(ConditionType.Suspended, true, "Suspended", "spec.suspend is true: no training pod runs"));
+            want.add(Conditions.of(ConditionType.Running, false, "Suspended", "the Job is suspended"));
+            return new Outcome(Phase.Suspended, "Suspended", "suspended (spec.suspend); set it to false to resume", null);
+        }
+        want.add(Conditions.of(ConditionType.Suspended, false, "Resumed", "spec.suspend is false"));
+        Optional<Pod> running = o.pods().stream().filter(p -> "Running".equals(PodFacts.phase(p))).findFirst();
+        if (running.isPresent()) {
+            want.add(Conditions.of(ConditionType.Scheduled, true, "Scheduled", "on node " + running.get().getSpec().getNodeName()));
+            want.add(Conditions.of(ConditionType.Running, true, "Running", "pod " + running.get().getMetadata().getName() + " is training"));
+            return new Outcome(Phase.Running, "Running", "training in pod " + running.get().getMetadata().getName(), null);
+        }
+        for (Pod pod : o.pods()) {
+            Optional<PodCondition> sched = PodFacts.scheduledCondition(pod);
+            if (sched.isPresent() && "False".equals(sched.get().getStatus()) && "Unschedulable".equals(sched.get().getReason())) {
+                String msg = "pod " + pod.getMetadata().getName() + " cannot be scheduled: " + TrainerReport.clip(sched.get().getMessage());
+                want.add(Conditions.of(ConditionType.Scheduled, false, "Unschedulable", msg));
+                want.add(Conditions.of(ConditionType.Running, false, "Pending", "waiting for a node"));
+                return new Outcome(Phase.Pending, "Unschedulable", msg, null);
+            }
+        }
+        return pending(want, "Pending", "waiting for the training pod to start");
+    }
+
+    private static Outcome jobFailed(Observation o, List<Condition> want, JobCondition failed) {
+        if ("DeadlineExceeded".equals(failed.getReason())) {
+            return failed(want, FailureReason.DeadlineExceeded, "the Job ran longer than spec.activeDeadlineSeconds="
+                    + o.resource().getSpec().activeDeadlineSeconds + "s");
+        }
+        Optional<Pod> last = PodFacts.lastFinished(o.pods(), "Failed");
+        Optional<ContainerStateTerminated> term = last.flatMap(PodFacts::terminated);
+        if (term.isPresent() && "OOMKilled".equals(term.get().getReason())) {
+            return failed(want, FailureReason.OOMKilled, "the trainer exceeded its memory limit (exit code "
+                    + term.get().getExitCode() + "); raise spec.resources.memory or lower spec.training.batchSize");
+        }
+        Optional<String> trainer = term.flatMap(t -> TrainerReport.failure(t.getMessage()));
+        if (trainer.isPresent()) {
+            return failed(want, FailureReason.TrainerError, trainer.get());
+        }
+        String detail = term.map(t -> "; last exit code " + t.getExitCode()).orElse("");
+        return failed(want, FailureReason.BackoffLimitExceeded, "the training pod failed "
+                + (o.job().getStatus().getFailed() == null ? "" : o.job().getStatus().getFailed() + " time(s)")
+                + ", more than spec.backoffLimit=" + o.job().getSpec().getBackoffLimit() + detail
+                + (failed.getMessage() != null ? " (" + failed.getMessage() + ")" : ""));
+    }
+
+    private static Outcome failed(List<Condition> want, FailureReason reason, String message) {
+        want.add(Conditions.of(ConditionType.Running, false, "Failed", "the run ended"));
+        want.add(Conditions.of(ConditionType.Failed, true, reason.name(), message));
+        return new Outcome(Phase.Failed, reason.name(), message, null);
+    }
+
+    private static Outcome pending(List<Condition> want, String reason, String message) {
+        want.add(Conditions.of(ConditionType.Running, false, "Pending", message));
+        return new Outcome(Phase.Pending, reason, message, null);
+    }
+
+    private static Optional<JobCondition> jobCondition(Job job, String type) {
+        if (job.getStatus() == null || job.getStatus().getConditions() == null) {
+            return Optional.empty();
+        }
+        return job.getStatus().getConditions().stream()
+                .filter(c -> type.equals(c.getType()) && "True".equals(c.getStatus())).findFirst();
+    }
+
+    private static Optional<String> completionTime(Job job) {
+        if (job == null || job.getStatus() == null) {
+            return Optional.empty();
+        }
+        if (job.getStatus().getCompletionTime() != null) {
+            return Optional.of(job.getStatus().getCompletionTime());
+        }
+        return jobCondition(job, "Failed").map(JobCondition::getLastTransitionTime);
+    }
+
+    /** Training pods started so far; monotonic because finished pods may be deleted (ttlSecondsAfterFinished). */
+    private static Integer attempts(FineTuneJobStatus prev, Observation o) {
+        int seen = (int) o.pods().stream().filter(PodFacts::started).count();
+        if (o.job() != null && o.job().getStatus() != null) {
+            int finished = nz(o.job().getStatus().getFailed()) + nz(o.job().getStatus().getSucceeded());
+            int running = (int) o.pods().stream().filter(p -> "Running".equals(PodFacts.phase(p))).count();
+            seen = Math.max(seen, finished + running);
+        }
+        int previous = prev.attempts == null ? 0 : prev.attempts;
+        int attempts = Math.max(previous, seen);
+        return attempts == 0 && prev.attempts == null ? null : attempts;
+    }
+
+    private static int nz(Integer i) {
+        return i == null ? 0 : i;
+    }
+}

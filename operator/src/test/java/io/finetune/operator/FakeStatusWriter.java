@@ -1,0 +1,25 @@
+package io.finetune.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobStatus;
+
+/** The real writer with a failure switch (the API server rejecting a status write) and a write counter. */
+final class FakeStatusWriter extends StatusWriter {
+    boolean failWrites;
+    int writes;
+
+    FakeStatusWriter(KubernetesClient client) {
+        super(client);
+    }
+
+    @Override
+    public void write(FineTuneJob job, FineTuneJobStatus status) {
+        if (failWrites) {
+            throw new KubernetesClientException("injected: status write failed", 500, null);
+        }
+        writes++;
+        super.write(job, status);
+    }
+}

@@ -1,0 +1,8 @@
+package io.finetune.trainer.cli;
+
+/** Bad command line; the message says what was expected. */
+public final class UsageException extends RuntimeException {
+    public UsageException(String message) {
+        super(message);
+    }
+}

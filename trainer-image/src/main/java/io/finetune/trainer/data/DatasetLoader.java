@@ -1,0 +1,159 @@
+package io.finetune.trainer.data;
+
+import io.finetune.api.v1alpha1.DatasetFormat;
+import io.finetune.api.v1alpha1.DatasetSpec;
+import io.finetune.api.v1alpha1.RecordPolicy;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Reads the JSONL train (and optional eval) file, tokenizes every record, applies the invalid/overlong policies of
+ * spec.dataset and splits off the held-out part. Every rejected record is reported as {@code "<file>:<line>: <what>"}.
+ */
+public final class DatasetLoader {
+    static final double DEFAULT_EVAL_FRACTION = 0.1;
+    static final int DEFAULT_MAX_SEQ_LENGTH = 512;
+
+    private final DatasetSpec spec;
+    private final TextTokenizer tok;
+    private final int maxSeqLength;
+    private final RecordPolicy invalidPolicy;
+    private final RecordPolicy overlongPolicy;
+    private DatasetFormat format;
+    private RecordEncoder encoder;
+    private int skippedInvalid;
+    private int truncated;
+    private int skippedOverlong;
+
+    private DatasetLoader(DatasetSpec spec, TextTokenizer tok) {
+        this.spec = spec;
+        this.tok = tok;
+        this.maxSeqLength = spec.maxSeqLength != null ? spec.maxSeqLength : DEFAULT_MAX_SEQ_LENGTH;
+        // Truncate is meaningless for a malformed record (the validator rejects it); treat it as the safe default.
+        this.invalidPolicy = spec.invalidRecords == RecordPolicy.Skip ? RecordPolicy.Skip : RecordPolicy.Fail;
+        this.overlongPolicy = spec.overlongRecords != null ? spec.overlongRecords : RecordPolicy.Truncate;
+        this.format = spec.format;
+    }
+
+    /** evalFile may be null (then spec.evalFraction, default 0.1, is split off with the seed). */
+    public static LoadedDataset load(DatasetSpec spec, Path trainFile, Path evalFile, TextTokenizer tok, long seed)
+            throws IOException {
+        return new DatasetLoader(spec, tok).run(trainFile, evalFile, seed);
+    }
+
+    private LoadedDataset run(Path trainFile, Path evalFile, long seed) throws IOException {
+        List<Example> all = readFile(trainFile);
+        List<Example> train;
+        List<Example> eval;
+        if (evalFile != null) {
+            train = all;
+            eval = readFile(evalFile);
+        } else {
+            double fraction = spec.evalFraction != null ? spec.evalFraction : DEFAULT_EVAL_FRACTION;
+            EvalSplit.Parts<Example> parts = EvalSplit.split(all, fraction, seed);
+            train = parts.train();
+            eval = parts.eval();
+        }
+        long trainTokens = train.stream().mapToLong(Example::length).sum();
+        long lossTokens = train.stream().mapToLong(Example::lossTokens).sum();
+        DataStats stats = new DataStats(format, train.size() + eval.size(), train.size(), eval.size(), skippedInvalid,
+                truncated, skippedOverlong, trainTokens, lossTokens);
+        return new LoadedDataset(train, eval, stats);
+    }
+
+    private List<Example> readFile(Path file) throws IOException {
+        int invalidBefore = skippedInvalid;
+        int overlongBefore = skippedOverlong;
+        List<JsonlReader.Line> lines = JsonlReader.read(file, this::invalid);
+        if (lines.isEmpty() && skippedInvalid == invalidBefore) {
+            throw DatasetException.atLine(file, 1, "empty dataset: no JSON records in the file");
+        }
+        List<Example> examples = new ArrayList<>(lines.size());
+        for (JsonlReader.Line line : lines) {
+            if (encoder == null && !chooseFormat(file, line)) {
+                continue;
+            }
+            Example example;
+            try {
+                example = encoder.encode(line.json());
+            } catch (InvalidRecordException e) {
+                invalid(DatasetException.atLine(file, line.number(), e.getMessage() + formatNote()));
+                continue;
+            }
+            example = applyOverlongPolicy(file, line.number(), example);
+            if (example != null) {
+                examples.add(example);
+            }
+        }
+        if (examples.isEmpty()) {
+            throw DatasetException.inFile(file, "no usable records: " + (skippedInvalid - invalidBefore)
+                    + " skipped as invalid, " + (skippedOverlong - overlongBefore) + " skipped as longer than maxSeqLength "
+                    + maxSeqLength);
+        }
+        return examples;
+    }
+
+    /** Detects the format from the first record when the spec leaves it open; false if that record is unusable. */
+    private boolean chooseFormat(Path file, JsonlReader.Line line) {
+        if (format == null) {
+            format = RecordEncoder.detect(line.json());
+            if (format == null) {
+                List<String> names = new ArrayList<>();
+                line.json().fieldNames().forEachRemaining(names::add);
+                invalid(DatasetException.atLine(file, line.number(), "cannot detect the dataset format: expected a"
+                        + " \"text\", \"prompt\"+\"completion\" or \"messages\" field, record has " + names
+                        + " (or set spec.dataset.format)"));
+                return false;
+            }
+        }
+        encoder = new RecordEncoder(format, tok);
+        return true;
+    }
+
+    private Example applyOverlongPolicy(Path file, int line, Example example) {
+        if (example.length() <= maxSeqLength) {
+            return example;
+        }
+        switch (overlongPolicy) {
+            case Skip -> {
+                skippedOverlong++;
+                return null;
+            }
+            case Truncate -> {
+                Example cut = new Example(Arrays.copyOf(example.inputIds(), maxSeqLength),
+                        Arrays.copyOf(example.labels(), maxSeqLength));
+                if (cut.lossTokens() == 0) {
+                    // Nothing of the completion/assistant turn survives the cut: the record would only cost compute.
+                    skippedOverlong++;
+                    return null;
+                }
+                truncated++;
+                return cut;
+            }
+            default -> throw DatasetException.atLine(file, line, "record has " + example.length()
+                    + " tokens, longer than maxSeqLength " + maxSeqLength + " (spec.dataset.overlongRecords: Fail)");
+        }
+    }
+
+    private void invalid(DatasetException e) {
+        if (invalidPolicy == RecordPolicy.Fail) {
+            throw e;
+        }
+        skippedInvalid++;
+    }
+
+    private String formatNote() {
+        return spec.format == null ? " (format " + formatName(format) + " detected from the first record)" : "";
+    }
+
+    static String formatName(DatasetFormat f) {
+        return switch (f) {
+            case TEXT -> "text";
+            case PROMPT_COMPLETION -> "prompt-completion";
+            case CHAT -> "chat";
+        };
+    }
+}

@@ -1,0 +1,51 @@
+package io.finetune.trainer.model;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Grouped-query self-attention (Ainslie et al. 2023) as transformers LlamaAttention: q/k/v projections, RoPE on q and k,
+ * each key/value head shared by numHeads/numKvHeads query heads (repeat_kv), softmax(q k^T / sqrt(d) + mask) v, o_proj.
+ */
+public final class Attention {
+    private final LlamaConfig config;
+    final Linear q;
+    final Linear k;
+    final Linear v;
+    final Linear o;
+
+    public Attention(LlamaConfig config, Linear q, Linear k, Linear v, Linear o) {
+        this.config = config;
+        this.q = q;
+        this.k = k;
+        this.v = v;
+        this.o = o;
+    }
+
+    /** x: (B, T, d); cos/sin: (B, 1, T, hd); mask: (B, 1, T, T) -> (B, T, d). */
+    public NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, ForwardContext ctx) {
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        int heads = config.numAttentionHeads();
+        int kvHeads = config.numKeyValueHeads();
+        int hd = config.headDim();
+        NDArray qh = q.forward(x, ctx).reshape(b, t, heads, hd).transpose(0, 2, 1, 3);   // (B, H, T, hd)
+        NDArray kh = k.forward(x, ctx).reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3); // (B, KV, T, hd)
+        NDArray vh = v.forward(x, ctx).reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3); // (B, KV, T, hd)
+        qh = RotaryEmbedding.apply(qh, cos, sin);
+        kh = RotaryEmbedding.apply(kh, cos, sin);
+        kh = repeatKv(kh, heads / kvHeads); // (B, H, T, hd)
+        vh = repeatKv(vh, heads / kvHeads);
+        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)).add(mask); // (B, H, T, T)
+        NDArray ctxv = scores.softmax(-1).matMul(vh);                                           // (B, H, T, hd)
+        return o.forward(ctxv.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * hd), ctx);    // (B, T, d)
+    }
+
+    /** (B, KV, T, hd) -> (B, KV*n, T, hd), kv head j serving query heads j*n .. j*n+n-1. */
+    private static NDArray repeatKv(NDArray x, int n) {
+        if (n == 1) {
+            return x;
+        }
+        long[] s = x.getShape().getShape();
+        return x.expandDims(2).broadcast(s[0], s[1], n, s[2], s[3]).reshape(s[0], s[1] * n, s[2], s[3]);
+    }
+}

@@ -1,0 +1,34 @@
+package io.finetune.trainer.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Additive attention mask (B, 1, T, T): 0 where query i may see key j (j <= i and both in the same non-zero segment), a large
+ * negative value elsewhere. A padding position sees only itself, so its softmax row stays finite.
+ */
+public final class AttentionMask {
+    static final float BLOCKED = -1e9f;
+
+    private AttentionMask() {
+    }
+
+    public static NDArray build(NDManager manager, ModelBatch batch) {
+        int b = batch.batchSize();
+        int t = batch.seqLen();
+        int[] seg = batch.segmentIds();
+        float[] mask = new float[b * t * t];
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < t; i++) {
+                int si = seg[r * t + i];
+                int base = (r * t + i) * t;
+                for (int j = 0; j < t; j++) {
+                    boolean visible = j == i || (j < i && si != 0 && seg[r * t + j] == si);
+                    mask[base + j] = visible ? 0f : BLOCKED;
+                }
+            }
+        }
+        return manager.create(mask, new Shape(b, 1, t, t));
+    }
+}

@@ -1,0 +1,198 @@
+package io.finetune.trainer.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.io.ModelWeights;
+import io.finetune.trainer.io.SafetensorsWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * LLaMA-family decoder (transformers modeling_llama.py / modeling_qwen2.py) written with DJL NDArray ops, module names as in
+ * Hugging Face so that targetModules mean what users expect. All weights are fp32 in {@code manager}.
+ *
+ * <p>Memory: a forward allocates its intermediates in the caller's sub-manager; call {@link #attachTo(NDManager)} on that
+ * sub-manager first, otherwise results of ops on weights land in the long-lived manager and leak (platform.md).
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final LlamaConfig config;
+    private final NDManager manager;
+    private final Parameter embed;
+    private final List<DecoderLayer> layers;
+    private final RmsNorm norm;
+    private final Linear lmHead;
+    private final RotaryEmbedding rope;
+
+    private LlamaModel(LlamaConfig config, NDManager manager, WeightSource src) throws IOException {
+        this.config = config;
+        this.manager = manager;
+        int d = config.hiddenSize();
+        int ff = config.intermediateSize();
+        int kv = config.kvDim();
+        int qDim = config.numAttentionHeads() * config.headDim();
+        this.embed = param(src, "model.embed_tokens.weight", config.vocabSize(), d);
+        this.layers = new ArrayList<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            boolean qkvBias = config.attentionBias();
+            Attention attn = new Attention(config, linear(src, p + "self_attn.q_proj", qDim, d, qkvBias),
+                    linear(src, p + "self_attn.k_proj", kv, d, qkvBias), linear(src, p + "self_attn.v_proj", kv, d, qkvBias),
+                    linear(src, p + "self_attn.o_proj", d, qDim, false));
+            Mlp mlp = new Mlp(linear(src, p + "mlp.gate_proj", ff, d, false), linear(src, p + "mlp.up_proj", ff, d, false),
+                    linear(src, p + "mlp.down_proj", d, ff, false));
+            layers.add(new DecoderLayer(new RmsNorm(param(src, p + "input_layernorm.weight", d), config.rmsNormEps()), attn,
+                    new RmsNorm(param(src, p + "post_attention_layernorm.weight", d), config.rmsNormEps()), mlp));
+        }
+        this.norm = new RmsNorm(param(src, "model.norm.weight", d), config.rmsNormEps());
+        this.lmHead = config.tieWordEmbeddings() ? new Linear("lm_head", embed, null)
+                : linear(src, "lm_head", config.vocabSize(), d, false);
+        this.rope = new RotaryEmbedding(config);
+    }
+
+    /** Loads config.json and the safetensors weights of a Hugging Face model directory. */
+    public static LlamaModel load(Path dir, NDManager manager) throws IOException {
+        LlamaConfig config = LlamaConfig.read(dir);
+        ModelWeights weights = ModelWeights.open(dir);
+        return new LlamaModel(config, manager, weights::read);
+    }
+
+    /** A randomly initialised model (transformers _init_weights: N(0, 0.02) linears and embeddings, ones for norms). */
+    public static LlamaModel random(LlamaConfig config, long seed, NDManager manager) {
+        Random rng = new Random(seed);
+        try {
+            return new LlamaModel(config, manager, (name, shape) -> {
+                long n = 1;
+                for (long s : shape) {
+                    n *= s;
+                }
+                float[] data = new float[(int) n];
+                boolean ones = name.endsWith("norm.weight");
+                for (int i = 0; i < data.length; i++) {
+                    data[i] = ones ? 1f : name.endsWith(".bias") ? 0f : (float) (rng.nextGaussian() * 0.02);
+                }
+                return new FloatTensor(shape, data);
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Parameter param(WeightSource src, String name, long... shape) throws IOException {
+        FloatTensor t = src.get(name, shape);
+        return new Parameter(name, manager.create(t.data(), new Shape(t.shape())));
+    }
+
+    private Linear linear(WeightSource src, String module, long out, long in, boolean bias) throws IOException {
+        return new Linear(module, param(src, module + ".weight", out, in), bias ? param(src, module + ".bias", out) : null);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public Parameter embedTokens() {
+        return embed;
+    }
+
+    public Linear lmHead() {
+        return lmHead;
+    }
+
+    /** Every linear module in HF order (q,k,v,o,gate,up,down per layer, then lm_head). */
+    public List<Linear> linears() {
+        List<Linear> all = new ArrayList<>();
+        for (DecoderLayer l : layers) {
+            all.addAll(List.of(l.selfAttn().q, l.selfAttn().k, l.selfAttn().v, l.selfAttn().o,
+                    l.mlp().gate(), l.mlp().up(), l.mlp().down()));
+        }
+        all.add(lmHead);
+        return all;
+    }
+
+    /** The base model's parameters by HF name (a tied lm_head appears once, as model.embed_tokens.weight). */
+    public Map<String, Parameter> baseParameters() {
+        Map<String, Parameter> m = new LinkedHashMap<>();
+        m.put(embed.name(), embed);
+        for (DecoderLayer l : layers) {
+            m.put(l.inputLayernorm().weight().name(), l.inputLayernorm().weight());
+            m.put(l.postAttentionLayernorm().weight().name(), l.postAttentionLayernorm().weight());
+        }
+        for (Linear lin : linears()) {
+            m.putIfAbsent(lin.weight().name(), lin.weight());
+            if (lin.bias() != null) {
+                m.put(lin.bias().name(), lin.bias());
+            }
+        }
+        m.put(norm.weight().name(), norm.weight());
+        return m;
+    }
+
+    /** Base parameters plus every adapter's parameters. */
+    public List<Parameter> allParameters() {
+        List<Parameter> all = new ArrayList<>(baseParameters().values());
+        for (Linear lin : linears()) {
+            if (lin.adapter() != null) {
+                all.addAll(lin.adapter().parameters());
+            }
+        }
+        return all;
+    }
+
+    /** Temporarily attaches every weight to a step's sub-manager, so that intermediates are freed when it closes. */
+    public void attachTo(NDManager sub) {
+        for (Parameter p : allParameters()) {
+            sub.tempAttachAll(p.array());
+        }
+    }
+
+    public long totalParameters() {
+        return allParameters().stream().mapToLong(Parameter::numel).sum();
+    }
+
+    /** Logits (B, T, vocab) for the batch; arrays are created in {@code sub}. */
+    public NDArray forward(NDManager sub, ModelBatch batch, ForwardContext ctx) {
+        NDArray ids = sub.create(batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
+        NDArray h = embed.array().get(ids); // (B, T, d)
+        NDList cosSin = rope.tables(sub, batch);
+        NDArray mask = AttentionMask.build(sub, batch);
+        for (DecoderLayer layer : layers) {
+            h = layer.forward(h, cosSin.get(0), cosSin.get(1), mask, ctx);
+        }
+        return lmHead.forward(norm.forward(h), ctx); // (B, T, vocab)
+    }
+
+    /** Weights in HF layout (adapters not merged); a tied lm_head is not written, as transformers does. */
+    public Map<String, FloatTensor> stateDict() {
+        Map<String, FloatTensor> out = new LinkedHashMap<>();
+        baseParameters().forEach((name, p) -> out.put(name, toHost(p.array())));
+        return out;
+    }
+
+    /** Writes config.json and model.safetensors (fp32) to {@code dir}. */
+    public void save(Path dir, Map<String, FloatTensor> weights, int bosId, int eosId) throws IOException {
+        config.write(dir, bosId, eosId);
+        SafetensorsWriter.write(dir.resolve(ModelWeights.SINGLE), weights);
+    }
+
+    public static FloatTensor toHost(NDArray a) {
+        return new FloatTensor(a.getShape().getShape(), a.toFloatArray());
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

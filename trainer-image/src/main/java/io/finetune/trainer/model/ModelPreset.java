@@ -1,0 +1,53 @@
+package io.finetune.trainer.model;
+
+import java.util.Arrays;
+
+/** Built-in random-init model shapes for {@code init-model}: char-level vocab (4 specials + printable ASCII). */
+public enum ModelPreset {
+    /** Trains in minutes on 2 CPU cores: the quick start's base model. */
+    TINY("tiny", 128, 352, 4, 4, 2),
+    /** d_model 512, 8 layers: the throughput reference configuration. */
+    SMALL("small", 512, 1376, 8, 8, 4);
+
+    /** Printable ASCII, ids 4.. (0 pad, 1 bos, 2 eos, 3 unk). */
+    public static final String ALPHABET = printableAscii();
+    public static final int SPECIAL_TOKENS = 4;
+
+    private final String id;
+    private final int hidden;
+    private final int intermediate;
+    private final int layers;
+    private final int heads;
+    private final int kvHeads;
+
+    ModelPreset(String id, int hidden, int intermediate, int layers, int heads, int kvHeads) {
+        this.id = id;
+        this.hidden = hidden;
+        this.intermediate = intermediate;
+        this.layers = layers;
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public LlamaConfig config() {
+        return new LlamaConfig("llama", hidden, intermediate, layers, heads, kvHeads, hidden / heads, 1e-5, 10000.0, null,
+                SPECIAL_TOKENS + ALPHABET.length(), false, false, 2048);
+    }
+
+    public static ModelPreset byId(String id) {
+        return Arrays.stream(values()).filter(p -> p.id.equals(id)).findFirst().orElseThrow(() -> new IllegalArgumentException(
+                "unknown preset '" + id + "' (known: " + Arrays.stream(values()).map(ModelPreset::id).toList() + ")"));
+    }
+
+    private static String printableAscii() {
+        StringBuilder sb = new StringBuilder();
+        for (char c = ' '; c <= '~'; c++) {
+            sb.append(c);
+        }
+        return sb.toString();
+    }
+}

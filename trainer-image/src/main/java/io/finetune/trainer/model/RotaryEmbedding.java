@@ -1,0 +1,74 @@
+package io.finetune.trainer.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Rotary position embedding (RoFormer, Su et al. 2021), in the rotate-half form of transformers modeling_llama.py
+ * (apply_rotary_pos_emb), with the llama3 frequency scaling of modeling_rope_utils.py (_compute_llama3_parameters).
+ */
+public final class RotaryEmbedding {
+    private final int headDim;
+    private final double[] invFreq; // (headDim / 2)
+
+    public RotaryEmbedding(LlamaConfig config) {
+        this.headDim = config.headDim();
+        this.invFreq = inverseFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling());
+    }
+
+    static double[] inverseFrequencies(int headDim, double theta, RopeScaling scaling) {
+        double[] f = new double[headDim / 2];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
+        }
+        if (scaling == null) {
+            return f;
+        }
+        double lowWavelen = scaling.originalMaxPositionEmbeddings() / scaling.lowFreqFactor();
+        double highWavelen = scaling.originalMaxPositionEmbeddings() / scaling.highFreqFactor();
+        for (int i = 0; i < f.length; i++) {
+            double wavelen = 2 * Math.PI / f[i];
+            if (wavelen > lowWavelen) {
+                f[i] = f[i] / scaling.factor();
+            } else if (wavelen >= highWavelen) {
+                double smooth = (scaling.originalMaxPositionEmbeddings() / wavelen - scaling.lowFreqFactor())
+                        / (scaling.highFreqFactor() - scaling.lowFreqFactor());
+                f[i] = (1 - smooth) * f[i] / scaling.factor() + smooth * f[i];
+            }
+        }
+        return f;
+    }
+
+    /** cos and sin tables for the batch's position ids, each (B, 1, T, headDim). */
+    public NDList tables(NDManager manager, ModelBatch batch) {
+        int b = batch.batchSize();
+        int t = batch.seqLen();
+        int half = headDim / 2;
+        float[] cos = new float[b * t * headDim];
+        float[] sin = new float[b * t * headDim];
+        for (int i = 0; i < b * t; i++) {
+            float p = batch.positionIds()[i];
+            for (int j = 0; j < half; j++) {
+                float angle = p * (float) invFreq[j]; // fp32 product, as transformers computes freqs
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                cos[i * headDim + j] = c;
+                cos[i * headDim + j + half] = c;
+                sin[i * headDim + j] = s;
+                sin[i * headDim + j + half] = s;
+            }
+        }
+        Shape shape = new Shape(b, 1, t, headDim);
+        return new NDList(manager.create(cos, shape), manager.create(sin, shape));
+    }
+
+    /** x: (B, heads, T, headDim) -> x cos + rotate_half(x) sin. */
+    public static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
+        NDList halves = x.split(2, x.getShape().dimension() - 1);
+        NDArray rotated = NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), x.getShape().dimension() - 1);
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+}

@@ -1,0 +1,106 @@
+package io.finetune.trainer.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.Parameter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AdamW (Loshchilov and Hutter 2019) exactly as torch.optim.AdamW (single-tensor path): decoupled decay p *= 1 - lr*wd, then
+ * m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps). Moments live in their own
+ * manager and are updated in place.
+ */
+public final class AdamW implements Optimizer {
+    public static final double BETA1 = 0.9;
+    public static final double BETA2 = 0.999;
+    public static final double EPS = 1e-8;
+
+    private final List<ParamGroup> groups;
+    private final NDManager stateManager;
+    private final Map<Parameter, NDArray> expAvg = new LinkedHashMap<>();
+    private final Map<Parameter, NDArray> expAvgSq = new LinkedHashMap<>();
+    private long step;
+
+    public AdamW(List<ParamGroup> groups, NDManager parent) {
+        this.groups = groups;
+        this.stateManager = parent.newSubManager();
+        for (ParamGroup g : groups) {
+            for (Parameter p : g.parameters()) {
+                expAvg.put(p, stateManager.zeros(p.array().getShape()));
+                expAvgSq.put(p, stateManager.zeros(p.array().getShape()));
+            }
+        }
+    }
+
+    @Override
+    public void step(NDManager sub, double lr) {
+        step++;
+        double bc1 = 1 - Math.pow(BETA1, step);
+        double bc2Sqrt = Math.sqrt(1 - Math.pow(BETA2, step));
+        for (ParamGroup g : groups) {
+            double glr = lr * g.lrMultiplier();
+            for (Parameter p : g.parameters()) {
+                NDArray w = p.array();
+                NDArray m = expAvg.get(p);
+                NDArray v = expAvgSq.get(p);
+                sub.tempAttachAll(m, v);
+                NDArray grad = w.getGradient();
+                grad.attach(sub);
+                if (g.weightDecay() != 0) {
+                    w.muli(1 - glr * g.weightDecay());
+                }
+                m.muli(BETA1).addi(grad.mul(1 - BETA1));
+                v.muli(BETA2).addi(grad.square().mul(1 - BETA2));
+                NDArray denom = v.sqrt().div(bc2Sqrt).add(EPS);
+                w.subi(m.div(denom).mul(glr / bc1));
+            }
+        }
+    }
+
+    @Override
+    public Map<String, FloatTensor> state() {
+        Map<String, FloatTensor> s = new LinkedHashMap<>();
+        expAvg.forEach((p, a) -> s.put(p.name() + ".exp_avg", LlamaModel.toHost(a)));
+        expAvgSq.forEach((p, a) -> s.put(p.name() + ".exp_avg_sq", LlamaModel.toHost(a)));
+        s.put("step", new FloatTensor(new long[] {1}, new float[] {step}));
+        return s;
+    }
+
+    @Override
+    public void loadState(Map<String, FloatTensor> state) {
+        load(expAvg, state, ".exp_avg");
+        load(expAvgSq, state, ".exp_avg_sq");
+        step = (long) state.get("step").data()[0];
+    }
+
+    private static void load(Map<Parameter, NDArray> target, Map<String, FloatTensor> state, String suffix) {
+        target.forEach((p, a) -> {
+            FloatTensor t = state.get(p.name() + suffix);
+            if (t == null) {
+                throw new IllegalStateException("checkpoint has no optimizer state '" + p.name() + suffix + "'");
+            }
+            a.set(t.data());
+        });
+    }
+
+    @Override
+    public long stateBytes() {
+        long b = 0;
+        for (NDArray a : expAvg.values()) {
+            b += a.getShape().size() * a.getDataType().getNumOfBytes();
+        }
+        for (NDArray a : expAvgSq.values()) {
+            b += a.getShape().size() * a.getDataType().getNumOfBytes();
+        }
+        return b;
+    }
+
+    @Override
+    public void close() {
+        stateManager.close();
+    }
+}

@@ -1,0 +1,136 @@
+package io.finetune.trainer.pod;
+
+import io.finetune.api.TrainerResult;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The trainer's pod mode around the training itself: redacted output, the mounted job, progress to the API server and
+ * to /metrics, and exactly one termination message whatever happens (bad environment, bad job, exception, OOM).
+ */
+public final class PodRunner {
+    private static final Logger LOG = LoggerFactory.getLogger(PodRunner.class);
+
+    /** The training run. Returns the succeeded result; any failure is thrown. */
+    @FunctionalInterface
+    public interface Training {
+        TrainerResult train(FineTuneJob job, PodEnvironment env, ProgressSink progress) throws Exception;
+    }
+
+    /** How the pieces that talk to the outside are made; tests replace them. */
+    public record Wiring(Function<PodEnvironment, StatusPatcher> patcher,
+                         Function<PodEnvironment, InetSocketAddress> metricsAddress) {
+        public static Wiring inCluster() {
+            return new Wiring(env -> KubernetesStatusPatcher.autoConfigured(env.jobNamespace(), env.jobName()),
+                    env -> new InetSocketAddress("0.0.0.0", env.metricsPort()));
+        }
+    }
+
+    private PodRunner() {
+    }
+
+    /** Pod mode in a real pod: {@code System.exit(PodRunner.run(System.getenv(), training, classifier))}. */
+    public static int run(Map<String, String> envVars, Training training, Function<Throwable, TrainerResult.Reason> classify) {
+        SecretRedactor redactor = SecretRedactor.fromEnv(envVars);
+        RedactingOutputStream.installOnStandardStreams(redactor);
+        return run(envVars, training, classify, redactor, Wiring.inCluster());
+    }
+
+    /**
+     * Runs the training and writes its result. {@code classify} maps a failure to its reason (the trainer knows its
+     * dataset/storage/model exception types); errors it leaves as TrainerError are checked for out-of-memory here.
+     *
+     * @return the process exit code: 0 when the result is Succeeded, 1 otherwise
+     */
+    public static int run(Map<String, String> envVars, Training training, Function<Throwable, TrainerResult.Reason> classify,
+                          SecretRedactor redactor, Wiring wiring) {
+        String logPath = envVars.getOrDefault(PodEnvironment.TERMINATION_LOG, "");
+        TerminationLog termination = new TerminationLog(
+                logPath.isBlank() ? PodEnvironment.DEFAULT_TERMINATION_LOG : Path.of(logPath.strip()), redactor);
+        PodEnvironment env;
+        FineTuneJob job;
+        try {
+            env = PodEnvironment.fromEnv(envVars);
+            termination = new TerminationLog(env.terminationLog(), redactor);
+            job = env.loadJob();
+        } catch (RuntimeException e) {
+            // Bad environment or job: the operator validated the spec, so this is the pod's wiring, not the user's data.
+            return finish(termination, termination.failure(TrainerResult.Reason.TrainerError, e));
+        }
+
+        TrainerGauges gauges = new TrainerGauges();
+        MetricsServer metrics = null;
+        ProgressSink progress = gauges;
+        TrainerResult result;
+        try {
+            try {
+                metrics = MetricsServer.start(wiring.metricsAddress().apply(env), gauges);
+            } catch (RuntimeException e) {
+                LOG.warn("metrics disabled: {}", e.getMessage());   // scraping is optional; training is not
+            }
+            ProgressReporter reporter = new ProgressReporter(wiring.patcher().apply(env),
+                    ProgressReporter.Settings.of(env.progressInterval()));
+            progress = ProgressSink.fanOut(gauges, reporter);
+            LOG.info("training FineTuneJob {}/{} (progress at most every {} ms, metrics on port {})", env.jobNamespace(),
+                    env.jobName(), env.progressInterval().toMillis(), metrics == null ? "-" : metrics.port());
+            result = training.train(job, env, progress);
+            if (result == null || result.outcome() == null) {
+                result = TrainerResult.failed(TrainerResult.Reason.TrainerError, "trainer finished without a result");
+            }
+        } catch (Throwable e) {   // OutOfMemoryError included: the result must still be written
+            LOG.error("training failed", e);
+            result = termination.failure(reasonOf(e, classify), e);
+        } finally {
+            progress.close();   // sends the final progress (bounded wait)
+            if (metrics != null) {
+                metrics.close();
+            }
+        }
+        return finish(termination, result);
+    }
+
+    private static int finish(TerminationLog termination, TrainerResult result) {
+        String json = termination.write(result);
+        LOG.info("result: {}", json);
+        return result.outcome() == TrainerResult.Outcome.Succeeded ? 0 : 1;
+    }
+
+    static TrainerResult.Reason reasonOf(Throwable e, Function<Throwable, TrainerResult.Reason> classify) {
+        TrainerResult.Reason reason;
+        try {
+            reason = classify.apply(e);
+        } catch (RuntimeException classifierBug) {
+            reason = null;
+        }
+        if (reason != null && reason != TrainerResult.Reason.TrainerError) {
+            return reason;
+        }
+        return isOutOfMemory(e) ? TrainerResult.Reason.OutOfMemory : TrainerResult.Reason.TrainerError;
+    }
+
+    /**
+     * Java heap exhaustion, or libtorch failing to allocate (its messages: "DefaultCPUAllocator: can't allocate memory",
+     * "CUDA out of memory"), anywhere in the cause chain.
+     */
+    static boolean isOutOfMemory(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof OutOfMemoryError) {
+                return true;
+            }
+            String m = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
+            if (m.contains("out of memory") || m.contains("can't allocate memory")) {
+                return true;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,233 @@
+package io.finetune.trainer.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.method.TrainingMethod;
+import io.finetune.trainer.model.CausalLmLoss;
+import io.finetune.trainer.model.ForwardContext;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.model.Parameter;
+import io.finetune.trainer.optim.LrSchedule;
+import io.finetune.trainer.optim.Optimizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The training loop (nanoGPT-style, top to bottom): warmup + schedule, gradient accumulation over micro-batches (loss
+ * normalised by the step's token count), global-norm clipping, optimizer step, zeroed gradients, periodic checkpoints.
+ * Every step runs in its own sub-manager so native memory stays flat.
+ */
+public final class Trainer {
+    private final LlamaModel model;
+    private final TrainingMethod method;
+    private final TrainingSpec spec;
+    private final BatchSource data;
+    private final List<ModelBatch> eval;
+    private final Path output;
+    private final PrintStream log;
+    private final List<Parameter> trainable;
+    private final Optimizer optimizer;
+    /** Test hook: stop (as if killed) right after this many steps; null = run to the end. */
+    private Integer haltAfterStep;
+
+    /** The method must already be attached to the model. */
+    public Trainer(LlamaModel model, TrainingMethod method, TrainingSpec spec, BatchSource data, List<ModelBatch> eval,
+                   Path output, PrintStream log) {
+        this.model = model;
+        this.method = method;
+        this.spec = spec;
+        this.data = data;
+        this.eval = eval;
+        this.output = output;
+        this.log = log;
+        this.trainable = method.trainableParameters(model);
+        this.optimizer = method.createOptimizer(method.parameterGroups(model, spec), spec, model.manager());
+    }
+
+    void haltAfter(int step) {
+        this.haltAfterStep = step;
+    }
+
+    public int totalSteps() {
+        if (spec.maxSteps != null) {
+            return spec.maxSteps;
+        }
+        int perEpoch = (data.batchesPerEpoch() + spec.gradientAccumulationSteps - 1) / spec.gradientAccumulationSteps;
+        return Math.max(1, perEpoch * spec.epochs);
+    }
+
+    /** Trains (resuming from the latest checkpoint under output/checkpoints) and returns the summary; null if halted. */
+    public TrainingSummary run() throws IOException {
+        long started = System.nanoTime();
+        int total = totalSteps();
+        int accum = spec.gradientAccumulationSteps;
+        long seed = spec.seed;
+        LrSchedule schedule = new LrSchedule(spec.learningRate, spec.warmupSteps, total, spec.scheduler);
+        List<Double> losses = new ArrayList<>();
+        int startStep = 0;
+        double evalBefore;
+        long tokensSeen = 0;
+        Optional<Path> ckpt = Checkpoints.latest(output);
+        if (ckpt.isPresent()) {
+            Checkpoints.State st = Checkpoints.readState(ckpt.get());
+            restore(ckpt.get());
+            startStep = st.step();
+            losses.addAll(st.losses());
+            evalBefore = st.evalLossBefore();
+            tokensSeen = st.tokensSeen();
+            log.printf("resuming from %s (step %d/%d)%n", ckpt.get(), startStep, total);
+        } else {
+            evalBefore = evalLoss(model, eval);
+            log.printf("eval loss before training: %.4f%n", evalBefore);
+        }
+        long loopStart = System.nanoTime();
+        long loopTokens = 0;
+        int every = Math.max(1, spec.logEverySteps);
+        List<ModelBatch> epochBatches = null;
+        int cachedEpoch = -1;
+        for (int step = startStep; step < total; step++) {
+            List<ModelBatch> micro = new ArrayList<>(accum);
+            for (int j = 0; j < accum; j++) {
+                long k = (long) step * accum + j;
+                int epoch = (int) (k / data.batchesPerEpoch());
+                if (epoch != cachedEpoch) {
+                    epochBatches = data.epoch(seed, epoch);
+                    cachedEpoch = epoch;
+                }
+                micro.add(epochBatches.get((int) (k % data.batchesPerEpoch())));
+            }
+            double lr = schedule.at(step);
+            double loss = step(micro, lr, seed * 1_000_003L + step);
+            losses.add(loss);
+            for (ModelBatch b : micro) {
+                loopTokens += b.realTokens();
+            }
+            tokensSeen += loopTokens - (tokensSeen > 0 && step == startStep ? 0 : 0);
+            int done = step + 1;
+            if (done % every == 0 || done == total) {
+                double secs = (System.nanoTime() - loopStart) / 1e9;
+                double tps = loopTokens / Math.max(secs, 1e-9);
+                double eta = secs / (done - startStep) * (total - done);
+                log.printf("step %d/%d  loss %.4f  lr %.3e  tok/s %.0f  ETA %s%n", done, total, loss, lr, tps, eta(eta));
+            }
+            boolean halt = haltAfterStep != null && done == haltAfterStep;
+            if (spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt) && done < total) {
+                saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore, 0));
+            }
+            if (halt) {
+                return null;
+            }
+        }
+        double loopSecs = (System.nanoTime() - loopStart) / 1e9;
+        double evalAfter = evalLoss(model, eval);
+        log.printf("eval loss: %.4f -> %.4f%n", evalBefore, evalAfter);
+        long trainableCount = trainable.stream().mapToLong(Parameter::numel).sum();
+        return new TrainingSummary(method.type().name(), total, losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1),
+                evalBefore, evalAfter, trainableCount, model.totalParameters(), optimizer.stateBytes(),
+                loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, null);
+    }
+
+    /** One optimizer step over the micro-batches; returns the mean loss per loss token. */
+    public double step(List<ModelBatch> micro, double lr, long dropoutSeed) {
+        int tokens = 0;
+        for (ModelBatch b : micro) {
+            tokens += b.lossTokens();
+        }
+        double lossValue = 0;
+        try (NDManager sub = model.manager().newSubManager()) {
+            model.attachTo(sub);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                int j = 0;
+                for (ModelBatch b : micro) {
+                    NDArray logits = model.forward(sub, b, new ForwardContext(true, dropoutSeed * 64 + j++));
+                    NDArray loss = CausalLmLoss.sum(sub, logits, b).div(Math.max(1, tokens));
+                    gc.backward(loss);
+                    lossValue += loss.getFloat();
+                }
+            }
+            List<NDArray> grads = new ArrayList<>(trainable.size());
+            for (Parameter p : trainable) {
+                NDArray g = p.array().getGradient();
+                g.attach(sub);
+                grads.add(g);
+            }
+            clip(grads, spec.maxGradNorm);
+            optimizer.step(sub, lr);
+            for (NDArray g : grads) {
+                g.muli(0); // gradients accumulate across backward calls until zeroed (platform.md)
+            }
+        }
+        return lossValue;
+    }
+
+    /** Global L2 norm clipping as torch.nn.utils.clip_grad_norm_: g *= max / (norm + 1e-6) when norm > max. */
+    static double clip(List<NDArray> grads, double maxNorm) {
+        double sq = 0;
+        for (NDArray g : grads) {
+            sq += g.square().sum().getFloat();
+        }
+        double norm = Math.sqrt(sq);
+        if (maxNorm > 0 && norm > maxNorm) {
+            double coef = maxNorm / (norm + 1e-6);
+            for (NDArray g : grads) {
+                g.muli(coef);
+            }
+        }
+        return norm;
+    }
+
+    /** Mean next-token loss over all loss tokens of the batches (no dropout, no gradients). */
+    public static double evalLoss(LlamaModel model, List<ModelBatch> batches) {
+        double sum = 0;
+        long tokens = 0;
+        for (ModelBatch b : batches) {
+            try (NDManager sub = model.manager().newSubManager()) {
+                model.attachTo(sub);
+                sum += CausalLmLoss.sum(sub, model.forward(sub, b, ForwardContext.EVAL), b).getFloat();
+                tokens += b.lossTokens();
+            }
+        }
+        return tokens == 0 ? Double.NaN : sum / tokens;
+    }
+
+    private void saveCheckpoint(Checkpoints.State state) throws IOException {
+        Map<String, FloatTensor> weights = new LinkedHashMap<>();
+        for (Parameter p : trainable) {
+            weights.put(p.name(), LlamaModel.toHost(p.array()));
+        }
+        Checkpoints.save(output, state, weights, optimizer.state());
+    }
+
+    private void restore(Path ckpt) throws IOException {
+        Map<String, FloatTensor> weights = Checkpoints.readTensors(ckpt.resolve("trainable.safetensors"));
+        for (Parameter p : trainable) {
+            FloatTensor t = weights.get(p.name());
+            if (t == null) {
+                throw new IOException(ckpt + ": checkpoint has no tensor '" + p.name()
+                        + "' (was it written by a different method or targetModules?)");
+            }
+            p.array().set(t.data());
+        }
+        optimizer.loadState(Checkpoints.readTensors(ckpt.resolve("optimizer.safetensors")));
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    private static String eta(double seconds) {
+        long s = Math.round(seconds);
+        return String.format("%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+    }
+}
