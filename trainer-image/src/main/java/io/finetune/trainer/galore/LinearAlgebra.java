@@ -140,6 +140,10 @@ public final class LinearAlgebra implements AutoCloseable {
     }
 
     private static NDArray[] run(PtSymbolBlock module, NDManager into, IValue... inputs) {
+        // The profiling graph executor re-optimises a TorchScript graph for every new input shape (several profiled runs
+        // each); GaLore calls these modules with one shape per weight matrix, and the graphs are a handful of library calls,
+        // so plain interpretation is both faster and predictable. The flag is per thread in libtorch: set it on every call.
+        JniUtils.setGraphExecutorOptimize(false);
         try {
             IValue result = IValueUtils.forward(module, inputs);
             try {
