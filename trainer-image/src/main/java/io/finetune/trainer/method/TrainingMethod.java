@@ -23,7 +23,16 @@ import java.util.List;
  *   <li>{@link #createOptimizer}: AdamW by default; GaLore returns its projected optimizer.</li>
  *   <li>{@link #saveOutput} at the end: a PEFT adapter, or full weights in Hugging Face layout.</li>
  * </ol>
- * Implementations are created by {@link TrainingMethods#create}.
+ * Implementations are created by {@link TrainingMethods#create} (add a case there). How the seed methods fit:
+ * <ul>
+ *   <li>DoRA: subclass {@link LoraMethod}, override {@code newAdapter} to return a DoRA {@code LinearAdapter} (its magnitude
+ *       vector is one more {@link Parameter} named {@code <module>.lora_magnitude_vector}) and {@code useDora()}.</li>
+ *   <li>LoRA+: subclass {@link LoraMethod}, override {@link #parameterGroups} (lora_B and 1-D params at lr x ratio).</li>
+ *   <li>GaLore: mark base weights trainable in {@link #attach}, return a projected {@link Optimizer} from
+ *       {@link #createOptimizer}; write full weights in {@link #saveOutput} (the job runner adds config.json/tokenizer for
+ *       non-adapter methods).</li>
+ * </ul>
+ * Memory figures: {@link Optimizer#stateBytes()} is reported as optimizerStateBytes in training_summary.json.
  */
 public interface TrainingMethod {
     MethodType type();

@@ -74,9 +74,7 @@ public final class PodRunner {
             } catch (RuntimeException e) {
                 LOG.warn("metrics disabled: {}", e.getMessage());   // scraping is optional; training is not
             }
-            ProgressReporter reporter = new ProgressReporter(wiring.patcher().apply(env),
-                    ProgressReporter.Settings.of(env.progressInterval()));
-            progress = ProgressSink.fanOut(gauges, reporter);
+            progress = ProgressSink.fanOut(gauges, reporter(env, wiring));
             LOG.info("training FineTuneJob {}/{} (progress at most every {} ms, metrics on port {})", env.jobNamespace(),
                     env.jobName(), env.progressInterval().toMillis(), metrics == null ? "-" : metrics.port());
             result = training.train(job, env, progress);
@@ -93,6 +91,16 @@ public final class PodRunner {
             }
         }
         return finish(termination, result);
+    }
+
+    /** Progress reporting is a courtesy: a client that cannot even be configured must not stop the training. */
+    private static ProgressSink reporter(PodEnvironment env, Wiring wiring) {
+        try {
+            return new ProgressReporter(wiring.patcher().apply(env), ProgressReporter.Settings.of(env.progressInterval()));
+        } catch (RuntimeException e) {
+            LOG.warn("progress reporting disabled: cannot create a Kubernetes client: {}", e.getMessage());
+            return ProgressSink.none();
+        }
     }
 
     private static int finish(TerminationLog termination, TrainerResult result) {

@@ -129,6 +129,19 @@ class PodRunnerTest {
         assertThat(Files.readString(terminationLog)).contains("trainer finished without a result");
     }
 
+    @Test
+    void aKubernetesClientThatCannotBeCreatedDoesNotStopTraining() throws IOException {
+        PodRunner.Wiring broken = new PodRunner.Wiring(e -> {
+            throw new IllegalStateException("no service account token");
+        }, e -> new InetSocketAddress("127.0.0.1", 0));
+        int exit = PodRunner.run(env, (job, podEnv, progress) -> {
+            progress.report(new TrainingProgress(1, 1, 1, 1, 1, 1, null).toProgress());
+            return TrainerResult.succeeded(TerminationLogTest.artifact(), null, null, 1);
+        }, classify, SecretRedactor.fromEnv(env), broken);
+        assertThat(exit).isZero();
+        assertThat(Files.readString(terminationLog)).contains("\"outcome\":\"Succeeded\"");
+    }
+
     private int run(PodRunner.Training training) {
         StatusPatcher recording = new StatusPatcher() {
             @Override

@@ -22,32 +22,51 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 
-/** The progress patch as the API server sees it: CRUD mock server with the project's CRD (status subresource). */
+/**
+ * The progress patch as the API server sees it: CRUD mock server with the project's CRD (status subresource). One server
+ * for the class (static fields; it is the slow part); each test has its own job, so expectations do not leak.
+ */
 @EnableKubernetesMockClient(crud = true)
 class ProgressReporterKubernetesTest {
     private static final String NS = "team-a";
-    private static final String NAME = "llama-lora";
-    private static final String STATUS_PATH = "/apis/finetune.io/v1alpha1/namespaces/" + NS + "/finetunejobs/" + NAME + "/status";
 
-    KubernetesMockServer server;
-    KubernetesClient client;
-    private KubernetesClient reportingClient;
+    static KubernetesMockServer server;
+    static KubernetesClient client;
+    private static KubernetesClient reportingClient;
 
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+    private String jobName;
+    private String statusPath;
 
-    @BeforeEach
-    void createJobWithOperatorOwnedStatus() throws Exception {
+    @BeforeAll
+    static void installCrd() throws Exception {
         Path crd = Path.of(System.getProperty("repo.root"), "crds", "finetunejobs.finetune.io-v1.yml");
         try (InputStream in = Files.newInputStream(crd)) {
             client.apiextensions().v1().customResourceDefinitions()
                     .resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class)).create();
         }
+        // Configured like the pod's client (no client-side retries), pointed at the mock server.
+        reportingClient = new KubernetesClientBuilder()
+                .withConfig(KubernetesStatusPatcher.reportingConfig(client.getConfiguration())).build();
+    }
+
+    @AfterAll
+    static void closeReportingClient() {
+        reportingClient.close();
+    }
+
+    @BeforeEach
+    void createJobWithOperatorOwnedStatus(TestInfo test) throws Exception {
+        jobName = test.getTestMethod().orElseThrow().getName().toLowerCase(java.util.Locale.ROOT).substring(0, 20);
+        statusPath = "/apis/finetune.io/v1alpha1/namespaces/" + NS + "/finetunejobs/" + jobName + "/status";
         FineTuneJob job = new FineTuneJob();
-        job.setMetadata(new ObjectMetaBuilder().withName(NAME).withNamespace(NS).build());
+        job.setMetadata(new ObjectMetaBuilder().withName(jobName).withNamespace(NS).build());
         job.setSpec(new FineTuneJobSpec());
         client.resource(job).create();
         FineTuneJobStatus status = new FineTuneJobStatus();
@@ -66,7 +85,7 @@ class ProgressReporterKubernetesTest {
         reporter.close();
         List<RecordedRequest> requests = drainRecordedRequests();
 
-        FineTuneJob stored = client.resources(FineTuneJob.class).inNamespace(NS).withName(NAME).get();
+        FineTuneJob stored = client.resources(FineTuneJob.class).inNamespace(NS).withName(jobName).get();
         assertThat(stored.getStatus().phase).as("operator-owned phase survives").isEqualTo(Phase.Running);
         assertThat(stored.getStatus().attempts).isEqualTo(2);
         assertThat(stored.getStatus().message).isEqualTo("training pod running");
@@ -81,14 +100,14 @@ class ProgressReporterKubernetesTest {
                 .hasSize(1);
         RecordedRequest patch = requests.get(0);
         assertThat(patch.getMethod()).isEqualTo("PATCH");
-        assertThat(patch.getPath()).isEqualTo(STATUS_PATH);
+        assertThat(patch.getPath()).isEqualTo(statusPath);
         assertThat(patch.getHeader("Content-Type")).startsWith("application/merge-patch+json");
         assertThat(log).isEmpty();
     }
 
     @Test
     void serverErrorsAreRetriedWithTheNewestValueAndLoggedOnce() throws Exception {
-        server.expect().patch().withPath(STATUS_PATH).andReturn(500, "{\"kind\":\"Status\",\"code\":500}").times(3);
+        server.expect().patch().withPath(statusPath).andReturn(500, "{\"kind\":\"Status\",\"code\":500}").times(3);
         ProgressReporter reporter = new ProgressReporter(patcher(), fast(Duration.ofMillis(20)), log::add);
         for (int step = 1; step <= 30; step++) {
             reporter.report(new TrainingProgress(step, 30, step / 30.0, 2.0 - step * 0.01, 1e-4, 100, null).toProgress());
@@ -97,18 +116,18 @@ class ProgressReporterKubernetesTest {
         reporter.close();
 
         assertThat(reporter.stats().failed()).isEqualTo(3);
-        FineTuneJob stored = client.resources(FineTuneJob.class).inNamespace(NS).withName(NAME).get();
+        FineTuneJob stored = client.resources(FineTuneJob.class).inNamespace(NS).withName(jobName).get();
         assertThat(stored.getStatus().progress.step).as("the final value arrives once the server recovers").isEqualTo(30L);
         assertThat(stored.getStatus().phase).isEqualTo(Phase.Running);
         assertThat(log).hasSize(2);
-        assertThat(log.get(0)).contains("cannot report progress to FineTuneJob " + NS + "/" + NAME)
+        assertThat(log.get(0)).contains("cannot report progress to FineTuneJob " + NS + "/" + jobName)
                 .contains("training continues");
         assertThat(log.get(1)).contains("recovered after 3 failed attempt(s)");
     }
 
     @Test
     void forbiddenNeverReachesTheTrainingLoopAndIsLoggedOnce() throws Exception {
-        server.expect().patch().withPath(STATUS_PATH)
+        server.expect().patch().withPath(statusPath)
                 .andReturn(403, "{\"kind\":\"Status\",\"code\":403,\"reason\":\"Forbidden\",\"message\":\"forbidden\"}")
                 .always();
         ProgressReporter.Settings settings = new ProgressReporter.Settings(Duration.ofMillis(20), Duration.ofMillis(10),
@@ -132,22 +151,12 @@ class ProgressReporterKubernetesTest {
         assertThat(closeMillis).as("close() gives up after closeTimeout").isLessThan(3_000);
         assertThat(log.stream().filter(l -> l.contains("cannot report progress"))).hasSize(1);
         assertThat(log.get(0)).contains("403");
-        assertThat(client.resources(FineTuneJob.class).inNamespace(NS).withName(NAME).get().getStatus().progress)
+        assertThat(client.resources(FineTuneJob.class).inNamespace(NS).withName(jobName).get().getStatus().progress)
                 .isNull();
     }
 
-    /** A client configured like the pod's (no client-side retries), pointed at the mock server. */
     private StatusPatcher patcher() {
-        reportingClient = new KubernetesClientBuilder()
-                .withConfig(KubernetesStatusPatcher.reportingConfig(client.getConfiguration())).build();
-        return new KubernetesStatusPatcher(reportingClient, NS, NAME);
-    }
-
-    @AfterEach
-    void closeReportingClient() {
-        if (reportingClient != null) {
-            reportingClient.close();
-        }
+        return new KubernetesStatusPatcher(reportingClient, NS, jobName);
     }
 
     private static ProgressReporter.Settings fast(Duration minInterval) {

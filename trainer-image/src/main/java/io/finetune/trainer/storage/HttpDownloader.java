@@ -1,0 +1,215 @@
+package io.finetune.trainer.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * GET of one file over HTTP(S) into a part file, resumable: each retry asks for {@code Range: bytes=<have>-} and appends when
+ * the server answers 206, restarts when it answers 200. The result is checked against Content-Length (or the total of
+ * Content-Range). Redirects are followed by hand so the bearer token is only sent to the origin host and the hub's
+ * X-Linked-Size / X-Linked-ETag (sha256 of LFS files) on the redirect are kept.
+ */
+final class HttpDownloader {
+    private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
+    private static final Pattern SHA256_ETAG = Pattern.compile("(?:W/)?\"?([0-9a-f]{64})\"?");
+    private static final int MAX_REDIRECTS = 5;
+
+    private final HttpClient client;
+
+    HttpDownloader(Duration connectTimeout) {
+        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout)
+                .followRedirects(HttpClient.Redirect.NEVER).build();
+    }
+
+    HttpClient client() {
+        return client;
+    }
+
+    /**
+     * One attempt: downloads {@code url} into {@code part}, continuing after the bytes already there. {@code bearer} is sent
+     * only to {@code url}'s origin. The caller retries (a {@link StorageException.Reason#TRUNCATED} attempt resumes).
+     */
+    RemoteFile download(String displayUri, URI url, Optional<String> bearer, RemoteFile expected, Path part) {
+        long have = sizeOf(part, displayUri);
+        if (expected.sizeBytes() >= 0 && have > expected.sizeBytes()) {
+            have = truncate(part, displayUri);
+        }
+        HttpResponse<InputStream> resp = null;
+        try {
+            RemoteFile learned = expected;
+            URI target = url;
+            for (int hop = 0; ; hop++) {
+                HttpRequest.Builder req = HttpRequest.newBuilder(target).GET().timeout(Duration.ofMinutes(2));
+                if (bearer.isPresent() && sameOrigin(target, url)) {
+                    req.header("Authorization", "Bearer " + bearer.get());
+                }
+                if (have > 0) {
+                    req.header("Range", "bytes=" + have + "-");
+                }
+                resp = client.send(req.build(), HttpResponse.BodyHandlers.ofInputStream());
+                learned = learned.or(linkedHeaders(resp, expected.path()));
+                int code = resp.statusCode();
+                if (code >= 300 && code < 400 && code != 304) {
+                    Optional<String> loc = resp.headers().firstValue("Location");
+                    resp.body().close();
+                    if (loc.isEmpty() || hop >= MAX_REDIRECTS) {
+                        throw new StorageException(StorageException.Reason.REJECTED, displayUri, "too many or empty redirects");
+                    }
+                    target = target.resolve(loc.get());
+                    continue;
+                }
+                break;
+            }
+            int code = resp.statusCode();
+            if (code == 416) {
+                // Our part file is at least as long as the file: start over rather than trusting it.
+                resp.body().close();
+                truncate(part, displayUri);
+                throw new StorageException(StorageException.Reason.TRUNCATED, displayUri, "range not satisfiable; restarting");
+            }
+            if (code != 200 && code != 206) {
+                resp.body().close();
+                throw statusError(displayUri, code);
+            }
+            long total;
+            boolean append;
+            if (code == 206) {
+                Matcher m = CONTENT_RANGE.matcher(resp.headers().firstValue("Content-Range").orElse(""));
+                append = m.matches() && Long.parseLong(m.group(1)) == have;
+                if (!append) {
+                    resp.body().close();
+                    truncate(part, displayUri);
+                    throw new StorageException(StorageException.Reason.TRUNCATED, displayUri, "server sent another range; restarting");
+                }
+                total = m.group(3).equals("*") ? -1 : Long.parseLong(m.group(3));
+            } else {
+                append = false;
+                OptionalLong len = resp.headers().firstValueAsLong("Content-Length");
+                total = len.isPresent() ? len.getAsLong() : -1;
+            }
+            if (expected.sizeBytes() >= 0 && total >= 0 && total != expected.sizeBytes()) {
+                resp.body().close();
+                throw new StorageException(StorageException.Reason.INTEGRITY, displayUri,
+                        "server announces " + total + " bytes, expected " + expected.sizeBytes());
+            }
+            try (InputStream in = resp.body(); OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
+                in.transferTo(out);
+            } catch (IOException e) {
+                throw new StorageException(StorageException.Reason.TRUNCATED, displayUri,
+                        "connection dropped after " + sizeOf(part, displayUri) + " of " + total + " bytes", e);
+            }
+            long got = sizeOf(part, displayUri);
+            if (total >= 0 && got != total) {
+                throw new StorageException(StorageException.Reason.TRUNCATED, displayUri,
+                        "received " + got + " of " + total + " bytes");
+            }
+            return new RemoteFile(expected.path(), got, learned.sha256());
+        } catch (ConnectException | UnknownHostException | HttpConnectTimeoutException e) {
+            throw new StorageException(StorageException.Reason.UNREACHABLE, displayUri, "cannot connect to " + url.getHost()
+                    + (url.getPort() > 0 ? ":" + url.getPort() : "") + " (" + e.getClass().getSimpleName() + ")", e);
+        } catch (HttpTimeoutException e) {
+            throw new StorageException(StorageException.Reason.SERVER_ERROR, displayUri, "timed out waiting for the server", e);
+        } catch (IOException e) {
+            throw new StorageException(StorageException.Reason.TRUNCATED, displayUri,
+                    "connection failed (" + e.getClass().getSimpleName() + ")", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException(StorageException.Reason.LOCAL_IO, displayUri, "interrupted", e);
+        }
+    }
+
+    /** One GET of a small document (an API response), same error mapping as downloads. */
+    byte[] get(String displayUri, URI url, Optional<String> bearer) {
+        HttpRequest.Builder req = HttpRequest.newBuilder(url).GET().timeout(Duration.ofMinutes(1))
+                .header("Accept", "application/json");
+        bearer.ifPresent(t -> req.header("Authorization", "Bearer " + t));
+        try {
+            HttpResponse<byte[]> resp = client.send(req.build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (resp.statusCode() != 200) {
+                throw statusError(displayUri, resp.statusCode());
+            }
+            return resp.body();
+        } catch (ConnectException | UnknownHostException | HttpConnectTimeoutException e) {
+            throw new StorageException(StorageException.Reason.UNREACHABLE, displayUri, "cannot connect to " + url.getHost()
+                    + (url.getPort() > 0 ? ":" + url.getPort() : "") + " (" + e.getClass().getSimpleName() + ")", e);
+        } catch (HttpTimeoutException e) {
+            throw new StorageException(StorageException.Reason.SERVER_ERROR, displayUri, "timed out waiting for the server", e);
+        } catch (IOException e) {
+            throw new StorageException(StorageException.Reason.TRUNCATED, displayUri,
+                    "connection failed (" + e.getClass().getSimpleName() + ")", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException(StorageException.Reason.LOCAL_IO, displayUri, "interrupted", e);
+        }
+    }
+
+    /** Maps an HTTP status to a reason; the message has the status only, never the (possibly echoing) body. */
+    static StorageException statusError(String displayUri, int code) {
+        StorageException.Reason reason;
+        String what;
+        if (code == 404) {
+            reason = StorageException.Reason.NOT_FOUND;
+            what = "not found";
+        } else if (code == 401 || code == 403) {
+            reason = StorageException.Reason.ACCESS_DENIED;
+            what = "access denied: check the token/credentials in the job's Secret";
+        } else if (code == 429 || (code >= 500 && code != 501)) {
+            reason = StorageException.Reason.SERVER_ERROR;
+            what = "server error";
+        } else {
+            reason = StorageException.Reason.REJECTED;
+            what = "request rejected";
+        }
+        return new StorageException(reason, displayUri, what + " (HTTP " + code + ")");
+    }
+
+    /** The hub answers LFS files with X-Linked-Size and X-Linked-ETag = "sha256"; a plain ETag may be a sha256 too. */
+    private static RemoteFile linkedHeaders(HttpResponse<?> resp, String path) {
+        long size = resp.headers().firstValueAsLong("X-Linked-Size").orElse(-1);
+        Optional<String> sha = resp.headers().firstValue("X-Linked-ETag").or(() -> resp.headers().firstValue("ETag"))
+                .map(v -> SHA256_ETAG.matcher(v.trim().toLowerCase(Locale.ROOT)))
+                .filter(Matcher::matches).map(m -> m.group(1));
+        return new RemoteFile(path, size, sha);
+    }
+
+    private static boolean sameOrigin(URI a, URI b) {
+        return a.getHost() != null && a.getHost().equalsIgnoreCase(b.getHost()) && a.getPort() == b.getPort()
+                && a.getScheme().equalsIgnoreCase(b.getScheme());
+    }
+
+    private static long sizeOf(Path part, String uri) {
+        try {
+            return Files.exists(part) ? Files.size(part) : 0;
+        } catch (IOException e) {
+            throw new StorageException(StorageException.Reason.LOCAL_IO, uri, "cannot read " + part, e);
+        }
+    }
+
+    private static long truncate(Path part, String uri) {
+        try {
+            Files.deleteIfExists(part);
+            return 0;
+        } catch (IOException e) {
+            throw new StorageException(StorageException.Reason.LOCAL_IO, uri, "cannot reset " + part, e);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.finetune.trainer.storage;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Wraps a real store: records upload order and can fail the N-th upload, like a pod killed mid-publish. */
+final class RecordingStore implements Store {
+    private final Store real;
+    final List<String> uploads = new CopyOnWriteArrayList<>();
+    /** Uploads left before the next one fails; negative = never fail. */
+    final AtomicInteger failAfterUploads = new AtomicInteger(-1);
+
+    RecordingStore(Store real) {
+        this.real = real;
+    }
+
+    @Override
+    public List<RemoteFile> list(StorageUri dir) {
+        return real.list(dir);
+    }
+
+    @Override
+    public RemoteFile stat(StorageUri file) {
+        return real.stat(file);
+    }
+
+    @Override
+    public RemoteFile download(StorageUri file, RemoteFile expected, Path part) {
+        return real.download(file, expected, part);
+    }
+
+    @Override
+    public void upload(Path source, StorageUri file) {
+        if (failAfterUploads.getAndDecrement() == 0) {
+            throw new StorageException(StorageException.Reason.LOCAL_IO, file.raw(), "pod killed (test)");
+        }
+        real.upload(source, file);
+        uploads.add(file.raw());
+    }
+
+    @Override
+    public void delete(StorageUri file) {
+        real.delete(file);
+    }
+
+    @Override
+    public void close() {
+        real.close();
+    }
+}

@@ -1,0 +1,59 @@
+package io.finetune.trainer.storage;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/** Tiny "model" directories and datasets written by the tests themselves, plus env helpers. */
+final class TestData {
+    static final RetryPolicy FAST_RETRY = new RetryPolicy(3, Duration.ofMillis(5), Duration.ofMillis(20));
+
+    private TestData() {
+    }
+
+    /** config.json, tokenizer.json and a 300 KB random "model.safetensors" in a nested layout. */
+    static Path model(Path dir, long seed) throws IOException {
+        Files.createDirectories(dir.resolve("tokenizer"));
+        Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": 16, \"seed\": " + seed + "}\n");
+        Files.writeString(dir.resolve("tokenizer/tokenizer.json"), "{\"model\": {\"type\": \"BPE\"}}\n");
+        Files.write(dir.resolve("model.safetensors"), bytes(300_000, seed));
+        return dir;
+    }
+
+    static Path dataset(Path file) throws IOException {
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n{\"prompt\": \"3+3=\", \"completion\": \"6\"}\n",
+                StandardCharsets.UTF_8);
+        return file;
+    }
+
+    static byte[] bytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    /** Asserts-friendly view: relative path -> content, skipping manifest.json. */
+    static Map<String, String> contents(Path dir) throws IOException {
+        Map<String, String> out = new HashMap<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                String rel = dir.relativize(p).toString();
+                if (!rel.equals(Manifest.FILE_NAME)) {
+                    out.put(rel, Manifest.sha256(p));
+                }
+            }
+        }
+        return out;
+    }
+
+    static StorageEnvironment env(Map<String, String> vars) {
+        return StorageEnvironment.fromEnv(new HashMap<>(vars)).withRetry(FAST_RETRY);
+    }
+}
