@@ -9,6 +9,7 @@ import io.finetune.trainer.cli.UsageException;
 import io.finetune.trainer.data.DatasetException;
 import io.finetune.trainer.io.SafetensorsException;
 import io.finetune.trainer.model.ModelException;
+import io.finetune.trainer.plan.PlanCommand;
 import io.finetune.trainer.storage.StorageException;
 import io.finetune.trainer.train.JobRunner;
 import io.finetune.api.v1alpha1.FineTuneJob;
@@ -27,7 +28,7 @@ public final class Main {
               init-model --preset tiny|small --seed S --output DIR
                                                            write a random-init LLaMA model in Hugging Face layout
               quickstart                                   tiny model + generated task, LoRA, eval loss and samples before/after
-            """;
+            """ + PlanCommand.USAGE;
 
     private Main() {
     }
@@ -46,6 +47,7 @@ public final class Main {
                 case "run" -> run(args);
                 case "init-model" -> InitModel.command(args);
                 case "quickstart" -> Quickstart.command(args);
+                case "plan" -> PlanCommand.command(args, System.out);
                 case "help", "--help", "-h" -> {
                     System.out.print(USAGE);
                     yield 0;

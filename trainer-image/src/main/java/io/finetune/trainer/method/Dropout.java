@@ -6,11 +6,11 @@ import io.finetune.trainer.model.ForwardContext;
 import java.util.SplittableRandom;
 
 /** Inverted dropout whose mask is drawn in Java from the forward context's seed (repeatable across resume). */
-final class Dropout {
+public final class Dropout {
     private Dropout() {
     }
 
-    static NDArray apply(NDArray x, double p, ForwardContext ctx) {
+    public static NDArray apply(NDArray x, double p, ForwardContext ctx) {
         if (p <= 0 || !ctx.training()) {
             return x;
         }

@@ -1,6 +1,9 @@
 package io.finetune.trainer.method;
 
 import io.finetune.api.v1alpha1.MethodSpec;
+import io.finetune.trainer.methods.DoraMethod;
+import io.finetune.trainer.methods.GaloreMethod;
+import io.finetune.trainer.methods.LoraPlusMethod;
 
 /** Creates the {@link TrainingMethod} for spec.method.type. */
 public final class TrainingMethods {
@@ -11,8 +14,9 @@ public final class TrainingMethods {
         return switch (spec.type) {
             case LoRA -> new LoraMethod(spec.loraOrDefault());
             case Full -> new FullMethod();
-            case DoRA, LoRAPlus, GaLore -> throw new UnsupportedOperationException(
-                    "spec.method.type " + spec.type + " is not supported in this build yet (supported: LoRA, Full)");
+            case DoRA -> new DoraMethod(spec.loraOrDefault());
+            case LoRAPlus -> new LoraPlusMethod(spec.loraOrDefault(), spec.loraPlus);
+            case GaLore -> new GaloreMethod(spec.galoreOrDefault());
         };
     }
 }

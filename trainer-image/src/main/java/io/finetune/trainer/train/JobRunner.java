@@ -17,6 +17,7 @@ import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelBatch;
 import io.finetune.trainer.model.ModelException;
+import io.finetune.trainer.plan.PlanCheck;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -67,6 +68,7 @@ public final class JobRunner {
         Path evalFile = spec.dataset.evalSource == null ? null : sources.file(spec.dataset.evalSource, "spec.dataset.evalSource");
         long seed = spec.training.seed;
         Files.createDirectories(output);
+        PlanCheck.beforeTraining(spec, modelDir); // on a GPU: fail fast when the memory plan cannot fit
         try (TextTokenizer tok = TextTokenizer.load(tokDir);
              LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
             if (tok.vocabSize() > model.config().vocabSize()) {
@@ -109,7 +111,7 @@ public final class JobRunner {
             }
             TrainingSummary summary = new TrainingSummary(s.method(), s.steps(), s.trainLoss(), s.evalLossBefore(),
                     s.evalLossAfter(), s.trainableParameters(), s.totalParameters(), s.optimizerStateBytes(), s.tokensPerSecond(),
-                    s.durationSeconds(), s.lossCurve(), data.stats());
+                    s.durationSeconds(), s.lossCurve(), data.stats(), s.memory());
             JSON.writeValue(output.resolve(SUMMARY).toFile(), summary);
             if (after != null) {
                 after.accept(model, tok);

@@ -7,6 +7,7 @@ import ai.djl.training.GradientCollector;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.method.TrainingMethod;
+import io.finetune.trainer.methods.MemoryAccounting;
 import io.finetune.trainer.model.CausalLmLoss;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.LlamaModel;
@@ -132,7 +133,8 @@ public final class Trainer {
         long trainableCount = trainable.stream().mapToLong(Parameter::numel).sum();
         return new TrainingSummary(method.type().name(), total, losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1),
                 evalBefore, evalAfter, trainableCount, model.totalParameters(), optimizer.stateBytes(),
-                loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, null);
+                loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, null,
+                MemoryAccounting.measure(model, trainable, optimizer));
     }
 
     /** One optimizer step over the micro-batches; returns the mean loss per loss token. */

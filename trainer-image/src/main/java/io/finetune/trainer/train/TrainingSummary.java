@@ -1,9 +1,13 @@
 package io.finetune.trainer.train;
 
+import io.finetune.api.v1alpha1.MemoryUsage;
 import java.util.List;
 
-/** training_summary.json: what a user checks after a run (Jackson-serialised; dataStats is the data pipeline's DataStats). */
+/**
+ * training_summary.json: what a user checks after a run (Jackson-serialised; dataStats is the data pipeline's DataStats;
+ * memory is measured from the tensors the run held, see io.finetune.trainer.methods.MemoryAccounting).
+ */
 public record TrainingSummary(String method, int steps, double trainLoss, double evalLossBefore, double evalLossAfter,
                               long trainableParameters, long totalParameters, long optimizerStateBytes, double tokensPerSecond,
-                              double durationSeconds, List<Double> lossCurve, Object dataStats) {
+                              double durationSeconds, List<Double> lossCurve, Object dataStats, MemoryUsage memory) {
 }

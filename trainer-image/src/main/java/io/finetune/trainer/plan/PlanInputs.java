@@ -1,0 +1,27 @@
+package io.finetune.trainer.plan;
+
+import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.api.v1alpha1.Precision;
+
+/**
+ * What the plan needs besides the model: micro-batch shape and bytes per weight/activation value.
+ *
+ * @param valueBytes bytes of one weight, gradient or activation value (4 for fp32, 2 for bf16/fp16); optimizer state is
+ *                   always fp32
+ */
+public record PlanInputs(int batchSize, int seqLength, int valueBytes) {
+    /**
+     * From the job: micro-batch {@code training.batchSize} x {@code dataset.maxSeqLength} (the longest a padded batch can be);
+     * precision auto means bf16 on a GPU and fp32 on the CPU.
+     */
+    public static PlanInputs from(FineTuneJobSpec spec, boolean gpu) {
+        Precision p = spec.training.precision == null ? Precision.AUTO : spec.training.precision;
+        int bytes = switch (p) {
+            case FP32 -> 4;
+            case BF16, FP16 -> 2;
+            case AUTO -> gpu ? 2 : 4;
+        };
+        int seq = spec.dataset == null || spec.dataset.maxSeqLength == null ? 512 : spec.dataset.maxSeqLength;
+        return new PlanInputs(spec.training.batchSize, seq, bytes);
+    }
+}

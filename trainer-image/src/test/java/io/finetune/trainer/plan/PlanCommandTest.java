@@ -1,0 +1,95 @@
+package io.finetune.trainer.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.finetune.api.FineTuneJobManifest;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.cli.UsageException;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PlanCommandTest {
+    @TempDir
+    Path dir;
+
+    private static final String LLAMA2_7B = """
+            {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008, "num_attention_heads": 32,
+             "num_hidden_layers": 32, "num_key_value_heads": 32, "vocab_size": 32000}""";
+
+    private Path manifest(String method, String source) throws Exception {
+        Path model = dir.resolve("llama2-7b");
+        Files.createDirectories(model);
+        Files.writeString(model.resolve("config.json"), LLAMA2_7B);
+        String yaml = """
+                apiVersion: finetune.io/v1alpha1
+                kind: FineTuneJob
+                metadata:
+                  name: plan-me
+                spec:
+                  model:
+                    source: %s
+                  dataset:
+                    source: file:///data/train.jsonl
+                    format: text
+                    maxSeqLength: 1024
+                  method:
+                    type: %s
+                  training:
+                    batchSize: 4
+                  output:
+                    destination: file:///out
+                """.formatted(source == null ? "file://" + model : source, method);
+        Path file = dir.resolve(method + ".yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    private static String[] args(String... a) {
+        return a;
+    }
+
+    @Test
+    void printsEveryMethodAndExitsThreeWhenTheJobsMethodDoesNotFit() throws Exception {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        int full = PlanCommand.command(args("plan", manifest("Full", null).toString(), "--device-memory", "80Gi"), out);
+        String text = buf.toString(StandardCharsets.UTF_8);
+        assertThat(full).isEqualTo(PlanCommand.DOES_NOT_FIT);
+        assertThat(text).contains("* Full").contains("LoRA").contains("DoRA").contains("LoRAPlus").contains("GaLore")
+                .contains("6,738,415,616 parameters").contains("Full does NOT fit in 80.00 GiB");
+
+        buf.reset();
+        assertThat(PlanCommand.command(args("plan", manifest("LoRA", null).toString()), out)).isZero();
+        assertThat(buf.toString(StandardCharsets.UTF_8)).contains("* LoRA").contains("LoRA fits in 80.00 GiB");
+    }
+
+    @Test
+    void remoteModelNeedsALocalConfigAndBadQuantitiesAreUsageErrors() throws Exception {
+        Path remote = manifest("LoRA", "s3://bucket/llama");
+        PrintStream sink = new PrintStream(new ByteArrayOutputStream());
+        assertThatThrownBy(() -> PlanCommand.command(args("plan", remote.toString()), sink))
+                .isInstanceOf(UsageException.class).hasMessageContaining("--model-config");
+        assertThat(PlanCommand.command(args("plan", remote.toString(), "--model-config", dir.resolve("llama2-7b").toString()),
+                sink)).isZero();
+        assertThatThrownBy(() -> PlanCommand.command(args("plan", remote.toString(), "--device-memory", "lots"), sink))
+                .isInstanceOf(UsageException.class).hasMessageContaining("lots");
+    }
+
+    @Test
+    void failFastCheckNamesTheShortfallAndTheMethodsThatFit() throws Exception {
+        FineTuneJob job = FineTuneJobManifest.read(manifest("Full", null));
+        Path config = dir.resolve("llama2-7b/config.json");
+        assertThatThrownBy(() -> PlanCheck.requireFits(job.getSpec(), config, ByteQuantity.parse("80Gi"), true))
+                .isInstanceOf(PlanCheck.DoesNotFitException.class)
+                .hasMessageContaining("Full would run out of memory")
+                .hasMessageContaining("methods that fit: LoRA, DoRA, LoRAPlus;");
+        assertThat(PlanCheck.requireFits(job.getSpec(), config, ByteQuantity.parse("141Gi"), true).fits(
+                job.getSpec().method.type)).isTrue();
+    }
+}
