@@ -1,8 +1,12 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.data.CharTokenizerWriter;
 import java.util.Arrays;
 
-/** Built-in random-init model shapes for {@code init-model}: char-level vocab (4 specials + printable ASCII). */
+/**
+ * Built-in random-init model shapes for {@code init-model}: char-level vocab (4 specials + printable ASCII + 3 chat role markers,
+ * the layout of data.CharTokenizerWriter with a chat template).
+ */
 public enum ModelPreset {
     /** Trains in minutes on 2 CPU cores: the quick start's base model. */
     TINY("tiny", 128, 352, 4, 4, 2),
@@ -35,7 +39,7 @@ public enum ModelPreset {
 
     public LlamaConfig config() {
         return new LlamaConfig("llama", hidden, intermediate, layers, heads, kvHeads, hidden / heads, 1e-5, 10000.0, null,
-                SPECIAL_TOKENS + ALPHABET.length(), false, false, 2048);
+                SPECIAL_TOKENS + ALPHABET.length() + CharTokenizerWriter.ROLE_MARKERS.size(), false, false, 2048);
     }
 
     public static ModelPreset byId(String id) {

@@ -30,7 +30,7 @@ public final class Checkpoints {
     }
 
     /** step: optimizer steps done; losses: the loss curve so far; evalLossBefore: measured before step 0. */
-    public record State(int step, long seed, List<Double> losses, double evalLossBefore, long tokensSeen) {
+    public record State(int step, long seed, List<Double> losses, double evalLossBefore) {
     }
 
     public static Path save(Path output, State state, Map<String, FloatTensor> trainable, Map<String, FloatTensor> optimizer)

@@ -77,7 +77,6 @@ public final class Trainer {
         List<Double> losses = new ArrayList<>();
         int startStep = 0;
         double evalBefore;
-        long tokensSeen = 0;
         Optional<Path> ckpt = Checkpoints.latest(output);
         if (ckpt.isPresent()) {
             Checkpoints.State st = Checkpoints.readState(ckpt.get());
@@ -85,7 +84,6 @@ public final class Trainer {
             startStep = st.step();
             losses.addAll(st.losses());
             evalBefore = st.evalLossBefore();
-            tokensSeen = st.tokensSeen();
             log.printf("resuming from %s (step %d/%d)%n", ckpt.get(), startStep, total);
         } else {
             evalBefore = evalLoss(model, eval);
@@ -113,7 +111,6 @@ public final class Trainer {
             for (ModelBatch b : micro) {
                 loopTokens += b.realTokens();
             }
-            tokensSeen += loopTokens - (tokensSeen > 0 && step == startStep ? 0 : 0);
             int done = step + 1;
             if (done % every == 0 || done == total) {
                 double secs = (System.nanoTime() - loopStart) / 1e9;
@@ -123,7 +120,7 @@ public final class Trainer {
             }
             boolean halt = haltAfterStep != null && done == haltAfterStep;
             if (spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt) && done < total) {
-                saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore, 0));
+                saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore));
             }
             if (halt) {
                 return null;

@@ -1,0 +1,122 @@
+package io.finetune.trainer.train;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.data.Batcher;
+import io.finetune.trainer.data.DatasetLoader;
+import io.finetune.trainer.data.LoadedDataset;
+import io.finetune.trainer.data.TextTokenizer;
+import io.finetune.trainer.io.ModelWeights;
+import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.method.TrainingMethod;
+import io.finetune.trainer.method.TrainingMethods;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.model.ModelException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * Runs a FineTuneJob on this machine: resolve sources, load tokenizer + data + model, attach the method, train (resuming from
+ * output/checkpoints), then write the output directory (CONTRACTS.md D) and training_summary.json.
+ */
+public final class JobRunner {
+    public static final String SUMMARY = "training_summary.json";
+    static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).findAndRegisterModules();
+
+    /** Called with the trained model before it is closed (the quick start decodes samples with it). */
+    @FunctionalInterface
+    public interface AfterTraining {
+        void accept(LlamaModel model, TextTokenizer tokenizer) throws IOException;
+    }
+
+    private JobRunner() {
+    }
+
+    public static Path defaultOutput(FineTuneJob job) {
+        String dest = job.getSpec().output.destination;
+        return dest.startsWith("file:") ? Sources.local(dest, "spec.output.destination")
+                : Path.of("out", job.getMetadata().getName());
+    }
+
+    public static TrainingSummary run(FineTuneJob job, Path output, PrintStream log, AfterTraining after) throws IOException {
+        FineTuneJobSpec spec = job.getSpec();
+        Path modelDir = Sources.local(spec.model.source, "spec.model.source");
+        Path tokDir = spec.model.tokenizer == null ? modelDir : Sources.local(spec.model.tokenizer, "spec.model.tokenizer");
+        Path trainFile = Sources.local(spec.dataset.source, "spec.dataset.source");
+        Path evalFile = spec.dataset.evalSource == null ? null : Sources.local(spec.dataset.evalSource, "spec.dataset.evalSource");
+        long seed = spec.training.seed;
+        Files.createDirectories(output);
+        try (TextTokenizer tok = TextTokenizer.load(tokDir);
+             LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
+            if (tok.vocabSize() > model.config().vocabSize()) {
+                throw new ModelException(tokDir + ": tokenizer has " + tok.vocabSize() + " tokens but " + modelDir
+                        + "/config.json has vocab_size " + model.config().vocabSize());
+            }
+            LoadedDataset data = DatasetLoader.load(spec.dataset, trainFile, evalFile, tok, seed);
+            log.printf("data: %s%n", data.stats());
+            TrainingMethod method = TrainingMethods.create(spec.method);
+            method.attach(model, seed);
+            int maxLen = spec.dataset.maxSeqLength;
+            Batcher batcher = new Batcher(data.train(), spec.training.batchSize, maxLen, spec.dataset.packing, tok.padId());
+            List<ModelBatch> eval = Batcher.sequential(data.eval(), spec.training.batchSize, maxLen, tok.padId()).stream()
+                    .map(JobRunner::toModel).toList();
+            BatchSource source = new BatchSource() {
+                @Override
+                public int batchesPerEpoch() {
+                    return batcher.batchesPerEpoch();
+                }
+
+                @Override
+                public List<ModelBatch> epoch(long s, int epoch) {
+                    return batcher.epoch(s, epoch).stream().map(JobRunner::toModel).toList();
+                }
+            };
+            Trainer trainer = new Trainer(model, method, spec.training, source, eval, output, log);
+            long trainable = method.trainableParameters(model).stream().mapToLong(p -> p.numel()).sum();
+            log.printf("%s: %s on %s, %,d trainable of %,d parameters (%.2f%%), %d steps%n", job.getMetadata().getName(),
+                    method.type(), modelDir, trainable, model.totalParameters(), 100.0 * trainable / model.totalParameters(),
+                    trainer.totalSteps());
+            TrainingSummary s = trainer.run();
+            method.saveOutput(model, output, spec.model.source);
+            if (!method.type().isAdapter()) {
+                copyModelFiles(modelDir, tokDir, output);
+            } else if (Boolean.TRUE.equals(spec.output.merge)) {
+                Path merged = output.resolve("merged");
+                Files.createDirectories(merged);
+                SafetensorsWriter.write(merged.resolve(ModelWeights.SINGLE), MergedWeights.of(model));
+                copyModelFiles(modelDir, tokDir, merged);
+            }
+            TrainingSummary summary = new TrainingSummary(s.method(), s.steps(), s.trainLoss(), s.evalLossBefore(),
+                    s.evalLossAfter(), s.trainableParameters(), s.totalParameters(), s.optimizerStateBytes(), s.tokensPerSecond(),
+                    s.durationSeconds(), s.lossCurve(), data.stats());
+            JSON.writeValue(output.resolve(SUMMARY).toFile(), summary);
+            if (after != null) {
+                after.accept(model, tok);
+            }
+            return summary;
+        }
+    }
+
+    static ModelBatch toModel(Batch b) {
+        return new ModelBatch(b.batchSize(), b.seqLen(), b.inputIds(), b.labels(), b.positionIds(), b.segmentIds(), b.lossTokens());
+    }
+
+    private static void copyModelFiles(Path modelDir, Path tokDir, Path dest) throws IOException {
+        Files.copy(modelDir.resolve("config.json"), dest.resolve("config.json"), StandardCopyOption.REPLACE_EXISTING);
+        for (String f : TOKENIZER_FILES) {
+            if (Files.isRegularFile(tokDir.resolve(f))) {
+                Files.copy(tokDir.resolve(f), dest.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+}

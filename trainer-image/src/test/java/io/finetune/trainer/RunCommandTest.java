@@ -1,0 +1,132 @@
+package io.finetune.trainer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.finetune.trainer.data.CharTokenizerWriter;
+import io.finetune.trainer.io.SafetensorsFile;
+import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelPreset;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `run <job.yaml>` end to end on a tiny model: outputs in PEFT format, summary, checkpoints, and clear errors for bad input. */
+class RunCommandTest {
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void modelAndData() throws Exception {
+        Path model = dir.resolve("model");
+        Files.createDirectories(model);
+        LlamaConfig cfg = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
+        try (LlamaModel m = LlamaModel.random(cfg, 3, NDManager.newBaseManager())) {
+            m.save(model, m.stateDict(), 1, 2);
+        }
+        CharTokenizerWriter.write(model, ModelPreset.ALPHABET, true);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            String w = Integer.toString(1000 + i * 37);
+            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
+                    .append(new StringBuilder(w).reverse()).append("\"}\n");
+        }
+        Files.writeString(dir.resolve("train.jsonl"), sb);
+    }
+
+    String job(String datasetUri, String extra) throws Exception {
+        String yaml = """
+                apiVersion: finetune.io/v1alpha1
+                kind: FineTuneJob
+                metadata:
+                  name: tiny-run
+                spec:
+                  model:
+                    source: file://%s
+                  dataset:
+                    source: %s
+                    format: prompt-completion
+                    evalFraction: 0.2
+                    maxSeqLength: 32
+                  method:
+                    type: LoRA
+                    lora:
+                      rank: 4
+                      alpha: 8
+                      targetModules: [q_proj, v_proj]
+                  training:
+                    maxSteps: 4
+                    batchSize: 4
+                    learningRate: 0.01
+                    checkpointEverySteps: 2
+                    logEverySteps: 2
+                  output:
+                    destination: file://%s%s
+                """.formatted(dir.resolve("model"), datasetUri, dir.resolve("out"), extra);
+        Path f = dir.resolve("job.yaml");
+        Files.writeString(f, yaml);
+        return f.toString();
+    }
+
+    record Outcome(int code, String out, String err) {
+    }
+
+    static Outcome main(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true));
+            System.setErr(new PrintStream(err, true));
+            int code = Main.execute(args);
+            return new Outcome(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void runWritesAPeftAdapterSummaryAndCheckpoints() throws Exception {
+        Outcome o = main("run", job("file://" + dir.resolve("train.jsonl"), "\n    merge: true"));
+        assertThat(o.code()).as(o.err()).isZero();
+        assertThat(o.out()).contains("step 2/4  loss").contains("tok/s").contains("ETA").contains("eval loss");
+        Path out = dir.resolve("out");
+        SafetensorsFile adapter = SafetensorsFile.open(out.resolve("adapter_model.safetensors"));
+        assertThat(adapter.tensors()).containsKey("base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight").hasSize(8);
+        JsonNode cfg = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        assertThat(cfg.path("target_modules").toString()).isEqualTo("[\"q_proj\",\"v_proj\"]");
+        JsonNode summary = new ObjectMapper().readTree(out.resolve("training_summary.json").toFile());
+        for (String k : new String[] {"method", "steps", "trainLoss", "evalLossBefore", "evalLossAfter", "trainableParameters",
+                "totalParameters", "optimizerStateBytes", "tokensPerSecond", "durationSeconds", "dataStats"}) {
+            assertThat(summary.has(k)).as(k).isTrue();
+        }
+        assertThat(summary.path("steps").asInt()).isEqualTo(4);
+        assertThat(summary.path("dataStats").path("evalRecords").asInt()).isEqualTo(8);
+        assertThat(out.resolve("checkpoints/step-2/trainer_state.json")).isRegularFile();
+        assertThat(out.resolve("merged/model.safetensors")).isRegularFile();
+        assertThat(out.resolve("merged/tokenizer.json")).isRegularFile();
+    }
+
+    @Test
+    void badInputExitsWithOneClearLine() throws Exception {
+        Outcome s3 = main("run", job("s3://bucket/train.jsonl", ""));
+        assertThat(s3.code()).isEqualTo(2);
+        assertThat(s3.err()).contains("spec.dataset.source: s3:// sources are not supported in this build yet");
+        Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"1=\", \"completion\": \"1\"}\n{not json\n");
+        Outcome bad = main("run", job("file://" + dir.resolve("bad.jsonl"), ""));
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("bad.jsonl:2");
+        Outcome usage = main("init-model", "--preset", "huge", "--output", dir.resolve("x").toString());
+        assertThat(usage.code()).isEqualTo(2);
+        assertThat(usage.err()).contains("unknown preset 'huge'");
+    }
+}

@@ -1,0 +1,33 @@
+package io.finetune.trainer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.finetune.api.FineTuneJobManifest;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.MethodType;
+import io.finetune.trainer.train.Sources;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** The quick start runs the very examples/quickstart.yaml users read: the jar resource must be that file, byte for byte. */
+class QuickstartManifestTest {
+    static final String RESOURCE = "/quickstart/quickstart.yaml";
+
+    @Test
+    void embeddedManifestIsExamplesQuickstartYaml() throws Exception {
+        String embedded;
+        try (InputStream in = QuickstartManifestTest.class.getResourceAsStream(RESOURCE)) {
+            assertThat(in).as("resource " + RESOURCE).isNotNull();
+            embedded = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        Path file = Path.of(System.getProperty("repo.root", "..")).resolve("examples/quickstart.yaml");
+        assertThat(embedded).isEqualTo(Files.readString(file));
+        FineTuneJob job = FineTuneJobManifest.parse(embedded, file.toString());
+        assertThat(job.getSpec().method.type).isEqualTo(MethodType.LoRA);
+        assertThat(Sources.local(job.getSpec().model.source, "spec.model.source")).isAbsolute();
+        assertThat(Sources.local(job.getSpec().dataset.source, "spec.dataset.source")).isAbsolute();
+    }
+}
