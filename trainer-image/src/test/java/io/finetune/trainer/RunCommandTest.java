@@ -118,9 +118,9 @@ class RunCommandTest {
 
     @Test
     void badInputExitsWithOneClearLine() throws Exception {
-        Outcome s3 = main("run", job("s3://bucket/train.jsonl", ""));
-        assertThat(s3.code()).isEqualTo(2);
-        assertThat(s3.err()).contains("spec.dataset.source: s3:// sources are not supported in this build yet");
+        Outcome ftp = main("run", job("ftp://host/train.jsonl", ""));
+        assertThat(ftp.code()).isEqualTo(2);
+        assertThat(ftp.err()).contains("ftp://host/train.jsonl");
         Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"1=\", \"completion\": \"1\"}\n{not json\n");
         Outcome bad = main("run", job("file://" + dir.resolve("bad.jsonl"), ""));
         assertThat(bad.code()).isEqualTo(2);

@@ -49,11 +49,17 @@ public final class JobRunner {
     }
 
     public static TrainingSummary run(FineTuneJob job, Path output, PrintStream log, AfterTraining after) throws IOException {
+        return run(job, Inputs.local(job.getSpec()), output, log, after, TrainingHooks.NONE);
+    }
+
+    /** As {@link #run(FineTuneJob, Path, PrintStream, AfterTraining)} with sources already fetched and loop hooks. */
+    public static TrainingSummary run(FineTuneJob job, Inputs inputs, Path output, PrintStream log, AfterTraining after,
+                                      TrainingHooks hooks) throws IOException {
         FineTuneJobSpec spec = job.getSpec();
-        Path modelDir = Sources.local(spec.model.source, "spec.model.source");
-        Path tokDir = spec.model.tokenizer == null ? modelDir : Sources.local(spec.model.tokenizer, "spec.model.tokenizer");
-        Path trainFile = Sources.local(spec.dataset.source, "spec.dataset.source");
-        Path evalFile = spec.dataset.evalSource == null ? null : Sources.local(spec.dataset.evalSource, "spec.dataset.evalSource");
+        Path modelDir = inputs.modelDir();
+        Path tokDir = inputs.tokenizerDir();
+        Path trainFile = inputs.trainFile();
+        Path evalFile = inputs.evalFile();
         long seed = spec.training.seed;
         Files.createDirectories(output);
         try (TextTokenizer tok = TextTokenizer.load(tokDir);
@@ -82,6 +88,7 @@ public final class JobRunner {
                 }
             };
             Trainer trainer = new Trainer(model, method, spec.training, source, eval, output, log);
+            trainer.hooks(hooks);
             long trainable = method.trainableParameters(model).stream().mapToLong(p -> p.numel()).sum();
             log.printf("%s: %s on %s, %,d trainable of %,d parameters (%.2f%%), %d steps%n", job.getMetadata().getName(),
                     method.type(), modelDir, trainable, model.totalParameters(), 100.0 * trainable / model.totalParameters(),
