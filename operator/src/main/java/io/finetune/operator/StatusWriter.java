@@ -12,10 +12,11 @@ import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import java.util.List;
 
 /**
- * Writes the operator-owned status fields with a JSON Patch (RFC 6902) on the status subresource: one {@code add}
- * (= set) per owned field and a {@code remove} for each owned field the operator cleared. {@code progress} is never
- * touched, so the trainer's concurrent progress patches are neither overwritten nor in conflict. (A JSON merge patch
- * would do the same on a real API server, but the CRUD mock server merges arrays instead of replacing them.)
+ * Writes the operator-owned status fields on the status subresource: a JSON Patch (RFC 6902) with one {@code add}
+ * (= set) per changed owned field and a {@code remove} per owned field the operator cleared; the very first write is
+ * a JSON merge patch. {@code progress} is never touched, so the trainer's concurrent progress patches are neither
+ * overwritten nor in conflict. (Merge patches throughout would do on a real API server, but the CRUD mock server
+ * merges arrays such as conditions instead of replacing them.)
  */
 public class StatusWriter {
     /** The fields this writer owns (everything but progress). */
@@ -31,18 +32,25 @@ public class StatusWriter {
 
     /** @param job the FineTuneJob as read (its status is what the server holds) */
     public void write(FineTuneJob job, FineTuneJobStatus status) {
-        client.resources(FineTuneJob.class).inNamespace(job.getMetadata().getNamespace())
-                .withName(job.getMetadata().getName()).subresource("status")
-                .patch(PatchContext.of(PatchType.JSON), patch(job.getStatus(), status));
+        var resource = client.resources(FineTuneJob.class).inNamespace(job.getMetadata().getNamespace())
+                .withName(job.getMetadata().getName()).subresource("status");
+        if (job.getStatus() == null) {
+            // No status seen yet: a merge patch sets our fields without replacing a status someone else may have created.
+            ObjectNode root = JSON.createObjectNode();
+            root.set("status", owned(status));
+            resource.patch(PatchContext.of(PatchType.JSON_MERGE), root.toString());
+            return;
+        }
+        ArrayNode ops = ops(job.getStatus(), status);
+        if (!ops.isEmpty()) {
+            resource.patch(PatchContext.of(PatchType.JSON), ops.toString());
+        }
     }
 
-    static String patch(FineTuneJobStatus current, FineTuneJobStatus wanted) {
+    /** JSON Patch operations turning the owned fields of {@code current} into those of {@code wanted}. */
+    static ArrayNode ops(FineTuneJobStatus current, FineTuneJobStatus wanted) {
         ObjectNode want = owned(wanted);
         ArrayNode ops = JSON.createArrayNode();
-        if (current == null) {
-            ops.addObject().put("op", "add").put("path", "/status").set("value", want);
-            return ops.toString();
-        }
         ObjectNode have = owned(current);
         for (String field : OWNED) {
             JsonNode w = want.get(field);
@@ -54,7 +62,7 @@ public class StatusWriter {
                 ops.addObject().put("op", "remove").put("path", "/status/" + field);
             }
         }
-        return ops.toString();
+        return ops;
     }
 
     /** The owned, non-null fields as JSON. */

@@ -9,6 +9,8 @@ import io.finetune.api.v1alpha1.FineTuneJobStatus;
 final class FakeStatusWriter extends StatusWriter {
     boolean failWrites;
     int writes;
+    /** Runs just before the write: lets a test interleave the trainer's own status patch. */
+    Runnable beforeWrite = () -> { };
 
     FakeStatusWriter(KubernetesClient client) {
         super(client);
@@ -20,6 +22,7 @@ final class FakeStatusWriter extends StatusWriter {
             throw new KubernetesClientException("injected: status write failed", 500, null);
         }
         writes++;
+        beforeWrite.run();
         super.write(job, status);
     }
 }

@@ -26,6 +26,15 @@ class OperatorAppTest {
     @Inject
     KubernetesClient client;
 
+    @Inject
+    io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration leaderElection;
+
+    @Test
+    void leaderElectionIsConfiguredFromProperties() {
+        assertThat(leaderElection.getLeaseName()).isEqualTo("finetune-operator-lease");
+        assertThat(leaderElection.getLeaseDuration()).isEqualTo(Duration.ofSeconds(15));
+    }
+
     @Test
     void runningOperatorReconcilesAndServesHealthAndMetrics() {
         FineTuneJob ftj = TestJobs.lora("wired");

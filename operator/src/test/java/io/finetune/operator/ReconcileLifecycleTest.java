@@ -114,4 +114,21 @@ class ReconcileLifecycleTest extends ControllerTestBase {
         assertThat(again.conditions).isEqualTo(first.conditions);
         assertThat(jobs()).hasSize(1);
     }
+
+    @Test
+    void progressPatchedByTheTrainerDuringAReconcileSurvivesTheStatusWrite() {
+        FineTuneJob ftj = create(TestJobs.lora("racy"));
+        reconcile(ftj);
+        kubelet.running(kubelet.startPod(ftj), "2026-01-01T00:00:05Z");
+        // The trainer's patch lands after the operator read the FineTuneJob but before it writes status.
+        statusWriter.beforeWrite = () -> client.resources(FineTuneJob.class).inNamespace(TestJobs.NAMESPACE).withName("racy")
+                .subresource("status").patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                        io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), "{\"status\":{\"progress\":{\"step\":7}}}");
+
+        FineTuneJobStatus status = reconcile(ftj);
+
+        assertThat(status.phase).isEqualTo(Phase.Running);
+        assertThat(status.progress).isNotNull();
+        assertThat(status.progress.step).isEqualTo(7L);
+    }
 }
