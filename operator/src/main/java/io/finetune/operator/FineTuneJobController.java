@@ -149,7 +149,7 @@ public class FineTuneJobController {
 
     /** spec.suspend is the one field that may change after the Job exists: mirror it onto the Job. */
     private Job syncSuspend(FineTuneJob resource, Job job) {
-        boolean want = Boolean.TRUE.equals(resource.getSpec().suspend);
+        boolean want = resource.getSpec() != null && Boolean.TRUE.equals(resource.getSpec().suspend);
         boolean finished = job.getStatus() != null && job.getStatus().getConditions() != null && job.getStatus().getConditions()
                 .stream().anyMatch(c -> ("Complete".equals(c.getType()) || "Failed".equals(c.getType())) && "True".equals(c.getStatus()));
         if (finished || want == Boolean.TRUE.equals(job.getSpec().getSuspend())) {
@@ -170,7 +170,13 @@ public class FineTuneJobController {
     /** Non-null when the spec (suspend aside) differs from the one the Job was built from. */
     private String specChange(FineTuneJob resource, Job job) {
         String built = job.getMetadata().getAnnotations() == null ? null : job.getMetadata().getAnnotations().get(Names.SPEC_HASH_ANNOTATION);
-        if (built == null || built.equals(SpecHash.of(resource.getSpec()))) {
+        if (built == null) {
+            return null;
+        }
+        if (resource.getSpec() == null) {
+            return "the spec was removed after Job " + job.getMetadata().getName() + " was created; the change is ignored";
+        }
+        if (built.equals(SpecHash.of(resource.getSpec()))) {
             return null;
         }
         return "the spec changed after Job " + job.getMetadata().getName() + " was created" + changedFields(resource)

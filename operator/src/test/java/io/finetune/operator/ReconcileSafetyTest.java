@@ -159,6 +159,34 @@ class ReconcileSafetyTest extends ControllerTestBase {
         assertThat(events(ftj)).contains("Warning Blocked");
     }
 
+    @Test
+    void staleConfigMapLeftByAnInterruptedPassIsRewrittenBeforeTheJobStarts() {
+        FineTuneJob ftj = create(TestJobs.lora("stale"));
+        client.configMaps().resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata().withName("stale-config")
+                .withNamespace(TestJobs.NAMESPACE).endMetadata().addToData("job.yaml", "old: true").build()).create();
+
+        reconcile(ftj);
+
+        String yaml = client.configMaps().inNamespace(TestJobs.NAMESPACE).withName("stale-config").get().getData().get("job.yaml");
+        assertThat(yaml).contains("tiny-llama").doesNotContain("old: true");
+        assertThat(jobs()).hasSize(1);
+    }
+
+    @Test
+    void specRemovedUnderARunningJobIsReportedNotThrown() {
+        FineTuneJob ftj = create(TestJobs.lora("nospec"));
+        reconcile(ftj);
+        FineTuneJob edited = get(ftj);
+        edited.setSpec(null);
+        client.resource(edited).update();
+
+        FineTuneJobStatus status = reconcile(ftj);
+
+        assertThat(status.phase).isEqualTo(Phase.Pending);
+        assertThat(Conditions.isTrue(status.conditions, ConditionType.SpecChangeIgnored)).isTrue();
+        assertThat(jobs()).hasSize(1);
+    }
+
     private void setSuspend(FineTuneJob ftj, boolean suspend) {
         FineTuneJob current = get(ftj);
         current.getSpec().suspend = suspend;

@@ -100,7 +100,7 @@ public final class StatusDeriver {
         if (jobCondition(job, "Complete").isPresent()) {
             Optional<Pod> pod = PodFacts.lastFinished(o.pods(), "Succeeded");
             String message = pod.flatMap(PodFacts::terminated).map(ContainerStateTerminated::getMessage).orElse(null);
-            TrainerReport.Success report = TrainerReport.success(message, o.resource().getSpec().output.destination);
+            TrainerReport.Success report = TrainerReport.success(message, destination(o.resource()));
             if (report.problem() != null) {
                 return failed(want, FailureReason.TrainerError, report.problem());
             }
@@ -145,7 +145,7 @@ public final class StatusDeriver {
     private static Outcome jobFailed(Observation o, List<Condition> want, JobCondition failed) {
         if ("DeadlineExceeded".equals(failed.getReason())) {
             return failed(want, FailureReason.DeadlineExceeded, "the Job ran longer than spec.activeDeadlineSeconds="
-                    + o.resource().getSpec().activeDeadlineSeconds + "s");
+                    + (o.resource().getSpec() == null ? null : o.resource().getSpec().activeDeadlineSeconds) + "s");
         }
         Optional<Pod> last = PodFacts.lastFinished(o.pods(), "Failed");
         Optional<ContainerStateTerminated> term = last.flatMap(PodFacts::terminated);
@@ -173,6 +173,10 @@ public final class StatusDeriver {
     private static Outcome pending(List<Condition> want, String reason, String message) {
         want.add(Conditions.of(ConditionType.Running, false, "Pending", message));
         return new Outcome(Phase.Pending, reason, message, null);
+    }
+
+    private static String destination(FineTuneJob resource) {
+        return resource.getSpec() == null || resource.getSpec().output == null ? null : resource.getSpec().output.destination;
     }
 
     private static Optional<JobCondition> jobCondition(Job job, String type) {

@@ -2,9 +2,12 @@ package io.finetune.trainer.data;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.tree.Node;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -36,23 +39,41 @@ final class ChatTemplate {
     /** A piece of the rendered conversation and whether its tokens carry loss. */
     record Piece(String text, boolean loss) {}
 
-    private final String template;
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinja;
+    /** Parsed once: Jinjava's renderForResult re-parses and copies every filter and function on each call (~15x slower). */
+    private final Node root;
+    private final List<TemplateError> parseErrors;
+    /** Holds the registered filters/functions; each render gets a child context, so {% set %} never leaks across renders. */
+    private final Context base;
 
     ChatTemplate(String template, String bosToken, String eosToken) {
-        this.template = template;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
-        this.jinja = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        this.jinja = new Jinjava(JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                // Message content is data: never evaluate "{{ }}" that a user wrote inside it.
+                .withNestedInterpretationEnabled(false)
+                // Jinjava keeps pre-Jinja2 parsing by default for its own users; ask for the Jinja2-compatible variants.
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .build())
+                .build());
         // Hugging Face templates call raise_exception('...') to reject conversations they cannot render.
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
+        JinjavaInterpreter parser = jinja.newInterpreter();
+        this.root = parser.parse(template);
+        this.parseErrors = fatal(parser.getErrorsCopy());
+        this.base = jinja.newInterpreter().getContext();
     }
 
     public static Object raiseException(String message) {
-        throw new IllegalArgumentException(message);
+        throw new RaisedByTemplate(message);
     }
 
     String render(List<Map<String, Object>> messages, boolean addGenerationPrompt) throws InvalidRecordException {
@@ -62,19 +83,50 @@ final class ChatTemplate {
         vars.put("bos_token", bosToken);
         vars.put("eos_token", eosToken);
         vars.put("newline", "\n");
-        RenderResult result;
+        if (!parseErrors.isEmpty()) {
+            throw failure(parseErrors);
+        }
+        JinjavaInterpreter interpreter = new JinjavaInterpreter(jinja, new Context(base, vars), jinja.getGlobalConfig());
+        JinjavaInterpreter.pushCurrent(interpreter);
+        String output;
         try {
-            result = jinja.renderForResult(template, vars);
+            output = interpreter.render(root, true);
         } catch (RuntimeException e) {
-            throw new InvalidRecordException("chat template failed: " + e.getMessage());
+            throw new InvalidRecordException("chat template failed: " + describe(e, e.getMessage()));
+        } finally {
+            JinjavaInterpreter.popCurrent();
         }
-        List<TemplateError> fatal = result.getErrors().stream()
-                .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL).toList();
+        List<TemplateError> fatal = fatal(interpreter.getErrorsCopy());
         if (!fatal.isEmpty()) {
-            throw new InvalidRecordException("chat template failed: "
-                    + fatal.stream().map(TemplateError::getMessage).collect(Collectors.joining("; ")));
+            throw failure(fatal);
         }
-        return result.getOutput();
+        return output;
+    }
+
+    private static List<TemplateError> fatal(List<TemplateError> errors) {
+        return errors.stream().filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL).toList();
+    }
+
+    private static InvalidRecordException failure(List<TemplateError> fatal) {
+        return new InvalidRecordException("chat template failed: "
+                + fatal.stream().map(e -> describe(e.getException(), e.getMessage())).collect(Collectors.joining("; ")));
+    }
+
+    /** The template's own words when it called raise_exception, else Jinjava's message. */
+    private static String describe(Throwable error, String fallback) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof RaisedByTemplate) {
+                return t.getMessage();
+            }
+        }
+        return fallback;
+    }
+
+    /** The exception raise_exception throws, so its message can be told apart from Jinjava's own wrapping. */
+    private static final class RaisedByTemplate extends RuntimeException {
+        RaisedByTemplate(String message) {
+            super(message);
+        }
     }
 
     /** The full rendering of {@code messages}, cut into pieces; assistant turns are the loss pieces. */

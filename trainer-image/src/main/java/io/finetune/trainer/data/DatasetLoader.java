@@ -4,14 +4,18 @@ import io.finetune.api.v1alpha1.DatasetFormat;
 import io.finetune.api.v1alpha1.DatasetSpec;
 import io.finetune.api.v1alpha1.RecordPolicy;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
- * Reads the JSONL train (and optional eval) file, tokenizes every record, applies the invalid/overlong policies of
- * spec.dataset and splits off the held-out part. Every rejected record is reported as {@code "<file>:<line>: <what>"}.
+ * Reads the JSONL train (and optional eval) file, or a directory of *.jsonl files, tokenizes every record, applies the
+ * invalid/overlong policies of spec.dataset and splits off the held-out part. Every rejected record is reported as
+ * {@code "<file>:<line>: <what>"}; the format is spec.dataset.format or, when unset, detected from the first record.
  */
 public final class DatasetLoader {
     static final double DEFAULT_EVAL_FRACTION = 0.1;
@@ -45,12 +49,12 @@ public final class DatasetLoader {
     }
 
     private LoadedDataset run(Path trainFile, Path evalFile, long seed) throws IOException {
-        List<Example> all = readFile(trainFile);
+        List<Example> all = readSource(trainFile);
         List<Example> train;
         List<Example> eval;
         if (evalFile != null) {
             train = all;
-            eval = readFile(evalFile);
+            eval = readSource(evalFile);
         } else {
             double fraction = spec.evalFraction != null ? spec.evalFraction : DEFAULT_EVAL_FRACTION;
             EvalSplit.Parts<Example> parts = EvalSplit.split(all, fraction, seed);
@@ -64,14 +68,39 @@ public final class DatasetLoader {
         return new LoadedDataset(train, eval, stats);
     }
 
-    private List<Example> readFile(Path file) throws IOException {
+    /** A JSONL file, or a directory whose *.jsonl files are read in name order (empty files allowed there). */
+    private List<Example> readSource(Path source) throws IOException {
         int invalidBefore = skippedInvalid;
         int overlongBefore = skippedOverlong;
-        List<JsonlReader.Line> lines = JsonlReader.read(file, this::invalid);
-        if (lines.isEmpty() && skippedInvalid == invalidBefore) {
-            throw DatasetException.atLine(file, 1, "empty dataset: no JSON records in the file");
+        List<Example> examples = new ArrayList<>();
+        if (Files.isDirectory(source)) {
+            List<Path> files;
+            try (Stream<Path> listing = Files.list(source)) {
+                files = listing.filter(f -> f.getFileName().toString().endsWith(".jsonl") && Files.isRegularFile(f))
+                        .sorted().toList();
+            }
+            for (Path file : files) {
+                readFile(file, examples);
+            }
+        } else if (Files.isRegularFile(source)) {
+            if (readFile(source, examples) == 0) {
+                throw DatasetException.atLine(source, 1, "empty dataset: no JSON records in the file");
+            }
+        } else {
+            throw new NoSuchFileException(source.toString(), null, "dataset file not found");
         }
-        List<Example> examples = new ArrayList<>(lines.size());
+        if (examples.isEmpty()) {
+            throw DatasetException.inFile(source, "no usable records: " + (skippedInvalid - invalidBefore)
+                    + " skipped as invalid, " + (skippedOverlong - overlongBefore) + " skipped as longer than maxSeqLength "
+                    + maxSeqLength + (Files.isDirectory(source) ? " (in the directory's *.jsonl files)" : ""));
+        }
+        return examples;
+    }
+
+    /** Appends the file's usable examples; returns how many non-blank lines it had. */
+    private int readFile(Path file, List<Example> examples) throws IOException {
+        int invalidBefore = skippedInvalid;
+        List<JsonlReader.Line> lines = JsonlReader.read(file, this::invalid);
         for (JsonlReader.Line line : lines) {
             if (encoder == null && !chooseFormat(file, line)) {
                 continue;
@@ -88,12 +117,7 @@ public final class DatasetLoader {
                 examples.add(example);
             }
         }
-        if (examples.isEmpty()) {
-            throw DatasetException.inFile(file, "no usable records: " + (skippedInvalid - invalidBefore)
-                    + " skipped as invalid, " + (skippedOverlong - overlongBefore) + " skipped as longer than maxSeqLength "
-                    + maxSeqLength);
-        }
-        return examples;
+        return lines.size() + (skippedInvalid - invalidBefore);
     }
 
     /** Detects the format from the first record when the spec leaves it open; false if that record is unusable. */

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * hf://org/name[@revision][/path] on the Hugging Face hub URL layout (huggingface_hub file_download.py / hf_api.py):
+ * hf://org/name[@revision][/path] (and hf://datasets/org/name...) on the Hugging Face hub URL layout (huggingface_hub file_download.py / hf_api.py):
  * file list from {@code GET {HF_ENDPOINT}/api/models/{org}/{name}/revision/{rev}?blobs=true} (siblings[].rfilename, size,
  * lfs.sha256), files from {@code {HF_ENDPOINT}/{org}/{name}/resolve/{rev}/{path}} with {@code Authorization: Bearer HF_TOKEN}.
  * LFS files carry their sha256 (lfs.sha256, X-Linked-ETag), which the download is verified against. Read-only.
@@ -34,7 +34,11 @@ final class HfStore implements Store {
     @Override
     public List<RemoteFile> list(StorageUri dir) {
         String rev = revision(dir);
-        URI api = URI.create(endpoint + "/api/models/" + dir.authority() + "/revision/" + encode(rev) + "?blobs=true");
+        // Models: /api/models/org/name; datasets: /api/datasets/org/name. The resolve URL already carries "datasets/".
+        String repoApi = dir.authority().startsWith(StorageUri.DATASETS_PREFIX)
+                ? "/api/datasets/" + dir.authority().substring(StorageUri.DATASETS_PREFIX.length())
+                : "/api/models/" + dir.authority();
+        URI api = URI.create(endpoint + repoApi + "/revision/" + encode(rev) + "?blobs=true");
         JsonNode info;
         try {
             info = JSON.readTree(apiGet(dir, api));

@@ -1,6 +1,7 @@
 package io.finetune.trainer.storage;
 
 import java.time.Duration;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,16 +27,43 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
         T run() throws StorageException;
     }
 
+    /** Hard cap on attempts that made progress (they do not count against maxAttempts). */
+    static final int MAX_PROGRESS_ATTEMPTS = 1000;
+
     <T> T call(String what, Attempt<T> attempt) {
+        return call(what, attempt, () -> 0L);
+    }
+
+    /**
+     * Like {@link #call(String, Attempt)}, but an attempt after which {@code progress} grew (bytes of a resumable download)
+     * does not use up the bound and resets the backoff: a slow, flaky link still finishes a multi-GB file, while an
+     * endpoint that never delivers a byte fails after maxAttempts.
+     */
+    <T> T call(String what, Attempt<T> attempt, LongSupplier progress) {
         Duration backoff = initialBackoff;
-        for (int i = 1; ; i++) {
+        int failures = 0;
+        int progressed = 0;
+        while (true) {
+            long before = progress.getAsLong();
             try {
                 return attempt.run();
             } catch (StorageException e) {
-                if (!e.reason().retryable() || i >= maxAttempts) {
+                if (!e.reason().retryable()) {
                     throw e;
                 }
-                LOG.warn("{} failed (attempt {}/{}): {}; retrying in {} ms", what, i, maxAttempts, e.getMessage(),
+                if (progress.getAsLong() > before && progressed < MAX_PROGRESS_ATTEMPTS) {
+                    progressed++;
+                    failures = 0;
+                    backoff = initialBackoff;
+                    LOG.warn("{} interrupted after progress: {}; resuming in {} ms", what, e.getMessage(), backoff.toMillis());
+                    sleep(backoff);
+                    continue;
+                }
+                failures++;
+                if (failures >= maxAttempts) {
+                    throw e;
+                }
+                LOG.warn("{} failed (attempt {}/{}): {}; retrying in {} ms", what, failures, maxAttempts, e.getMessage(),
                         backoff.toMillis());
                 sleep(backoff);
                 backoff = backoff.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : backoff.multipliedBy(2);

@@ -4,10 +4,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -63,6 +67,7 @@ public final class Storage implements AutoCloseable {
             if (!Files.isDirectory(local.get())) {
                 throw new StorageException(StorageException.Reason.NOT_FOUND, uri, "no such directory " + local.get());
             }
+            verifySizes(local.get(), uri);
             return local.get();
         }
         List<RemoteFile> listing = env.retry().call("list " + uri, () -> store.list(dir));
@@ -208,6 +213,55 @@ public final class Storage implements AutoCloseable {
         return Optional.of(fetchDirectory(dir.child(best).raw()));
     }
 
+    /**
+     * Deletes all but the {@code keepLatest} newest complete checkpoints under {@code <destination>/checkpoints/}; incomplete
+     * ones older than the newest kept are removed too. Each checkpoint's manifest goes first, so a reader never resumes from
+     * a half-deleted one. Returns the names removed (step-N).
+     */
+    public List<String> pruneCheckpoints(String destinationUri, int keepLatest) throws StorageException {
+        if (keepLatest < 1) {
+            throw new IllegalArgumentException("keepLatest must be >= 1, got " + keepLatest);
+        }
+        StorageUri dir = checkpoints(destinationUri);
+        Store store = store(dir);
+        List<RemoteFile> listing = env.retry().call("list " + dir, () -> store.list(dir));
+        TreeMap<Long, List<String>> filesByStep = new TreeMap<>();
+        Set<Long> complete = new HashSet<>();
+        Pattern stepFile = Pattern.compile("step-(\\d+)/(.+)");
+        for (RemoteFile f : listing) {
+            Matcher m = stepFile.matcher(f.path());
+            if (m.matches()) {
+                long step = Long.parseLong(m.group(1));
+                filesByStep.computeIfAbsent(step, k -> new ArrayList<>()).add(m.group(2));
+                if (m.group(2).equals(Manifest.FILE_NAME)) {
+                    complete.add(step);
+                }
+            }
+        }
+        List<Long> kept = complete.stream().sorted(Comparator.reverseOrder()).limit(keepLatest).toList();
+        long oldestKept = kept.isEmpty() ? Long.MIN_VALUE : kept.get(kept.size() - 1);
+        List<String> removed = new ArrayList<>();
+        for (var e : filesByStep.entrySet()) {
+            if (kept.contains(e.getKey()) || e.getKey() > oldestKept) {
+                continue;   // kept, or newer than every kept one (possibly still being uploaded)
+            }
+            StorageUri stepDir = dir.child("step-" + e.getKey());
+            List<String> files = new ArrayList<>(e.getValue());
+            files.sort(Comparator.comparing((String f) -> !f.equals(Manifest.FILE_NAME)));
+            for (String f : files) {
+                env.retry().call("delete " + stepDir.child(f), () -> {
+                    store.delete(stepDir.child(f));
+                    return null;
+                });
+            }
+            removed.add("step-" + e.getKey());
+        }
+        if (!removed.isEmpty()) {
+            LOG.info("Pruned checkpoints {} under {}", removed, dir);
+        }
+        return removed;
+    }
+
     @Override
     public void close() {
         stores.values().forEach(Store::close);
@@ -224,8 +278,39 @@ public final class Storage implements AutoCloseable {
         }
         cache.prepare(base, expected.path(), file.raw());
         Path part = cache.partFile(base, expected.path());
-        RemoteFile got = env.retry().call("download " + file, () -> store.download(file, expected, part));
+        RemoteFile got = env.retry().call("download " + file, () -> store.download(file, expected, part), () -> sizeOf(part));
         return cache.commit(base, expected.path(), expected.or(got), file.raw());
+    }
+
+    /**
+     * A local directory we published carries manifest.json: check every listed file is there with its size (cheap; the
+     * sha256 of multi-GB weights on a PVC would cost minutes), so a half-copied volume fails here, not in the model loader.
+     */
+    private static void verifySizes(Path dir, String uri) {
+        Path manifestFile = dir.resolve(Manifest.FILE_NAME);
+        if (!Files.isRegularFile(manifestFile)) {
+            return;
+        }
+        try {
+            for (ManifestEntry e : Manifest.parse(Files.readAllBytes(manifestFile), uri + "/" + Manifest.FILE_NAME).files()) {
+                Path f = dir.resolve(e.path());
+                if (!Files.isRegularFile(f) || Files.size(f) != e.sizeBytes()) {
+                    throw new StorageException(StorageException.Reason.INTEGRITY, uri, "manifest.json lists " + e.path() + " ("
+                            + e.sizeBytes() + " bytes) but " + (Files.isRegularFile(f) ? "it has " + Files.size(f) + " bytes"
+                                    : "it is missing"));
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException(StorageException.Reason.LOCAL_IO, uri, "cannot read " + manifestFile + ": " + e, e);
+        }
+    }
+
+    private static long sizeOf(Path part) {
+        try {
+            return Files.exists(part) ? Files.size(part) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private byte[] readBytes(StorageUri file) {

@@ -10,11 +10,14 @@ import java.util.Optional;
  *   <li>{@code pvc://claim/path}: {@code authority} = claim, {@code path} under it.</li>
  *   <li>{@code s3://bucket/prefix}: {@code authority} = bucket, {@code path} = key or key prefix (no leading/trailing '/').</li>
  *   <li>{@code http(s)://host/...}: {@code raw} is the URL.</li>
- *   <li>{@code hf://org/name[@revision][/path]}: {@code authority} = "org/name", revision (default "main"), path in the repo.
+ *   <li>{@code hf://org/name[@revision][/path]}: {@code authority} = "org/name", revision (default "main"), path in the repo;
+ *       {@code hf://datasets/org/name...} is a dataset repo ({@code authority} = "datasets/org/name").
  *       A revision containing '/' (refs/pr/1) is not expressible; use the commit sha.</li>
  * </ul>
  */
 public record StorageUri(Scheme scheme, String raw, String authority, String path, Optional<String> revision) {
+    /** Repo-type prefix of Hugging Face dataset repos: hf://datasets/org/name[@revision][/path]. */
+    public static final String DATASETS_PREFIX = "datasets/";
 
     public static StorageUri parse(String uri) {
         if (uri == null || uri.isBlank()) {
@@ -72,6 +75,12 @@ public record StorageUri(Scheme scheme, String raw, String authority, String pat
     }
 
     private static StorageUri parseHub(String u, String rest) {
+        // hf://datasets/org/name... addresses a dataset repo, as in huggingface_hub's HfFileSystem.
+        String type = "";
+        if (rest.startsWith(DATASETS_PREFIX)) {
+            type = DATASETS_PREFIX;
+            rest = rest.substring(DATASETS_PREFIX.length());
+        }
         String[] parts = rest.split("/", 3);
         if (parts.length < 2 || parts[0].isEmpty() || parts[1].isEmpty()) {
             throw invalid(u, "hf:// needs org/name, e.g. hf://meta-llama/Llama-3.2-1B@main");
@@ -90,7 +99,7 @@ public record StorageUri(Scheme scheme, String raw, String authority, String pat
         if (path.contains("..")) {
             throw invalid(u, "path may not contain '..'");
         }
-        return new StorageUri(Scheme.HF, u, parts[0] + "/" + name, path, revision);
+        return new StorageUri(Scheme.HF, u, type + parts[0] + "/" + name, path, revision);
     }
 
     /** The location of {@code relative} ('/'-separated) under this one. */

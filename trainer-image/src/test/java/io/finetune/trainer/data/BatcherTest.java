@@ -83,6 +83,15 @@ class BatcherTest {
         assertThat(firstTokens(batcher.epoch(7, 1))).isEqualTo(firstTokens(batcher.epoch(7, 1)));
         assertThat(firstTokens(batcher.epoch(7, 1))).isNotEqualTo(firstTokens(batcher.epoch(7, 2)));
         assertThat(firstTokens(batcher.epoch(7, 1))).isNotEqualTo(firstTokens(batcher.epoch(8, 1)));
+        // packing is a pure function of the examples: two batchers give identical batches
+        List<Example> ex = examples(60, 10, 9);
+        List<Batch> a = new Batcher(ex, 4, 24, true, PAD).epoch(3, 0);
+        List<Batch> b = new Batcher(ex, 4, 24, true, PAD).epoch(3, 0);
+        assertThat(a).hasSameSizeAs(b);
+        for (int i = 0; i < a.size(); i++) {
+            assertThat(a.get(i).inputIds()).containsExactly(b.get(i).inputIds());
+            assertThat(a.get(i).segmentIds()).containsExactly(b.get(i).segmentIds());
+        }
     }
 
     @Test

@@ -113,6 +113,21 @@ class FormatMaskingTest {
         }
     }
 
+    @Test
+    void windowsLineEndingsAndAUtf8BomAreAcceptedAndLineNumbersStayRight() throws IOException {
+        try (TextTokenizer tok = DataFixtures.charTokenizer(dir, DataFixtures.ALPHABET, false)) {
+            Path file = dir.resolve("crlf.jsonl");
+            java.nio.file.Files.write(file, ("\uFEFF{\"text\": \"a\"}\r\n\r\n{\"text\": \"b\"}\r\n{\"text\": 1}\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DatasetLoader.load(DataFixtures.spec(), file, null, tok, 1))
+                    .hasMessageStartingWith(file + ":4: field \"text\" must be a string");
+            DatasetSpec spec = DataFixtures.spec();
+            spec.invalidRecords = io.finetune.api.v1alpha1.RecordPolicy.Skip;
+            LoadedDataset ds = DatasetLoader.load(spec, file, null, tok, 1);
+            assertThat(ds.train()).extracting(e -> tok.decode(e.inputIds())).containsExactly("a", "b");
+        }
+    }
+
     /** The text of the positions that carry loss, in order. */
     static String lossText(TextTokenizer tok, Example e) {
         StringBuilder sb = new StringBuilder();

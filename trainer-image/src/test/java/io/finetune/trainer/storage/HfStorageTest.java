@@ -67,6 +67,21 @@ class HfStorageTest {
     }
 
     @Test
+    void datasetReposUseTheDatasetsLayout() throws Exception {
+        hub.repo("datasets/acme/support", "v2", Map.of("train.jsonl", "{\"text\": \"ds\"}\n".getBytes(StandardCharsets.UTF_8)),
+                Set.of());
+        try (Storage storage = storage(TOKEN)) {
+            Path data = storage.fetchFile("hf://datasets/acme/support@v2/train.jsonl");
+            assertThat(Files.readString(data)).isEqualTo("{\"text\": \"ds\"}\n");
+            assertThat(hub.hubRequests).contains("/api/datasets/acme/support/revision/v2",
+                    "/datasets/acme/support/resolve/v2/train.jsonl");
+            assertThatThrownBy(() -> storage.fetchFile("hf://acme/support@v2/train.jsonl"))
+                    .isInstanceOfSatisfying(StorageException.class,
+                            e -> assertThat(e.reason()).isEqualTo(StorageException.Reason.NOT_FOUND));
+        }
+    }
+
+    @Test
     void aSecondFetchIsServedFromTheVerifiedCache() throws Exception {
         try (Storage storage = storage(TOKEN)) {
             storage.fetchDirectory("hf://acme/tiny-llama@main");

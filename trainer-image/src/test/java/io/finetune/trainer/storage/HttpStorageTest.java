@@ -65,7 +65,7 @@ class HttpStorageTest {
     @Test
     void aDownloadThatKeepsBeingCutFailsAsTruncatedAfterTheRetryBound() throws Exception {
         server.dropsLeft.set(100);
-        server.dropAfterBytes = 10;
+        server.dropAfterBytes = 0;
         String uri = server.url("/data/train.jsonl");
         assertThatThrownBy(() -> storage.fetchFile(uri)).isInstanceOfSatisfying(StorageException.class, e -> {
             assertThat(e.reason()).isEqualTo(StorageException.Reason.TRUNCATED);
@@ -74,6 +74,14 @@ class HttpStorageTest {
         assertThat(server.requests).hasSize(TestData.FAST_RETRY.maxAttempts());
         assertThat(TestData.contents(tmp.resolve("cache")).keySet()).as("nothing unverified is handed out")
                 .noneMatch(k -> k.contains("files"));
+    }
+
+    @Test
+    void attemptsThatMakeProgressDoNotUseUpTheRetryBound() throws Exception {
+        server.dropsLeft.set(2 * TestData.FAST_RETRY.maxAttempts());
+        server.dropAfterBytes = 5_000;
+        assertThat(Files.readAllBytes(storage.fetchFile(server.url("/data/train.jsonl")))).isEqualTo(data);
+        assertThat(server.ranges).hasSize(2 * TestData.FAST_RETRY.maxAttempts() + 1).contains("bytes=25000-");
     }
 
     @Test

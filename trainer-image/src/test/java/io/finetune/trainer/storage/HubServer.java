@@ -66,9 +66,18 @@ final class HubServer implements AutoCloseable {
             send(ex, 401, "{\"error\":\"Invalid credentials in Authorization header\"}".getBytes());
             return;
         }
+        // Dataset repos live under /api/datasets/... and /datasets/...; keyed "datasets/org/name@rev".
+        String type = "";
+        if (path.startsWith("/api/datasets/")) {
+            type = "datasets/";
+            path = "/api/models/" + path.substring("/api/datasets/".length());
+        } else if (path.startsWith("/datasets/")) {
+            type = "datasets/";
+            path = path.substring("/datasets".length());
+        }
         String[] p = path.substring(1).split("/", -1);
         if (p.length == 6 && p[0].equals("api") && p[1].equals("models") && p[4].equals("revision")) {
-            Repo repo = repos.get(p[2] + "/" + p[3] + "@" + p[5]);
+            Repo repo = repos.get(type + p[2] + "/" + p[3] + "@" + p[5]);
             if (repo == null) {
                 send(ex, 404, "{\"error\":\"Repository not found\"}".getBytes());
                 return;
@@ -85,7 +94,7 @@ final class HubServer implements AutoCloseable {
             return;
         }
         if (p.length >= 5 && p[2].equals("resolve")) {
-            Repo repo = repos.get(p[0] + "/" + p[1] + "@" + p[3]);
+            Repo repo = repos.get(type + p[0] + "/" + p[1] + "@" + p[3]);
             String file = String.join("/", List.of(p).subList(4, p.length));
             byte[] bytes = repo == null ? null : repo.files().get(file);
             if (bytes == null) {

@@ -88,6 +88,30 @@ class LocalStorageTest {
     }
 
     @Test
+    void pruningKeepsTheNewestCompleteCheckpointsAndAnyNewerUploadInProgress() throws Exception {
+        Path root = tmp.resolve("pvc");
+        Files.createDirectories(root.resolve("ckpt"));
+        try (Storage storage = storage(root)) {
+            String dest = "pvc://ckpt/job-b";
+            for (int step : new int[] {10, 20, 30}) {
+                Path c = tmp.resolve("local/step-" + step);
+                Files.createDirectories(c);
+                Files.writeString(c.resolve("state.json"), "{\"step\": " + step + "}");
+                storage.publishCheckpoint(c, dest);
+            }
+            Files.createDirectories(root.resolve("ckpt/job-b/checkpoints/step-40"));
+            Files.writeString(root.resolve("ckpt/job-b/checkpoints/step-40/state.json"), "{\"step\": 4");
+
+            assertThat(storage.pruneCheckpoints(dest, 2)).containsExactly("step-10");
+            assertThat(root.resolve("ckpt/job-b/checkpoints/step-10/state.json")).doesNotExist();
+            assertThat(root.resolve("ckpt/job-b/checkpoints/step-20/manifest.json")).exists();
+            assertThat(root.resolve("ckpt/job-b/checkpoints/step-40/state.json")).exists();
+            assertThat(Files.readString(storage.fetchLatestCheckpoint(dest).orElseThrow().resolve("state.json")))
+                    .isEqualTo("{\"step\": 30}");
+        }
+    }
+
+    @Test
     void republishingRemovesTheOldManifestBeforeReplacingFiles() throws Exception {
         try (Storage storage = storage(tmp)) {
             String dest = "file://" + tmp.resolve("dest");
@@ -95,6 +119,22 @@ class LocalStorageTest {
             PublishedArtifact second = storage.publish(TestData.model(tmp.resolve("b"), 2), dest);
             assertThat(second.digest()).isNotEqualTo(first.digest());
             assertThat(storage.readArtifact(dest).orElseThrow().digest()).isEqualTo(second.digest());
+        }
+    }
+
+    @Test
+    void aHalfCopiedPublishedDirectoryOnAVolumeIsRejected() throws Exception {
+        Path root = tmp.resolve("pvc");
+        Files.createDirectories(root.resolve("models"));
+        try (Storage storage = storage(root)) {
+            storage.publish(TestData.model(tmp.resolve("m"), 1), "pvc://models/tiny");
+            assertThat(storage.fetchDirectory("pvc://models/tiny")).isEqualTo(root.resolve("models/tiny"));
+            Files.write(root.resolve("models/tiny/model.safetensors"), TestData.bytes(1000, 1));
+            assertThatThrownBy(() -> storage.fetchDirectory("pvc://models/tiny"))
+                    .isInstanceOfSatisfying(StorageException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(StorageException.Reason.INTEGRITY);
+                        assertThat(e.getMessage()).startsWith("pvc://models/tiny: ").contains("model.safetensors");
+                    });
         }
     }
 

@@ -117,6 +117,10 @@ class S3StorageTest {
             assertThat(Files.readAllBytes(resumed.get().resolve("adapter_model.safetensors")))
                     .isEqualTo(TestData.bytes(20_000, 200));
             assertThat(nodeB.fetchLatestCheckpoint("s3://artifacts/never-ran")).isEmpty();
+
+            assertThat(nodeB.pruneCheckpoints(dest, 1)).containsExactly("step-100");
+            assertThat(s3.admin.listObjectsV2(r -> r.bucket("artifacts").prefix("job-ckpt/checkpoints/step-100/")).contents())
+                    .isEmpty();
         }
     }
 

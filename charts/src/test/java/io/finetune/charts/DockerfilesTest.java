@@ -1,0 +1,155 @@
+package io.finetune.charts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The images cannot be built here (no Docker engine), so their Dockerfiles are checked against the repository: the build
+ * stage builds a module that exists with the right profile, every file copied into the runtime stage is one that build
+ * produces, the runtime user is not root, and the entrypoint is the command the operator (CONTRACTS.md C) and the chart use.
+ */
+class DockerfilesTest {
+    private static final String TRAINER_JAR = "/opt/finetune/finetune-trainer.jar";
+
+    @Test
+    void cudaTrainerImageUsesTheImagesLibtorchAndLeavesTheCpuJarOut() throws Exception {
+        Dockerfile d = Dockerfile.parse(RepoFiles.root().resolve("trainer-image/Dockerfile"));
+        checkTrainerImage(d);
+        assertThat(buildCommand(d)).contains("-pl trainer-image").contains("-Dcuda");
+        String env = String.join(" ", d.finalStage().all("ENV").stream().map(Dockerfile.Instruction::args).toList());
+        // DJL picks the JNI for this libtorch from these three (pytorch-jni holds jnilib/linux-x86_64/cu128).
+        assertThat(env).contains("PYTORCH_LIBRARY_PATH=/opt/libtorch", "PYTORCH_FLAVOR=cu128", "DJL_OFFLINE=true");
+        assertThat(env).as("PYTORCH_VERSION must match the pytorch-jni the jar is built with (pom property pytorch.native.version)")
+                .contains("PYTORCH_VERSION=" + pomProperty(RepoFiles.root().resolve("pom.xml"), "pytorch.native.version"));
+        assertThat(d.finalStage().from()).isEqualTo("${BASE_IMAGE}");
+        assertThat(Files.readString(d.file())).contains("ARG BASE_IMAGE=pytorch/pytorch:2.7.1-cuda12.8-");
+        // The "cuda" profile exists and is what -Dcuda switches on (the "cpu" profile is active only without it).
+        String pom = Files.readString(RepoFiles.root().resolve("trainer-image/pom.xml"));
+        assertThat(pom).contains("<id>cuda</id>").contains("<name>!cuda</name>").contains("<exclude>ai.djl.pytorch:pytorch-native-cpu</exclude>");
+    }
+
+    @Test
+    void cpuTrainerImageBundlesTheCpuLibtorch() throws Exception {
+        Dockerfile d = Dockerfile.parse(RepoFiles.root().resolve("trainer-image/Dockerfile.cpu"));
+        checkTrainerImage(d);
+        assertThat(buildCommand(d)).contains("-pl trainer-image").doesNotContain("-Dcuda");
+    }
+
+    @Test
+    void operatorImageRunsTheQuarkusFastJarLikeTheChart() throws Exception {
+        Dockerfile d = Dockerfile.parse(RepoFiles.root().resolve("operator/src/main/docker/Dockerfile.jvm"));
+        assertNonRoot(d);
+        assertThat(d.entrypoint()).containsExactly("java", "-jar", "/deployments/quarkus-run.jar");
+        JsonNode command = HelmChart.render(null).operatorContainer().path("command");
+        assertThat(command.toString()).as("the chart's Deployment runs the image's entrypoint")
+                .isEqualTo("[\"java\",\"-jar\",\"/deployments/quarkus-run.jar\"]");
+        assertThat(buildCommand(d)).contains("-pl operator");
+        List<Dockerfile.Copy> copies = runtimeCopies(d);
+        assertThat(copies).extracting(Dockerfile.Copy::destination)
+                .contains("/deployments/lib/", "/deployments/", "/deployments/app/", "/deployments/quarkus/");
+        for (Dockerfile.Copy copy : copies) {
+            for (String source : copy.sources()) {
+                assertThat(source).as("copied from the build stage's operator output").startsWith("/src/operator/target/quarkus-app/");
+            }
+        }
+        Path module = RepoFiles.root().resolve("operator");
+        assumeTrue(Files.exists(module.resolve("pom.xml")), "operator module not in this checkout yet");
+        assertThat(parentModules()).contains("operator");
+        assertThat(Files.readString(module.resolve("pom.xml"))).as("Quarkus builds the fast-jar layout").contains("quarkus-maven-plugin");
+        Path app = module.resolve("target/quarkus-app");
+        if (Files.isDirectory(app)) { // built earlier in this reactor (CI runs `mvn verify` on all modules, charts last)
+            for (Dockerfile.Copy copy : copies) {
+                for (String source : copy.sources()) {
+                    Path local = RepoFiles.root().resolve(source.substring("/src/".length()).replace("*.jar", "quarkus-run.jar"));
+                    assertThat(local).as(source + " exists in the build output").exists();
+                }
+            }
+        }
+    }
+
+    /** Runs the image's entrypoint against the locally built jar (when the trainer module was built in this reactor). */
+    @Test
+    void trainerEntrypointStartsTheJarsMainClass() throws Exception {
+        Path jar = RepoFiles.root().resolve("trainer-image/target/finetune-trainer.jar");
+        assumeTrue(Files.exists(jar), "trainer jar not built in this checkout (mvn -pl trainer-image -am package)");
+        List<String> entrypoint = Dockerfile.parse(RepoFiles.root().resolve("trainer-image/Dockerfile.cpu")).entrypoint();
+        List<String> command = new java.util.ArrayList<>(entrypoint.stream().map(a -> a.equals(TRAINER_JAR) ? jar.toString() : a).toList());
+        command.set(0, Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("--help");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        boolean done = p.waitFor(60, TimeUnit.SECONDS);
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!done) {
+            p.destroyForcibly();
+        }
+        assertThat(done).as("`java -jar finetune-trainer.jar --help` finishes").isTrue();
+        assertThat(out).doesNotContain("no main manifest attribute", "Could not find or load main class", "NoClassDefFoundError");
+    }
+
+    private static void checkTrainerImage(Dockerfile d) throws IOException {
+        assertNonRoot(d);
+        assertThat(d.entrypoint()).as("CONTRACTS.md C: the operator runs `java -jar " + TRAINER_JAR + " pod`")
+                .containsExactly("java", "-jar", TRAINER_JAR);
+        List<Dockerfile.Copy> copies = runtimeCopies(d);
+        assertThat(copies).singleElement().satisfies(copy -> {
+            assertThat(copy.from()).isEqualTo("build");
+            assertThat(copy.destination()).isEqualTo(TRAINER_JAR);
+            // The build stage works in /src on a copy of the repository; this is the jar the trainer module's build writes.
+            String finalName = pomElement(RepoFiles.root().resolve("trainer-image/pom.xml"), "finalName");
+            assertThat(copy.sources()).containsExactly("/src/trainer-image/target/" + finalName + ".jar");
+        });
+        assertThat(Files.readString(RepoFiles.root().resolve("trainer-image/pom.xml"))).as("the shaded jar is runnable")
+                .contains("maven-shade-plugin").contains("<mainClass>io.finetune.trainer.Main</mainClass>");
+        assertThat(parentModules()).contains("trainer-image");
+    }
+
+    private static void assertNonRoot(Dockerfile d) {
+        String user = d.finalStage().last("USER").args();
+        String uid = user.split(":")[0];
+        assertThat(uid).as(d.file() + ": numeric USER so runAsNonRoot can verify it").matches("[0-9]+");
+        assertThat(Integer.parseInt(uid)).as(d.file() + ": runtime user is not root").isPositive();
+        assertThat(Files.exists(Path.of(d.file() + ".dockerignore"))).as(d.file() + ".dockerignore keeps target/ out of the context").isTrue();
+        assertThat(d.stage("build").all("COPY")).as("the build stage copies the repository (context = repo root)")
+                .extracting(Dockerfile.Instruction::args).contains(". .");
+    }
+
+    private static String buildCommand(Dockerfile d) {
+        return d.stage("build").all("RUN").stream().map(Dockerfile.Instruction::args)
+                .filter(a -> a.contains("mvn ")).findFirst().orElseThrow(() -> new AssertionError(d.file() + ": no mvn build"));
+    }
+
+    private static List<Dockerfile.Copy> runtimeCopies(Dockerfile d) {
+        return d.finalStage().all("COPY").stream().map(Dockerfile.Copy::of).toList();
+    }
+
+    private static List<String> parentModules() throws IOException {
+        Matcher m = Pattern.compile("<module>([^<]+)</module>").matcher(Files.readString(RepoFiles.root().resolve("pom.xml")));
+        List<String> modules = new java.util.ArrayList<>();
+        while (m.find()) {
+            modules.add(m.group(1).trim());
+        }
+        return modules;
+    }
+
+    private static String pomProperty(Path pom, String name) throws IOException {
+        return pomElement(pom, name);
+    }
+
+    private static String pomElement(Path pom, String element) throws IOException {
+        Matcher m = Pattern.compile("<" + Pattern.quote(element) + ">([^<]+)</" + Pattern.quote(element) + ">").matcher(Files.readString(pom));
+        if (!m.find()) {
+            throw new AssertionError(pom + " has no <" + element + ">");
+        }
+        return m.group(1).trim();
+    }
+}

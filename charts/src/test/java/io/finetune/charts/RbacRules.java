@@ -1,0 +1,47 @@
+package io.finetune.charts;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/** Flattens the rules of a Role/ClusterRole into "group/resource" -> verbs, so a test compares them as a whole. */
+final class RbacRules {
+    /**
+     * What the operator needs in each namespace it watches, and nothing more (issue 5 "Reconcile"). Leases are separate:
+     * they live in the release namespace only.
+     */
+    static final Map<String, Set<String>> OPERATOR = Map.of(
+            "finetune.io/finetunejobs", Set.of("get", "list", "watch", "patch", "update"),
+            "finetune.io/finetunejobs/status", Set.of("get", "patch", "update"),
+            "finetune.io/finetunejobs/finalizers", Set.of("update"),
+            "batch/jobs", Set.of("get", "list", "watch", "create", "patch"),
+            "/pods", Set.of("get", "list", "watch"),
+            "/configmaps", Set.of("get", "create", "update"),
+            "/serviceaccounts", Set.of("get", "create"),
+            "rbac.authorization.k8s.io/roles", Set.of("get", "create"),
+            "rbac.authorization.k8s.io/rolebindings", Set.of("get", "create"),
+            "/events", Set.of("create", "patch"));
+
+    static final Map<String, Set<String>> LEADER_ELECTION = Map.of("coordination.k8s.io/leases", Set.of("get", "create", "update"));
+
+    private RbacRules() {
+    }
+
+    static Map<String, Set<String>> of(JsonNode role) {
+        Map<String, Set<String>> flat = new TreeMap<>();
+        for (JsonNode rule : role.path("rules")) {
+            if (rule.has("resourceNames") || rule.has("nonResourceURLs")) {
+                throw new AssertionError("unexpected rule shape in " + role.path("metadata").path("name") + ": " + rule);
+            }
+            for (JsonNode group : rule.path("apiGroups")) {
+                for (JsonNode resource : rule.path("resources")) {
+                    Set<String> verbs = flat.computeIfAbsent(group.asText() + "/" + resource.asText(), k -> new TreeSet<>());
+                    rule.path("verbs").forEach(v -> verbs.add(v.asText()));
+                }
+            }
+        }
+        return flat;
+    }
+}
