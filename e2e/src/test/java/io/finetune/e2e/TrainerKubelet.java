@@ -157,9 +157,16 @@ final class TrainerKubelet implements FakeNode.PodHandler {
                 for (Map.Entry<String, String> e : cm.getData().entrySet()) {
                     Files.writeString(local.resolve(e.getKey()), e.getValue());
                 }
-            } else if (v.getEmptyDir() == null) {
-                throw new IllegalStateException("the fake node supports configMap and emptyDir volumes, not " + v);
+            } else if (v.getSecret() != null) {
+                Secret secret = kube.client().secrets().inNamespace(pod.getMetadata().getNamespace())
+                        .withName(v.getSecret().getSecretName()).get();
+                if (secret != null && secret.getData() != null) {
+                    for (Map.Entry<String, String> e : secret.getData().entrySet()) {
+                        Files.write(local.resolve(e.getKey()), Base64.getDecoder().decode(e.getValue()));
+                    }
+                }
             }
+            // emptyDir, projected token volumes: an empty directory (the token reaches the trainer through env instead).
             mounts.put(m.getMountPath(), local);
         }
         return mounts;
