@@ -58,7 +58,7 @@ class EndToEndTest {
 
     @BeforeAll
     static void startEverything() throws Exception {
-        kube = ControlPlane.builder().withControllers().withCrds(Repo.crd()).start();   // skips without kube binaries
+        kube = ControlPlane.builder().withControllers().withCrds(Repo.crdFor120(work)).start();   // skips without binaries
         Repo.trainerJar();
         Repo.operatorJar();
         initModelAndData();
