@@ -75,6 +75,7 @@ class EndToEndTest {
             node.close();
         }
         if (operator != null) {
+            System.out.println("== operator log:\n" + operator.log());
             operator.close();
         }
         if (kube != null) {
@@ -209,7 +210,8 @@ class EndToEndTest {
                     .subresource("status").patch(merge, patch))
                     .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(403));
             // The same token is valid: on its own job the identical call is allowed (the 403 is RBAC, not authentication).
-            FineTuneJob own = trainer.resources(FineTuneJob.class).inNamespace(NS).withName("lora-a").get();
+            // (The per-job Role grants get/patch on finetunejobs/status only: read the job as admin.)
+            FineTuneJob own = kube.client().resources(FineTuneJob.class).inNamespace(NS).withName("lora-a").get();
             String same = JSON.writeValueAsString(JSON.createObjectNode().set("status",
                     JSON.createObjectNode().set("progress", JSON.valueToTree(own.getStatus().progress))));
             trainer.resources(FineTuneJob.class).inNamespace(NS).withName("lora-a").subresource("status").patch(merge, same);
