@@ -258,6 +258,7 @@ class EndToEndTest {
             assertThat(uninterruptedLoss).as("case (a) ran first").isNotNull();
             abortIfTrainerNotDeterministic(first.dir().resolve("trainer.log"), kubelet.runs().values().stream()
                     .filter(r -> r.pod().name().startsWith("lora-a")).findFirst().orElseThrow().dir().resolve("trainer.log"));
+            abortIfTrainerNotDeterministic(retry.dir().resolve("trainer.log"), null);
             assertThat(done.getStatus().metrics.trainLoss).isCloseTo(uninterruptedLoss, within(1e-5));
         } finally {
             kubelet.killWhen((run, line) -> false);
