@@ -113,6 +113,11 @@ public final class Trainer {
             }
             double lr = schedule.at(step);
             double loss = step(micro, lr, seed * 1_000_003L + step);
+            if (!Double.isFinite(loss)) {
+                // A diverged (or corrupted) run must fail, never publish weights trained on NaN gradients.
+                throw new TrainingDivergedException("training diverged: loss is " + loss + " at step " + (step + 1)
+                        + "/" + total + " (lower spec.training.learningRate or set spec.training.maxGradNorm)");
+            }
             losses.add(loss);
             long stepTokens = 0;
             for (ModelBatch b : micro) {
