@@ -41,8 +41,8 @@ import java.util.stream.Collectors;
 @RBACRule(apiGroups = "rbac.authorization.k8s.io", resources = {"roles", "rolebindings"}, verbs = {"get", "create"})
 // Events for each transition (kubectl describe ftj).
 @RBACRule(apiGroups = "", resources = "events", verbs = {"create"})
-// Leader election (HA): the Lease that picks the active replica.
-@RBACRule(apiGroups = "coordination.k8s.io", resources = "leases", verbs = {"get", "create", "update"})
+// Leader election (HA): the Lease that picks the active replica (fabric8's LeaderElector renews it with PATCH).
+@RBACRule(apiGroups = "coordination.k8s.io", resources = "leases", verbs = {"get", "create", "update", "patch"})
 public class FineTuneJobReconciler implements Reconciler<FineTuneJob> {
     public static final String NAME = "finetunejob";
 

@@ -162,28 +162,33 @@ public final class FakeNode implements AutoCloseable {
                 .build();
         client.nodes().resource(node).create();
         // Status on create is kept for nodes, but write it through the status subresource like a kubelet does.
-        beat();
+        onConflictRetry(this::beat);
         // The TaintNodesByCondition admission plugin adds not-ready:NoSchedule on create; a kubelet's first Ready
         // status makes the node-lifecycle controller remove it. Remove it now so scheduling does not wait for that.
+        onConflictRetry(() -> client.nodes().withName(name).edit(n -> {
+            if (n.getSpec().getTaints() != null) {
+                n.getSpec().getTaints().removeIf(t -> t.getKey().startsWith("node.kubernetes.io/not-ready")
+                        || t.getKey().startsWith("node.kubernetes.io/unreachable"));
+            }
+            return n;
+        }));
+        heartbeat.scheduleWithFixedDelay(this::beatQuietly, HEARTBEAT.toSeconds(), HEARTBEAT.toSeconds(),
+                TimeUnit.SECONDS);
+        informer = client.pods().inAnyNamespace().withField("spec.nodeName", name).inform(new Handler(), 0);
+    }
+
+    /** The node controllers write the new Node too (taints, podCIDR): a read-modify-write may meet a 409; read again. */
+    private static void onConflictRetry(Runnable write) {
         for (int attempt = 1; ; attempt++) {
             try {
-                client.nodes().withName(name).edit(n -> {
-                    if (n.getSpec().getTaints() != null) {
-                        n.getSpec().getTaints().removeIf(t -> t.getKey().startsWith("node.kubernetes.io/not-ready")
-                                || t.getKey().startsWith("node.kubernetes.io/unreachable"));
-                    }
-                    return n;
-                });
-                break;
-            } catch (KubernetesClientException e) {
+                write.run();
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
                 if (e.getCode() != 409 || attempt >= 10) {
                     throw e;
                 }
             }
         }
-        heartbeat.scheduleWithFixedDelay(this::beatQuietly, HEARTBEAT.toSeconds(), HEARTBEAT.toSeconds(),
-                TimeUnit.SECONDS);
-        informer = client.pods().inAnyNamespace().withField("spec.nodeName", name).inform(new Handler(), 0);
     }
 
     private static List<NodeCondition> conditions() {

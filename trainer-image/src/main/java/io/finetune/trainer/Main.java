@@ -28,6 +28,7 @@ public final class Main {
               init-model --preset tiny|small --seed S --output DIR
                                                            write a random-init LLaMA model in Hugging Face layout
               quickstart                                   tiny model + generated task, LoRA, eval loss and samples before/after
+              pod                                          in a Kubernetes pod: the job from $FINETUNE_CONFIG (set by the operator)
             """ + PlanCommand.USAGE;
 
     private Main() {
@@ -45,6 +46,7 @@ public final class Main {
             }
             return switch (args[0]) {
                 case "run" -> run(args);
+                case "pod" -> io.finetune.trainer.pod.PodTraining.command();
                 case "init-model" -> InitModel.command(args);
                 case "quickstart" -> Quickstart.command(args);
                 case "plan" -> PlanCommand.command(args, System.out);
@@ -58,7 +60,8 @@ public final class Main {
             System.err.println("error: " + e.getMessage());
             System.err.print(USAGE);
             return 2;
-        } catch (StorageException | ModelException | DatasetException | SafetensorsException
+        } catch (ModelException | DatasetException | SafetensorsException
+                 | StorageException
                  | IllegalArgumentException | UnsupportedOperationException | java.nio.file.NoSuchFileException e) {
             System.err.println("error: " + (e instanceof java.nio.file.NoSuchFileException ? "no such file: " : "")
                     + e.getMessage());
@@ -80,7 +83,8 @@ public final class Main {
         }
         FineTuneJob job = FineTuneJobManifest.read(manifest);
         Path output = a.options().containsKey("output") ? Path.of(a.options().get("output")) : JobRunner.defaultOutput(job);
-        var summary = JobRunner.run(job, output, System.out, null);
+        var result = io.finetune.trainer.run.LocalRun.run(job, output, System.out);
+        var summary = result.summary();
         System.out.printf("done: eval loss %.4f -> %.4f, %d steps, %.0f tok/s; output in %s%n", summary.evalLossBefore(),
                 summary.evalLossAfter(), summary.steps(), summary.tokensPerSecond(), output.toAbsolutePath());
         return 0;

@@ -118,12 +118,9 @@ class RunCommandTest {
 
     @Test
     void badInputExitsWithOneClearLine() throws Exception {
-        Outcome pvc = main("run", job("pvc://no-such-claim/train.jsonl", "")); // resolved through Storage
-        assertThat(pvc.code()).isEqualTo(2);
-        assertThat(pvc.err()).contains("pvc://no-such-claim/train.jsonl");
-        Outcome relative = main("run", job("file://relative/train.jsonl", ""));
-        assertThat(relative.code()).isEqualTo(2);
-        assertThat(relative.err()).contains("spec.dataset.source").contains("file://relative/train.jsonl");
+        Outcome ftp = main("run", job("ftp://host/train.jsonl", ""));
+        assertThat(ftp.code()).isEqualTo(2);
+        assertThat(ftp.err()).contains("ftp://host/train.jsonl");
         Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"1=\", \"completion\": \"1\"}\n{not json\n");
         Outcome bad = main("run", job("file://" + dir.resolve("bad.jsonl"), ""));
         assertThat(bad.code()).isEqualTo(2);

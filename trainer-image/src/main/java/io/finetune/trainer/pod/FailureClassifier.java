@@ -3,6 +3,8 @@ package io.finetune.trainer.pod;
 import io.finetune.api.TrainerResult;
 import io.finetune.trainer.data.DatasetException;
 import io.finetune.trainer.io.SafetensorsException;
+import io.finetune.trainer.model.ModelException;
+import io.finetune.trainer.storage.StorageException;
 import java.util.function.Function;
 
 /**
@@ -17,7 +19,10 @@ public final class FailureClassifier implements Function<Throwable, TrainerResul
             if (t instanceof DatasetException) {
                 return TrainerResult.Reason.InvalidDataset;
             }
-            if (t instanceof SafetensorsException) {
+            if (t instanceof StorageException) {
+                return TrainerResult.Reason.StorageError;
+            }
+            if (t instanceof SafetensorsException || t instanceof ModelException) {
                 return TrainerResult.Reason.InvalidModel;
             }
         }

@@ -50,22 +50,17 @@ public final class JobRunner {
     }
 
     public static TrainingSummary run(FineTuneJob job, Path output, PrintStream log, AfterTraining after) throws IOException {
-        FineTuneJobSpec spec = job.getSpec();
-        try (JobSources sources = JobSources.fromEnvironment()) {
-            TrainingSummary summary = run(job, sources, output, log, after);
-            sources.publish(output, spec.output.destination).ifPresent(a ->
-                    log.printf("published %s (%s, %,d bytes)%n", a.uri(), a.digest(), a.sizeBytes()));
-            return summary;
-        }
+        return run(job, Inputs.local(job.getSpec()), output, log, after, TrainingHooks.NONE);
     }
 
-    private static TrainingSummary run(FineTuneJob job, JobSources sources, Path output, PrintStream log, AfterTraining after)
-            throws IOException {
+    /** As {@link #run(FineTuneJob, Path, PrintStream, AfterTraining)} with sources already fetched and loop hooks. */
+    public static TrainingSummary run(FineTuneJob job, Inputs inputs, Path output, PrintStream log, AfterTraining after,
+                                      TrainingHooks hooks) throws IOException {
         FineTuneJobSpec spec = job.getSpec();
-        Path modelDir = sources.directory(spec.model.source, "spec.model.source");
-        Path tokDir = spec.model.tokenizer == null ? modelDir : sources.directory(spec.model.tokenizer, "spec.model.tokenizer");
-        Path trainFile = sources.file(spec.dataset.source, "spec.dataset.source");
-        Path evalFile = spec.dataset.evalSource == null ? null : sources.file(spec.dataset.evalSource, "spec.dataset.evalSource");
+        Path modelDir = inputs.modelDir();
+        Path tokDir = inputs.tokenizerDir();
+        Path trainFile = inputs.trainFile();
+        Path evalFile = inputs.evalFile();
         long seed = spec.training.seed;
         Files.createDirectories(output);
         PlanCheck.beforeTraining(spec, modelDir); // on a GPU: fail fast when the memory plan cannot fit
@@ -95,6 +90,7 @@ public final class JobRunner {
                 }
             };
             Trainer trainer = new Trainer(model, method, spec.training, source, eval, output, log);
+            trainer.hooks(hooks);
             long trainable = method.trainableParameters(model).stream().mapToLong(p -> p.numel()).sum();
             log.printf("%s: %s on %s, %,d trainable of %,d parameters (%.2f%%), %d steps%n", job.getMetadata().getName(),
                     method.type(), modelDir, trainable, model.totalParameters(), 100.0 * trainable / model.totalParameters(),

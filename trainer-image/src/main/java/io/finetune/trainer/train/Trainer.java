@@ -41,6 +41,7 @@ public final class Trainer {
     private final Optimizer optimizer;
     /** Test hook: stop (as if killed) right after this many steps; null = run to the end. */
     private Integer haltAfterStep;
+    private TrainingHooks hooks = TrainingHooks.NONE;
 
     /** The method must already be attached to the model. */
     public Trainer(LlamaModel model, TrainingMethod method, TrainingSpec spec, BatchSource data, List<ModelBatch> eval,
@@ -54,6 +55,10 @@ public final class Trainer {
         this.log = log;
         this.trainable = method.trainableParameters(model);
         this.optimizer = method.createOptimizer(method.parameterGroups(model, spec), spec, model.manager());
+    }
+
+    public void hooks(TrainingHooks hooks) {
+        this.hooks = hooks;
     }
 
     void haltAfter(int step) {
@@ -90,6 +95,7 @@ public final class Trainer {
             evalBefore = evalLoss(model, eval);
             log.printf("eval loss before training: %.4f%n", evalBefore);
         }
+        hooks.started(startStep, total, data.batchesPerEpoch() / (double) accum);
         long loopStart = System.nanoTime();
         long loopTokens = 0;
         int every = Math.max(1, spec.logEverySteps);
@@ -108,11 +114,19 @@ public final class Trainer {
             }
             double lr = schedule.at(step);
             double loss = step(micro, lr, seed * 1_000_003L + step);
-            losses.add(loss);
-            for (ModelBatch b : micro) {
-                loopTokens += b.realTokens();
+            if (!Double.isFinite(loss)) {
+                // A diverged (or corrupted) run must fail, never publish weights trained on NaN gradients.
+                throw new TrainingDivergedException("training diverged: loss is " + loss + " at step " + (step + 1)
+                        + "/" + total + " (lower spec.training.learningRate or set spec.training.maxGradNorm)");
             }
+            losses.add(loss);
+            long stepTokens = 0;
+            for (ModelBatch b : micro) {
+                stepTokens += b.realTokens();
+            }
+            loopTokens += stepTokens;
             int done = step + 1;
+            hooks.stepDone(done, loss, lr, stepTokens);
             if (done % every == 0 || done == total) {
                 double secs = (System.nanoTime() - loopStart) / 1e9;
                 double tps = loopTokens / Math.max(secs, 1e-9);
@@ -121,7 +135,7 @@ public final class Trainer {
             }
             boolean halt = haltAfterStep != null && done == haltAfterStep;
             if (spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt) && done < total) {
-                saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore));
+                hooks.checkpointSaved(saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore)));
             }
             if (halt) {
                 return null;
@@ -200,12 +214,12 @@ public final class Trainer {
         return tokens == 0 ? Double.NaN : sum / tokens;
     }
 
-    private void saveCheckpoint(Checkpoints.State state) throws IOException {
+    private Path saveCheckpoint(Checkpoints.State state) throws IOException {
         Map<String, FloatTensor> weights = new LinkedHashMap<>();
         for (Parameter p : trainable) {
             weights.put(p.name(), LlamaModel.toHost(p.array()));
         }
-        Checkpoints.save(output, state, weights, optimizer.state());
+        return Checkpoints.save(output, state, weights, optimizer.state());
     }
 
     private void restore(Path ckpt) throws IOException {

@@ -121,4 +121,18 @@ class TrainerTest {
             assertThat(counts[49] - before).as("only gradient buffers may appear after the first step").isLessThanOrEqualTo(0);
         }
     }
+
+    @Test
+    void nonFiniteLossStopsTheRunInsteadOfWritingAnArtifact() throws Exception {
+        try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
+            LoraMethod m = lora();
+            m.attach(model, 1);
+            model.embedTokens().array().set(new ai.djl.ndarray.index.NDIndex(":"), Float.NaN);
+            Trainer t = new Trainer(model, m, spec(4), shuffled(), List.of(), dir.resolve("nan"), TinyModels.quiet());
+            org.assertj.core.api.Assertions.assertThatThrownBy(t::run)
+                    .isInstanceOf(TrainingDivergedException.class)
+                    .hasMessageContaining("loss is NaN at step 1/4");
+            assertThat(dir.resolve("nan").resolve("adapter_model.safetensors")).doesNotExist();
+        }
+    }
 }

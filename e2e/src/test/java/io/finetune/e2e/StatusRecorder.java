@@ -1,0 +1,111 @@
+package io.finetune.e2e;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobStatus;
+import io.finetune.api.v1alpha1.Phase;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
+
+/**
+ * Watches one FineTuneJob and records each distinct status a user would see in {@code kubectl get ftj -w}: phase, reason
+ * of the newest condition, progress (step/total, loss), attempts; the time since the job was created.
+ */
+final class StatusRecorder implements AutoCloseable {
+    /** One observed status. */
+    record Seen(long millis, Phase phase, Long step, Long totalSteps, Double loss, Integer attempts, String message) {
+        String line() {
+            return String.format(Locale.ROOT, "+%5.1fs  %-9s  step %s/%s  loss %s  attempts %s%s", millis / 1000.0, phase,
+                    step == null ? "-" : step, totalSteps == null ? "-" : totalSteps,
+                    loss == null ? "-" : String.format(Locale.ROOT, "%.4f", loss), attempts == null ? "-" : attempts,
+                    message == null ? "" : "  " + message);
+        }
+    }
+
+    private final long start = System.nanoTime();
+    private final List<Seen> seen = new CopyOnWriteArrayList<>();
+    private final Watch watch;
+    private volatile FineTuneJob latest;
+
+    StatusRecorder(KubernetesClient admin, String namespace, String name) {
+        watch = admin.resources(FineTuneJob.class).inNamespace(namespace).withName(name).watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, FineTuneJob job) {
+                record(job);
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {
+            }
+        });
+    }
+
+    private synchronized void record(FineTuneJob job) {
+        latest = job;
+        FineTuneJobStatus s = job.getStatus();
+        Seen now = s == null ? new Seen(elapsed(), null, null, null, null, null, null)
+                : new Seen(elapsed(), s.phase, s.progress == null ? null : s.progress.step,
+                s.progress == null ? null : s.progress.totalSteps, s.progress == null ? null : s.progress.loss, s.attempts,
+                s.message);
+        Seen last = seen.isEmpty() ? null : seen.get(seen.size() - 1);
+        if (last == null || !Objects.equals(last.phase(), now.phase()) || !Objects.equals(last.step(), now.step())
+                || !Objects.equals(last.attempts(), now.attempts()) || !Objects.equals(last.message(), now.message())) {
+            seen.add(now);
+        }
+    }
+
+    private long elapsed() {
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+
+    List<Seen> seen() {
+        return List.copyOf(seen);
+    }
+
+    List<Phase> phases() {
+        List<Phase> out = new ArrayList<>();
+        for (Seen s : seen) {
+            if (s.phase() != null && (out.isEmpty() || out.get(out.size() - 1) != s.phase())) {
+                out.add(s.phase());
+            }
+        }
+        return out;
+    }
+
+    String transcript() {
+        StringBuilder sb = new StringBuilder();
+        seen.forEach(s -> sb.append(s.line()).append('\n'));
+        return sb.toString();
+    }
+
+    /** Waits until the job satisfies {@code done}; returns it. */
+    FineTuneJob await(Predicate<FineTuneJob> done, Duration timeout, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            FineTuneJob j = latest;
+            if (j != null && done.test(j)) {
+                return j;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what + "; statuses seen:\n"
+                + transcript());
+    }
+
+    static boolean inPhase(FineTuneJob j, Phase p) {
+        return j.getStatus() != null && j.getStatus().phase == p;
+    }
+
+    @Override
+    public void close() {
+        watch.close();
+    }
+}

@@ -1,0 +1,197 @@
+package io.finetune.e2e;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretKeySelector;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.finetune.testkit.BoundPod;
+import io.finetune.testkit.ControlPlane;
+import io.finetune.testkit.FakeNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiPredicate;
+
+/**
+ * Plays the kubelet of the GPU node for trainer pods: for each bound pod it materialises the pod's volumes in a temp dir
+ * (ConfigMap keys as files, emptyDirs as empty dirs), maps every path of the container's env onto them, adds a real token of
+ * the pod's ServiceAccount (TokenRequest) the way a mounted token would be used, runs the container command with the real
+ * trainer jar as a local process with only that environment, then writes the pod status: Running, then Succeeded/Failed
+ * with the termination message the trainer wrote (like terminationMessagePath).
+ */
+final class TrainerKubelet implements FakeNode.PodHandler {
+    /** The path of the trainer jar inside the image (operator's TrainingJob). */
+    static final String IMAGE_JAR = "/opt/finetune/finetune-trainer.jar";
+
+    /** A running trainer, for tests that interfere (kill it). */
+    record Run(BoundPod pod, Process process, Path dir, String token) {
+    }
+
+    private final ControlPlane kube;
+    private final Path workDir;
+    private final Map<String, Run> runs = new ConcurrentHashMap<>();
+    private final List<String> logs = new ArrayList<>();
+    /** Called with each trainer output line; true = kill the trainer now (SIGKILL), like a preempted node. */
+    private volatile BiPredicate<Run, String> killWhen = (r, line) -> false;
+
+    TrainerKubelet(ControlPlane kube, Path workDir) {
+        this.kube = kube;
+        this.workDir = workDir;
+    }
+
+    void killWhen(BiPredicate<Run, String> condition) {
+        this.killWhen = condition;
+    }
+
+    /** The trainer runs started so far, by pod name. */
+    Map<String, Run> runs() {
+        return runs;
+    }
+
+    @Override
+    public void onPod(BoundPod bound) throws Exception {
+        Pod pod = bound.pod();
+        Container c = pod.getSpec().getContainers().get(0);
+        Path dir = Files.createDirectories(workDir.resolve(bound.name()));
+        Map<String, Path> mounts = materialiseVolumes(pod, c, dir);
+        Path termination = dir.resolve("termination-log");
+        mounts.put(c.getTerminationMessagePath(), termination);
+
+        Map<String, String> env = new LinkedHashMap<>();
+        for (EnvVar e : c.getEnv()) {
+            String v = value(pod.getMetadata().getNamespace(), e);
+            if (v != null) {
+                env.put(e.getName(), mapPath(v, mounts));
+            }
+        }
+        // The DJL native library cache is image content in a real pod; unpacking 430 MB per pod would dwarf the test.
+        env.put("DJL_CACHE_DIR", Path.of(System.getProperty("user.home"), ".djl.ai").toString());
+        String token = kube.serviceAccountToken(pod.getMetadata().getNamespace(), pod.getSpec().getServiceAccountName(),
+                Duration.ofMinutes(30));
+        env.put("KUBERNETES_MASTER", kube.url());
+        env.put("KUBERNETES_AUTH_TOKEN", token);
+        env.put("KUBERNETES_CERTS_CA_FILE", kube.caCertFile().toString());
+        env.put("FINETUNE_METRICS_PORT", "0");
+        env.put("FINETUNE_PROGRESS_INTERVAL_SECONDS", "1");
+
+        List<String> command = new ArrayList<>();
+        for (String arg : c.getCommand()) {
+            command.add(arg.equals("java") ? Repo.java().toString() : arg.equals(IMAGE_JAR) ? Repo.trainerJar().toString() : arg);
+        }
+        command.add(1, "-Xmx1g");   // the container memory limit would size the heap in a real pod
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).directory(dir.toFile());
+        pb.environment().clear();   // like `env -i`: nothing of the test JVM (admin kubeconfig!) leaks into the pod
+        pb.environment().putAll(env);
+        Process process = pb.start();
+        Run run = new Run(bound, process, dir, token);
+        runs.put(bound.name(), run);
+        bound.onDeletion(process::destroyForcibly);
+        bound.running();
+
+        Path log = dir.resolve("trainer.log");
+        try (var out = Files.newBufferedWriter(log); var in = process.inputReader(StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                out.write(line);
+                out.newLine();
+                out.flush();
+                if (killWhen.test(run, line)) {
+                    process.destroyForcibly();
+                }
+            }
+        }
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+        int code = process.exitValue();
+        synchronized (logs) {
+            logs.add("---- " + bound.name() + " (exit " + code + ")\n" + Files.readString(log));
+        }
+        if (bound.isDeleted()) {
+            return;
+        }
+        String message = Files.isRegularFile(termination) ? Files.readString(termination) : "";
+        if (code == 0) {
+            bound.succeeded(message.isEmpty() ? null : message);
+        } else {
+            // SIGKILL (137) leaves no message: what a preempted/killed container looks like.
+            bound.failed(code, "Error", message.isEmpty() ? null : message);
+        }
+    }
+
+    /** Every trainer's output so far (printed when a test fails). */
+    String logs() {
+        synchronized (logs) {
+            return String.join("\n", logs);
+        }
+    }
+
+    private Map<String, Path> materialiseVolumes(Pod pod, Container c, Path dir) throws IOException {
+        Map<String, Path> mounts = new LinkedHashMap<>();
+        for (VolumeMount m : c.getVolumeMounts()) {
+            Volume v = pod.getSpec().getVolumes().stream().filter(x -> x.getName().equals(m.getName())).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("pod " + pod.getMetadata().getName() + " mounts unknown volume "
+                            + m.getName()));
+            Path local = Files.createDirectories(dir.resolve("volumes").resolve(m.getName()));
+            if (v.getConfigMap() != null) {
+                ConfigMap cm = kube.client().configMaps().inNamespace(pod.getMetadata().getNamespace())
+                        .withName(v.getConfigMap().getName()).get();
+                if (cm == null) {
+                    throw new IllegalStateException("ConfigMap " + v.getConfigMap().getName() + " of pod "
+                            + pod.getMetadata().getName() + " does not exist");
+                }
+                for (Map.Entry<String, String> e : cm.getData().entrySet()) {
+                    Files.writeString(local.resolve(e.getKey()), e.getValue());
+                }
+            } else if (v.getSecret() != null) {
+                Secret secret = kube.client().secrets().inNamespace(pod.getMetadata().getNamespace())
+                        .withName(v.getSecret().getSecretName()).get();
+                if (secret != null && secret.getData() != null) {
+                    for (Map.Entry<String, String> e : secret.getData().entrySet()) {
+                        Files.write(local.resolve(e.getKey()), Base64.getDecoder().decode(e.getValue()));
+                    }
+                }
+            }
+            // emptyDir, projected token volumes: an empty directory (the token reaches the trainer through env instead).
+            mounts.put(m.getMountPath(), local);
+        }
+        return mounts;
+    }
+
+    /** An env value with its in-container path prefix (longest mount path first) replaced by the local directory. */
+    static String mapPath(String value, Map<String, Path> mounts) {
+        return mounts.entrySet().stream().sorted(Comparator.comparingInt((Map.Entry<String, Path> e) -> -e.getKey().length()))
+                .filter(e -> value.equals(e.getKey()) || value.startsWith(e.getKey() + "/"))
+                .findFirst().map(e -> e.getValue() + value.substring(e.getKey().length())).orElse(value);
+    }
+
+    private String value(String namespace, EnvVar e) {
+        if (e.getValueFrom() == null) {
+            return e.getValue();
+        }
+        SecretKeySelector ref = e.getValueFrom().getSecretKeyRef();
+        if (ref == null) {
+            throw new IllegalStateException("env " + e.getName() + ": the fake node resolves only secretKeyRef");
+        }
+        Secret s = kube.client().secrets().inNamespace(namespace).withName(ref.getName()).get();
+        String b64 = s == null || s.getData() == null ? null : s.getData().get(ref.getKey());
+        if (b64 == null && !Boolean.TRUE.equals(ref.getOptional())) {
+            throw new IllegalStateException("env " + e.getName() + ": secret " + ref.getName() + "/" + ref.getKey() + " missing");
+        }
+        return b64 == null ? null : new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8);
+    }
+}

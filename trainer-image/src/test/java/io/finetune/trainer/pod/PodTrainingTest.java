@@ -1,0 +1,142 @@
+package io.finetune.trainer.pod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.finetune.api.v1alpha1.Progress;
+import io.finetune.trainer.data.CharTokenizerWriter;
+import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelPreset;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * `pod` mode with the real training (PodRunner + PodTraining) on a tiny job, the Kubernetes side replaced by a recording
+ * status patcher: progress reaches the job, the termination message carries the published artifact, a bad dataset line
+ * becomes InvalidDataset naming file:line, and a fresh pod resumes from the checkpoint at the destination.
+ */
+class PodTrainingTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void modelAndData() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        LlamaConfig cfg = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
+        try (LlamaModel m = LlamaModel.random(cfg, 3, NDManager.newBaseManager())) {
+            m.save(model, m.stateDict(), 1, 2);
+        }
+        CharTokenizerWriter.write(model, ModelPreset.ALPHABET, true);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            String w = Integer.toString(1000 + i * 37);
+            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
+                    .append(new StringBuilder(w).reverse()).append("\"}\n");
+        }
+        Files.writeString(dir.resolve("train.jsonl"), sb);
+        Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"1=\", \"completion\": \"1\"}\n"
+                + "{\"prompt\": \"2=\", \"completion\": \"2\"}\n{\"prompt\": \"3=\", \"completion\"\n");
+    }
+
+    record Pod(int exit, JsonNode result, List<Progress> progress) {
+    }
+
+    static Pod runPod(String name, String dataset, String pod) throws Exception {
+        Path podDir = Files.createDirectories(dir.resolve(pod));
+        Path config = Files.writeString(podDir.resolve("job.yaml"), """
+                apiVersion: finetune.io/v1alpha1
+                kind: FineTuneJob
+                metadata: {name: %s, namespace: ml}
+                spec:
+                  model: {source: "file://%s"}
+                  dataset: {source: "file://%s", format: prompt-completion, evalFraction: 0.2, maxSeqLength: 32}
+                  method:
+                    type: LoRA
+                    lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
+                  training: {maxSteps: 4, batchSize: 4, learningRate: 0.01, checkpointEverySteps: 2}
+                  output: {destination: "file://%s"}
+                """.formatted(name, dir.resolve("model"), dir.resolve(dataset), dir.resolve("out").resolve(name)));
+        Map<String, String> env = new HashMap<>();
+        env.put("FINETUNE_CONFIG", config.toString());
+        env.put("FINETUNE_JOB_NAME", name);
+        env.put("FINETUNE_JOB_NAMESPACE", "ml");
+        env.put("FINETUNE_SCRATCH", Files.createDirectories(podDir.resolve("scratch")).toString());
+        env.put("FINETUNE_TERMINATION_LOG", podDir.resolve("termination-log").toString());
+        env.put("FINETUNE_PROGRESS_INTERVAL_SECONDS", "0.01");
+        List<Progress> progress = new CopyOnWriteArrayList<>();
+        StatusPatcher patcher = new StatusPatcher() {
+            @Override
+            public void patchProgress(Progress p) {
+                progress.add(p);
+            }
+
+            @Override
+            public String target() {
+                return "ml/" + name;
+            }
+        };
+        int exit = PodRunner.run(env, new PodTraining(env), new FailureClassifier(), SecretRedactor.fromEnv(env),
+                new PodRunner.Wiring(e -> patcher, e -> new InetSocketAddress("127.0.0.1", 0)));
+        return new Pod(exit, JSON.readTree(podDir.resolve("termination-log").toFile()), progress);
+    }
+
+    @Test
+    void succeededResultCarriesThePublishedArtifactAndProgressReachesTheJob() throws Exception {
+        Pod pod = runPod("ok", "train.jsonl", "pod-ok");
+
+        assertThat(pod.exit()).as(pod.result().toString()).isZero();
+        JsonNode a = pod.result().path("artifact");
+        Path out = dir.resolve("out/ok");
+        byte[] manifest = Files.readAllBytes(out.resolve("manifest.json"));
+        assertThat(a.path("digest").asText())
+                .isEqualTo("sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(manifest)));
+        assertThat(a.path("uri").asText()).isEqualTo("file://" + out);
+        assertThat(a.path("format").asText()).isEqualTo("peft-lora");
+        assertThat(new String(manifest)).contains("adapter_model.safetensors").doesNotContain("checkpoints/");
+        assertThat(out.resolve("checkpoints/step-2/manifest.json")).as("checkpoint published to the destination").exists();
+        assertThat(pod.result().path("steps").asInt()).isEqualTo(4);
+        assertThat(pod.result().path("memory").path("trainableParameters").asLong()).isPositive();
+        assertThat(pod.progress()).isNotEmpty();
+        Progress last = pod.progress().get(pod.progress().size() - 1);
+        assertThat(last.step).isEqualTo(4);
+        assertThat(last.totalSteps).isEqualTo(4);
+        assertThat(last.loss).isFinite();
+    }
+
+    @Test
+    void malformedDatasetLineIsInvalidDatasetNamingFileAndLine() throws Exception {
+        Pod pod = runPod("bad", "bad.jsonl", "pod-bad");
+
+        assertThat(pod.exit()).isEqualTo(1);
+        assertThat(pod.result().path("outcome").asText()).isEqualTo("Failed");
+        assertThat(pod.result().path("reason").asText()).isEqualTo("InvalidDataset");
+        assertThat(pod.result().path("message").asText()).contains("bad.jsonl:3");
+        assertThat(dir.resolve("out/bad/manifest.json")).doesNotExist();
+    }
+
+    @Test
+    void aFreshPodResumesFromTheCheckpointAtTheDestination() throws Exception {
+        Pod first = runPod("resume", "train.jsonl", "pod-r1");
+        Pod second = runPod("resume", "train.jsonl", "pod-r2");   // new scratch: only the destination is shared
+
+        assertThat(second.exit()).isZero();
+        assertThat(second.progress().get(0).step).as("first step reported after resuming from step-2").isEqualTo(3);
+        assertThat(second.result().path("metrics").path("trainLoss").asDouble())
+                .isCloseTo(first.result().path("metrics").path("trainLoss").asDouble(), within(1e-6));
+    }
+}

@@ -1,0 +1,133 @@
+package io.finetune.trainer.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.NDManager;
+import io.finetune.api.FineTuneJobManifest;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.data.CharTokenizerWriter;
+import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelPreset;
+import io.finetune.trainer.run.StagedRun;
+import io.finetune.trainer.train.TrainingHooks;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/**
+ * A whole training run with everything in S3 (s3proxy on 127.0.0.1): model directory and dataset uploaded by the "user",
+ * the adapter published back with checkpoints under checkpoints/, the digest read back; and a second "node" with empty
+ * disks resuming from the published checkpoint to the same final loss.
+ */
+class S3JobRunTest {
+    private static S3Server s3;
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void uploadModelAndData() throws Exception {
+        s3 = S3Server.get();
+        s3.createBucket("models");
+        s3.createBucket("datasets");
+        s3.createBucket("artifacts");
+        Path model = tmp.resolve("model");
+        Files.createDirectories(model);
+        LlamaConfig cfg = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
+        try (LlamaModel m = LlamaModel.random(cfg, 3, NDManager.newBaseManager())) {
+            m.save(model, m.stateDict(), 1, 2);
+        }
+        CharTokenizerWriter.write(model, ModelPreset.ALPHABET, true);
+        try (Stream<Path> files = Files.list(model)) {
+            for (Path f : files.toList()) {
+                s3.admin.putObject(r -> r.bucket("models").key("tiny/" + f.getFileName()), RequestBody.fromFile(f));
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            String w = Integer.toString(1000 + i * 37);
+            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
+                    .append(new StringBuilder(w).reverse()).append("\"}\n");
+        }
+        s3.admin.putObject(r -> r.bucket("datasets").key("rev/train.jsonl"), RequestBody.fromString(sb.toString()));
+    }
+
+    static FineTuneJob job(String destination) {
+        return FineTuneJobManifest.parse("""
+                apiVersion: finetune.io/v1alpha1
+                kind: FineTuneJob
+                metadata:
+                  name: s3-run
+                spec:
+                  model:
+                    source: s3://models/tiny/
+                    credentialsSecret: s3-creds
+                  dataset:
+                    source: s3://datasets/rev/train.jsonl
+                    format: prompt-completion
+                    evalFraction: 0.2
+                    maxSeqLength: 32
+                    credentialsSecret: s3-creds
+                  method:
+                    type: LoRA
+                    lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
+                  training: {maxSteps: 4, batchSize: 4, learningRate: 0.01, checkpointEverySteps: 2, logEverySteps: 1}
+                  output:
+                    destination: %s
+                    credentialsSecret: s3-creds
+                """.formatted(destination), "s3-run.yaml");
+    }
+
+    private static StagedRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log) throws Exception {
+        try (Storage storage = Storage.create(tmp.resolve(node).resolve("cache"), TestData.env(s3.env()))) {
+            return StagedRun.run(job, storage, tmp.resolve(node).resolve("output"), new PrintStream(log, true),
+                    TrainingHooks.NONE);
+        }
+    }
+
+    @Test
+    void tinyJobReadsModelAndDatasetFromS3AndPublishesTheAdapterWithItsDigest() throws Exception {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        StagedRun.Result r = run(job("s3://artifacts/s3-run/"), "node-a", log);
+
+        assertThat(r.summary().steps()).isEqualTo(4);
+        assertThat(r.summary().evalLossAfter()).isLessThan(r.summary().evalLossBefore());
+        byte[] manifest = s3.admin.getObjectAsBytes(b -> b.bucket("artifacts").key("s3-run/manifest.json")).asByteArray();
+        assertThat(r.artifact().digest()).isEqualTo(Manifest.digestOf(manifest)).matches("sha256:[0-9a-f]{64}");
+        byte[] adapter = s3.admin.getObjectAsBytes(b -> b.bucket("artifacts").key("s3-run/adapter_model.safetensors"))
+                .asByteArray();
+        assertThat(r.artifact().files()).anySatisfy(e -> {
+            assertThat(e.path()).isEqualTo("adapter_model.safetensors");
+            assertThat(e.sizeBytes()).isEqualTo(adapter.length);
+        });
+        assertThat(r.artifact().files()).extracting(ManifestEntry::path)
+                .contains("adapter_config.json", "training_summary.json").noneMatch(p -> p.startsWith("checkpoints/"));
+        // The checkpoint went to the destination too, complete (with its own manifest).
+        assertThat(s3.admin.listObjectsV2(b -> b.bucket("artifacts").prefix("s3-run/checkpoints/")).contents())
+                .extracting(o -> o.key()).contains("s3-run/checkpoints/step-2/manifest.json",
+                        "s3-run/checkpoints/step-2/trainable.safetensors", "s3-run/checkpoints/step-2/optimizer.safetensors");
+        try (Storage reader = Storage.create(tmp.resolve("reader"), TestData.env(s3.env()))) {
+            assertThat(reader.readArtifact("s3://artifacts/s3-run/").orElseThrow().digest()).isEqualTo(r.artifact().digest());
+        }
+    }
+
+    @Test
+    void aSecondNodeWithEmptyDisksResumesFromThePublishedCheckpointToTheSameLoss() throws Exception {
+        StagedRun.Result first = run(job("s3://artifacts/resume/"), "node-b", new ByteArrayOutputStream());
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        StagedRun.Result second = run(job("s3://artifacts/resume/"), "node-c", log);
+
+        assertThat(log.toString()).contains("restored checkpoint step-2 from s3://artifacts/resume/")
+                .contains("(step 2/4)").doesNotContain("step 1/4");
+        assertThat(second.summary().trainLoss()).isCloseTo(first.summary().trainLoss(), within(1e-6));
+        assertThat(second.summary().evalLossAfter()).isCloseTo(first.summary().evalLossAfter(), within(1e-6));
+        assertThat(second.summary().lossCurve()).hasSize(4);
+    }
+}
