@@ -24,7 +24,8 @@ final class RbacRules {
             "rbac.authorization.k8s.io/rolebindings", Set.of("get", "create"),
             "/events", Set.of("create", "patch"));
 
-    static final Map<String, Set<String>> LEADER_ELECTION = Map.of("coordination.k8s.io/leases", Set.of("get", "create", "update"));
+    // patch: fabric8's LeaderElector renews the lease with PATCH; without it the leader loses the lease and stops reconciling.
+    static final Map<String, Set<String>> LEADER_ELECTION = Map.of("coordination.k8s.io/leases", Set.of("get", "create", "update", "patch"));
 
     private RbacRules() {
     }
