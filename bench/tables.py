@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Renders bench/run.sh's raw results as Markdown tables (every figure comes from a measured line or a stated formula).
+
+  tables.py speed RAW_FILE WORK_DIR                    -> section 1 (RAW_FILE: key=value lines from TrainerBench/torch_bench)
+  tables.py memory METHODS_WORK BASE_MODEL STEPS LOAD  -> section 2 (training_summary.json of each bench/methods.sh run)
+"""
+import json
+import os
+import statistics
+import sys
+
+LAYER_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def kv(line):
+    return dict(p.split("=", 1) for p in line.split() if "=" in p)
+
+
+def shapes(cfg):
+    """(out, in) of every all-linear target matrix (7 per layer; lm_head excluded, as PEFT's all-linear)."""
+    d, ff, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    H, KV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim") or d // H
+    q, kvd = H * hd, KV * hd
+    return [(q, d), (kvd, d), (kvd, d), (d, q), (ff, d), (ff, d), (d, ff)] * L
+
+
+def flops_per_token(cfg, method, seq, lora_rank=16):
+    """Training FLOPs per token. Full/GaLore: 6 N (Kaplan et al. 2020: 2 N forward + 4 N backward, N = matmul weights incl.
+    lm_head) + attention 12 L T q (QK^T and AV, 2 T q each forward, x3 with backward; causal half not subtracted).
+    LoRA: frozen base needs no weight gradients -> 4 N, plus 6 N_lora for the adapters, plus the same attention term."""
+    H = cfg["num_attention_heads"]
+    q = H * (cfg.get("head_dim") or cfg["hidden_size"] // H)
+    n = sum(o * i for o, i in shapes(cfg)) + cfg["vocab_size"] * cfg["hidden_size"]
+    att = 12 * cfg["num_hidden_layers"] * seq * q
+    if method == "LoRA":
+        return 4 * n + 6 * sum(lora_rank * (o + i) for o, i in shapes(cfg)) + att
+    return 6 * n + att
+
+
+def speed(raw, work):
+    lines = [l.strip() for l in open(raw) if l.strip()]
+    mms = [kv(l) for l in lines if "matmul_n=" in l]   # measured before and after the runs: the best is the limit
+    mm = max(mms, key=lambda d: float(d["gflops"])) if mms else {}
+    all_mm = ", ".join(d["gflops"] for d in mms)
+    info = next((kv(l) for l in lines if "blas=" in l or "info=" in l), {})
+    load_mm = next((l.split("=", 1)[1] for l in lines if l.startswith("load_matmul=")), "?")
+    limit = float(mm["gflops"]) if "gflops" in mm else None
+    out = ["## 1. Trainer vs PyTorch eager (same weights, batch, sequence, method, threads)", ""]
+    out.append(f"- Matmul limit: fp32 1024x1024 matmul through DJL: **{mm.get('gflops', 'NOT MEASURED')} GFLOP/s** "
+               f"(best of {all_mm or 'none'}, measured before and after the runs); "
+               f"through torch {info.get('torch', '?')}: {info.get('matmul1024_gflops', 'NOT MEASURED')} GFLOP/s "
+               f"({load_mm}).")
+    blas = info.get("blas", "unknown")
+    slow = "openblas" not in blas and "mkl" not in blas
+    out.append(f"- BLAS mapped by the torch process: `{blas}`"
+               + (" -- WARNING: not OpenBLAS/MKL, torch is on a slow reference BLAS (platform.md)" if slow else "")
+               + f"; torch threads {info.get('threads', '?')} (interop {info.get('interop_threads', '?')}); our trainer: "
+               f"DJL PyTorch engine with ai.djl.pytorch.num_threads={info.get('threads', '?')}, interop 1, OMP_NUM_THREADS set "
+               "alike. Runs alternate java/torch per round; warm-up steps excluded; tokens/s is the median over rounds.")
+    out.append("- Methods: LoRA r=16 alpha=32 all-linear (lm_head excluded), dropout 0; Full; GaLore rank 32, gap 200, "
+               "scale 0.25, all-linear; AdamW lr 1e-4 for all. Loss columns are the last step's loss on both sides "
+               "(same weights and batch, so they should agree).")
+    out.append("- GFLOP/s formula: Full and GaLore 6 N + 12 L T q FLOPs per token; LoRA 4 N + 6 N_lora + 12 L T q "
+               "(N = matmul weights incl. lm_head, N_lora = r (in + out) summed over adapted matrices, L layers, T sequence "
+               "length, q = heads x head_dim); GaLore's SVD falls in the warm-up step and is not counted.")
+    out.append("")
+    out.append("| model | batch x seq | method | ours tokens/s | torch tokens/s | ratio ours/torch | per round (ours / torch) "
+               "| ours GFLOP/s | % of DJL matmul | loss ours / torch | load avg (1 min) |")
+    out.append("|---|---|---|---:|---:|---:|---|---:|---:|---|---|")
+    rows = {}
+    for l in lines:
+        d = kv(l)
+        if "preset" in d and "side" in d:
+            rows.setdefault((d["preset"], d["batch"], d["seq"], d["method"]), []).append(d)
+    for (preset, batch, seq, method), ds in rows.items():
+        cfg_path = os.path.join(work, f"model-{preset}", "config.json")
+        cfg = json.load(open(cfg_path))
+        def tps(side):
+            v = [float(d["tokens_per_s"]) for d in ds if d["side"] == side and "tokens_per_s" in d]
+            return (statistics.median(v) if v else None), v
+        j, jv = tps("java")
+        t, tv = tps("torch")
+        errs = [f"{d['side']}: {d['error']}" for d in ds if "error" in d]
+        name = f"{preset} (d={cfg['hidden_size']}, {cfg['num_hidden_layers']} layers)"
+        ratio = f"**{j / t:.2f}**" if j and t else "NOT MEASURED"
+        gf = j * flops_per_token(cfg, method, int(seq)) / 1e9 if j else None
+        pct = f"{100 * gf / limit:.0f}%" if gf and limit else "n/a"
+        per_round = ", ".join(f"{a:.0f} / {b:.0f}" for a, b in zip(jv, tv)) or "-"
+        loss = " / ".join(next((d.get("loss", "?") for d in ds if d["side"] == s), "?") for s in ("java", "torch"))
+        loads = ",".join(d.get("load", "?") for d in ds)
+        out.append(f"| {name} | {batch} x {seq} | {method} | {f'{j:.0f}' if j else 'NOT MEASURED'} | "
+                   f"{f'{t:.0f}' if t else 'NOT MEASURED'} | {ratio} | {per_round} | {f'{gf:.1f}' if gf else 'n/a'} | {pct} | "
+                   f"{loss} | {loads} |" + (f" errors: {'; '.join(errs)}" if errs else ""))
+    out.append("")
+    print("\n".join(out))
+
+
+def memory(work, base_model, steps, load):
+    cfg = json.load(open(os.path.join(base_model, "config.json")))
+    sh = shapes(cfg)
+    mn = sum(o * i for o, i in sh)
+    r_lora, r_galore = 16, 32     # bench/methods.sh: LoRA/DoRA/LoRA+ rank 16, GaLore rank 32
+    lora = sum(r_lora * (o + i) for o, i in sh)
+    # GaLore Table 1 (Zhao et al. 2024), per m x n matrix with m <= n: weights mn; optimizer states
+    #   Full AdamW 2mn, LoRA 2mr + 2nr, GaLore mr + 2nr (projector m x r + two moments r x n).
+    galore_targets = sum(min(o, i) * r_galore + 2 * max(o, i) * r_galore for o, i in sh)
+    mib = lambda b: f"{b / 2**20:.2f} MiB" if b is not None else "n/a"
+    out = ["## 2. Memory by method (measured, fp32) vs GaLore paper Table 1", "",
+           f"Quick-start task (bench/methods.sh, tiny model d={cfg['hidden_size']}, {cfg['num_hidden_layers']} layers, "
+           f"{steps} steps, batch 8, seq <= 32); {load}. Formula columns: GaLore Table 1 per m x n target matrix "
+           f"(m <= n), summed over the {len(sh)} all-linear matrices, x 4 bytes: Full optimizer 2mn, LoRA 2mr + 2nr "
+           f"(r={r_lora}), GaLore mr + 2nr (r={r_galore}); weights mn (+ mr + nr for LoRA). Parameters outside the targets "
+           "(embeddings, norms, lm_head) that a method also trains add 2 x their count to the optimizer (plain AdamW); "
+           "DoRA adds its magnitude vectors (out per matrix) to the LoRA counts. Gradient formula (not in Table 1): one "
+           "fp32 value per trainable parameter.", "",
+           "| method | trainable params | weights (measured / formula) | gradients (measured / formula) "
+           "| optimizer state (measured / Table 1) | peak RSS |", "|---|---:|---|---|---|---:|"]
+    for m in ("LoRA", "DoRA", "LoRAPlus", "GaLore", "Full"):
+        p = os.path.join(work, m.lower(), "training_summary.json")
+        if not os.path.exists(p):
+            out.append(f"| {m} | NOT MEASURED (no {p}) | | | | |")
+            continue
+        s = json.load(open(p))
+        mem = s.get("memory") or {}
+        trainable = mem.get("trainableParameters", s["trainableParameters"])
+        total = mem.get("totalParameters", s["totalParameters"])
+        if m in ("LoRA", "LoRAPlus", "DoRA"):
+            extra = sum(o for o, _ in sh) if m == "DoRA" else 0
+            f_opt = 2 * (lora + extra)
+            f_w = total if total > mn else total + lora + extra
+            f_g = lora + extra
+        else:
+            rest = trainable - mn
+            f_opt = (2 * mn if m == "Full" else galore_targets) + 2 * rest
+            f_w, f_g = total, trainable
+        out.append(f"| {m} | {trainable:,} | {mib(mem.get('weightBytes'))} / {mib(4 * f_w)} | "
+                   f"{mib(mem.get('gradientBytes'))} / {mib(4 * f_g)} | "
+                   f"{mib(mem.get('optimizerStateBytes', s.get('optimizerStateBytes')))} / {mib(4 * f_opt)} | "
+                   f"{mib(mem.get('peakRssBytes'))} |")
+    out.append("")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "speed":
+        speed(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "memory":
+        memory(*sys.argv[2:6])

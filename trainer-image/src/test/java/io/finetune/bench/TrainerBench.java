@@ -1,0 +1,139 @@
+package io.finetune.bench;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.finetune.api.v1alpha1.GaloreSpec;
+import io.finetune.api.v1alpha1.LoraSpec;
+import io.finetune.api.v1alpha1.MethodSpec;
+import io.finetune.api.v1alpha1.MethodType;
+import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.method.TrainingMethod;
+import io.finetune.trainer.method.TrainingMethods;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.model.Parameter;
+import io.finetune.trainer.train.BatchSource;
+import io.finetune.trainer.train.Trainer;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Benchmark driver for bench/run.sh (not a unit test). Two modes, each prints ONE line of key=value pairs:
+ * <pre>
+ *   train MODEL_DIR METHOD BATCH SEQ WARMUP STEPS   -> tokens/s of fwd+bwd+optimizer steps (warm-up steps excluded)
+ *   matmul N REPS                                   -> fp32 N x N matmul GFLOP/s through DJL (2 N^3 flops each)
+ * </pre>
+ * The batch is the same deterministic one bench/torch_bench.py builds: row b, position t holds 4 + (13 b + t) mod (V - 4),
+ * one record per row (no padding), labels = inputs (the model shifts). Methods: LoRA r=16 alpha=32 all-linear, dropout 0;
+ * Full; GaLore rank 32, projection gap 200, scale 0.25, all-linear.
+ */
+public final class TrainerBench {
+    private TrainerBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length >= 1 && args[0].equals("matmul")) {
+            matmul(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+        } else if (args.length == 7 && args[0].equals("train")) {
+            train(Path.of(args[1]), MethodType.valueOf(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                    Integer.parseInt(args[5]), Integer.parseInt(args[6]));
+        } else {
+            System.err.println("usage: TrainerBench train MODEL_DIR LoRA|Full|GaLore BATCH SEQ WARMUP STEPS | matmul N REPS");
+            System.exit(2);
+        }
+    }
+
+    static MethodSpec method(MethodType type) {
+        MethodSpec m = new MethodSpec();
+        m.type = type;
+        if (type == MethodType.LoRA) {
+            m.lora = new LoraSpec();
+            m.lora.rank = 16;
+            m.lora.alpha = 32.0;
+            m.lora.dropout = 0.0;
+        } else if (type == MethodType.GaLore) {
+            m.galore = new GaloreSpec();
+            m.galore.rank = 32;
+            m.galore.updateProjectionGap = 200;
+            m.galore.scale = 0.25;
+        }
+        return m;
+    }
+
+    static ModelBatch batch(int batch, int seq, int vocab) {
+        int[][] rows = new int[batch][seq];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < seq; t++) {
+                rows[b][t] = 4 + (13 * b + t) % (vocab - 4);
+            }
+        }
+        return ModelBatch.ofSequences(rows, 0);
+    }
+
+    static void train(Path dir, MethodType type, int batch, int seq, int warmup, int steps) throws Exception {
+        try (LlamaModel model = LlamaModel.load(dir, NDManager.newBaseManager())) {
+            TrainingMethod method = TrainingMethods.create(method(type));
+            method.attach(model, 1);
+            long trainable = method.trainableParameters(model).stream().mapToLong(Parameter::numel).sum();
+            TrainingSpec ts = new TrainingSpec();
+            ts.maxSteps = warmup + steps;
+            ts.checkpointEverySteps = 0;
+            ModelBatch data = batch(batch, seq, model.config().vocabSize());
+            BatchSource source = new BatchSource() {
+                @Override
+                public int batchesPerEpoch() {
+                    return 1;
+                }
+
+                @Override
+                public List<ModelBatch> epoch(long seed, int epoch) {
+                    return List.of(data);
+                }
+            };
+            Trainer t = new Trainer(model, method, ts, source, List.of(), Files.createTempDirectory("bench"),
+                    new PrintStream(OutputStream.nullOutputStream()));
+            double loss = 0;
+            for (int i = 0; i < warmup; i++) {
+                loss = t.step(List.of(data), 1e-4, i);
+            }
+            long start = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                loss = t.step(List.of(data), 1e-4, warmup + i);
+            }
+            double secs = (System.nanoTime() - start) / 1e9;
+            long params = model.allParameters().stream().mapToLong(Parameter::numel).sum();
+            System.out.printf("side=java method=%s params=%d base_params=%d trainable=%d tokens_per_s=%.1f ms_per_step=%.1f"
+                            + " loss=%.4f engine=%s%n", type, params, model.totalParameters(), trainable,
+                    (double) steps * batch * seq / secs, secs * 1000 / steps, loss, Engine.getInstance().getVersion());
+        }
+    }
+
+    static void matmul(int n, int reps) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.randomUniform(-1f, 1f, new Shape(n, n));
+            NDArray b = m.randomUniform(-1f, 1f, new Shape(n, n));
+            for (int i = 0; i < 3; i++) {
+                try (NDManager sub = m.newSubManager()) {
+                    NDArray c = a.matMul(b);
+                    c.attach(sub);
+                    c.toFloatArray(); // forces completion
+                }
+            }
+            long start = System.nanoTime();
+            for (int i = 0; i < reps; i++) {
+                try (NDManager sub = m.newSubManager()) {
+                    NDArray c = a.matMul(b);
+                    c.attach(sub);
+                    c.getFloat(0, 0);
+                }
+            }
+            double secs = (System.nanoTime() - start) / 1e9;
+            System.out.printf("side=java matmul_n=%d gflops=%.1f%n", n, 2.0 * n * n * n * reps / secs / 1e9);
+        }
+    }
+}
