@@ -159,7 +159,9 @@ class GaloreAdamWTest {
             w2.set(w1.toFloatArray());
             straight.step(w1, grads[3], 1e-2f);
             resumed.step(w2, grads[3], 1e-2f);
-            assertThat(w2.toFloatArray()).isEqualTo(w1.toFloatArray());
+            // libtorch's CPU kernels may pick alignment-dependent code paths, so two identical updates can differ in the last
+            // bit (seen here); a wrong restore (moments, projector or step count) moves weights by orders of magnitude more.
+            assertThat(w2.toFloatArray()).containsExactly(w1.toFloatArray(), org.assertj.core.data.Offset.offset(1e-6f));
         }
     }
 
