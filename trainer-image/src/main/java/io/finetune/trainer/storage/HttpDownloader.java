@@ -123,17 +123,8 @@ final class HttpDownloader {
                         "received " + got + " of " + total + " bytes");
             }
             return new RemoteFile(expected.path(), got, learned.sha256());
-        } catch (ConnectException | UnknownHostException | HttpConnectTimeoutException e) {
-            throw new StorageException(StorageException.Reason.UNREACHABLE, displayUri, "cannot connect to " + url.getHost()
-                    + (url.getPort() > 0 ? ":" + url.getPort() : "") + " (" + e.getClass().getSimpleName() + ")", e);
-        } catch (HttpTimeoutException e) {
-            throw new StorageException(StorageException.Reason.SERVER_ERROR, displayUri, "timed out waiting for the server", e);
-        } catch (IOException e) {
-            throw new StorageException(StorageException.Reason.TRUNCATED, displayUri,
-                    "connection failed (" + e.getClass().getSimpleName() + ")", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StorageException(StorageException.Reason.LOCAL_IO, displayUri, "interrupted", e);
+        } catch (IOException | InterruptedException e) {
+            throw transportError(displayUri, url, e);
         }
     }
 
@@ -148,18 +139,26 @@ final class HttpDownloader {
                 throw statusError(displayUri, resp.statusCode());
             }
             return resp.body();
-        } catch (ConnectException | UnknownHostException | HttpConnectTimeoutException e) {
-            throw new StorageException(StorageException.Reason.UNREACHABLE, displayUri, "cannot connect to " + url.getHost()
-                    + (url.getPort() > 0 ? ":" + url.getPort() : "") + " (" + e.getClass().getSimpleName() + ")", e);
-        } catch (HttpTimeoutException e) {
-            throw new StorageException(StorageException.Reason.SERVER_ERROR, displayUri, "timed out waiting for the server", e);
-        } catch (IOException e) {
-            throw new StorageException(StorageException.Reason.TRUNCATED, displayUri,
-                    "connection failed (" + e.getClass().getSimpleName() + ")", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StorageException(StorageException.Reason.LOCAL_IO, displayUri, "interrupted", e);
+        } catch (IOException | InterruptedException e) {
+            throw transportError(displayUri, url, e);
         }
+    }
+
+    /** Maps a transport failure (no HTTP status) to a reason, for downloads and API GETs alike. */
+    private static StorageException transportError(String displayUri, URI url, Exception e) {
+        if (e instanceof ConnectException || e instanceof UnknownHostException || e instanceof HttpConnectTimeoutException) {
+            return new StorageException(StorageException.Reason.UNREACHABLE, displayUri, "cannot connect to " + url.getHost()
+                    + (url.getPort() > 0 ? ":" + url.getPort() : "") + " (" + e.getClass().getSimpleName() + ")", e);
+        }
+        if (e instanceof HttpTimeoutException) {
+            return new StorageException(StorageException.Reason.SERVER_ERROR, displayUri, "timed out waiting for the server", e);
+        }
+        if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+            return new StorageException(StorageException.Reason.LOCAL_IO, displayUri, "interrupted", e);
+        }
+        return new StorageException(StorageException.Reason.TRUNCATED, displayUri,
+                "connection failed (" + e.getClass().getSimpleName() + ")", e);
     }
 
     /** Maps an HTTP status to a reason; the message has the status only, never the (possibly echoing) body. */
