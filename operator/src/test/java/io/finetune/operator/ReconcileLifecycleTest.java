@@ -81,6 +81,11 @@ class ReconcileLifecycleTest extends ControllerTestBase {
                 + "\"metrics\":{\"trainLoss\":1.25,\"evalLossBefore\":2.5,\"evalLossAfter\":1.5},"
                 + "\"memory\":{\"trainableParameters\":4096,\"totalParameters\":1000000},\"steps\":40}";
         kubelet.terminated(pod, "Succeeded", 0, "Completed", result, "2026-01-01T00:59:00Z");
+        // The kubelet reports the pod finished before the Job controller marks the Job Complete (seen on a real plane):
+        // the phase must not step back to Pending in between.
+        FineTuneJobStatus finishing = reconcile(ftj);
+        assertThat(finishing.phase).isEqualTo(Phase.Running);
+        assertThat(finishing.message).contains("exited").contains("Succeeded");
         kubelet.complete(ftj);
         clock.advance(Duration.ofMinutes(1));
 
