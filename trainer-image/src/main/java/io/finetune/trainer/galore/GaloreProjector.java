@@ -1,5 +1,6 @@
 package io.finetune.trainer.galore;
 
+import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -103,7 +104,7 @@ public final class GaloreProjector implements AutoCloseable {
             if (values.length != shape.size()) {
                 throw new IllegalArgumentException("saved GaLore basis has " + values.length + " values, expected " + shape);
             }
-            basis = owner.create(values, shape);
+            basis = OwnedArrays.create(owner, values, shape);
         }
     }
 

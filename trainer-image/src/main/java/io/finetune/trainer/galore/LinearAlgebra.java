@@ -1,5 +1,6 @@
 package io.finetune.trainer.galore;
 
+import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -125,7 +126,7 @@ public final class LinearAlgebra implements AutoCloseable {
             gaussian[i] = (float) nextGaussian(random);
         }
         try (NDManager scratch = into.newSubManager()) {
-            NDArray omega = scratch.create(gaussian, new Shape(n, k));
+            NDArray omega = OwnedArrays.create(scratch, gaussian, new Shape(n, k));
             NDArray[] out = run(randomizedSvd, into,
                     IValue.from((PtNDArray) a), IValue.from((PtNDArray) omega), IValue.from((long) powerIterations));
             return new Svd(out[0], out[1], out[2]);

@@ -1,5 +1,6 @@
 package io.finetune.trainer.method;
 
+import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.model.ForwardContext;
@@ -21,6 +22,6 @@ public final class Dropout {
         for (int i = 0; i < mask.length; i++) {
             mask[i] = rng.nextDouble() < p ? 0f : keep;
         }
-        return x.mul(x.getManager().create(mask, shape));
+        return x.mul(OwnedArrays.create(x.getManager(), mask, shape));
     }
 }

@@ -1,5 +1,6 @@
 package io.finetune.trainer.method;
 
+import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -31,7 +32,7 @@ public class LoraAdapter implements LinearAdapter {
         for (int i = 0; i < a.length; i++) {
             a[i] = init == LoraInit.GAUSSIAN ? (float) (gaussian(rng) / rank) : (float) ((rng.nextDouble() * 2 - 1) * bound);
         }
-        this.loraA = new Parameter(base.name() + ".lora_A.weight", manager.create(a, new Shape(rank, in)));
+        this.loraA = new Parameter(base.name() + ".lora_A.weight", OwnedArrays.create(manager, a, new Shape(rank, in)));
         this.loraB = new Parameter(base.name() + ".lora_B.weight", manager.zeros(new Shape(out, rank)));
         this.scaling = scaling;
         this.dropout = dropout;
@@ -62,7 +63,7 @@ public class LoraAdapter implements LinearAdapter {
     public NDArray forward(Linear base, NDArray x, NDArray baseOut, ForwardContext ctx) {
         NDArray xd = Dropout.apply(x, dropout, ctx);                                      // (..., in)
         NDArray low = xd.matMul(loraA.array().transpose());                               // (..., r)
-        return baseOut.add(low.matMul(loraB.array().transpose()).mul(scaling));           // (..., out)
+        return baseOut.add(OwnedArrays.times(low.matMul(loraB.array().transpose()), scaling));           // (..., out)
     }
 
     @Override
@@ -73,6 +74,6 @@ public class LoraAdapter implements LinearAdapter {
     /** W + s * B A, shape (out, in). */
     @Override
     public NDArray mergedWeight(Linear base) {
-        return base.weight().array().add(loraB.array().matMul(loraA.array()).mul(scaling));
+        return base.weight().array().add(OwnedArrays.times(loraB.array().matMul(loraA.array()), scaling));
     }
 }

@@ -1,5 +1,6 @@
 package io.finetune.trainer.methods;
 
+import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.LoraInit;
@@ -39,7 +40,7 @@ public final class DoraAdapter extends LoraAdapter {
 
     /** ||W + s·B·A|| over the input dimension, (out), with no gradient path (paper §4.3). */
     private NDArray weightNorm(Linear base) {
-        NDArray delta = loraB.array().stopGradient().matMul(loraA.array().stopGradient()).muli(scaling); // (out, in)
+        NDArray delta = OwnedArrays.times(loraB.array().stopGradient().matMul(loraA.array().stopGradient()), scaling); // (out, in)
         NDArray w = delta.addi(base.weight().array());                                                       // (out, in)
         return w.square().sum(new int[] {1}).sqrt().stopGradient();                                          // (out)
     }
@@ -59,7 +60,7 @@ public final class DoraAdapter extends LoraAdapter {
         } else {
             direct = xd.matMul(base.weight().array().transpose());
         }
-        return baseOut.add(direct.mul(scale.sub(1))).add(lora.mul(scale).mul(scaling));
+        return baseOut.add(direct.mul(OwnedArrays.minus(scale, 1))).add(OwnedArrays.times(lora.mul(scale), scaling));
     }
 
     @Override
@@ -70,7 +71,7 @@ public final class DoraAdapter extends LoraAdapter {
     /** (m / n)[:, None] · (W + s·B·A), (out, in) (PEFT DoraLinearLayer merge). */
     @Override
     public NDArray mergedWeight(Linear base) {
-        NDArray v = loraB.array().matMul(loraA.array()).mul(scaling).add(base.weight().array()); // (out, in)
+        NDArray v = OwnedArrays.times(loraB.array().matMul(loraA.array()), scaling).add(base.weight().array()); // (out, in)
         NDArray scale = magnitude.array().div(weightNorm(base)).reshape(-1, 1);                 // (out, 1)
         return v.mul(scale);
     }

@@ -35,7 +35,7 @@ public final class Attention {
         kh = RotaryEmbedding.apply(kh, cos, sin);
         kh = repeatKv(kh, heads / kvHeads); // (B, H, T, hd)
         vh = repeatKv(vh, heads / kvHeads);
-        NDArray scores = qh.matMul(kh.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)).add(mask); // (B, H, T, T)
+        NDArray scores = OwnedArrays.times(qh.matMul(kh.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd)).add(mask); // (B, H, T, T)
         NDArray ctxv = scores.softmax(-1).matMul(vh);                                           // (B, H, T, hd)
         return o.forward(ctxv.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * hd), ctx);    // (B, T, d)
     }

@@ -29,6 +29,6 @@ public final class AttentionMask {
                 }
             }
         }
-        return manager.create(mask, new Shape(b, 1, t, t));
+        return OwnedArrays.create(manager, mask, new Shape(b, 1, t, t));
     }
 }

@@ -31,8 +31,8 @@ public final class CausalLmLoss {
                 }
             }
         }
-        NDArray idx = sub.create(target, new Shape(b, t, 1));
-        NDArray w = sub.create(weight, new Shape(b, t, 1));
+        NDArray idx = OwnedArrays.create(sub, target, new Shape(b, t, 1));
+        NDArray w = OwnedArrays.create(sub, weight, new Shape(b, t, 1));
         NDArray logp = logits.logSoftmax(-1).gather(idx, -1); // (B, T, 1)
         return logp.mul(w).sum().neg();
     }

@@ -88,7 +88,7 @@ public final class LlamaModel implements AutoCloseable {
 
     private Parameter param(WeightSource src, String name, long... shape) throws IOException {
         FloatTensor t = src.get(name, shape);
-        return new Parameter(name, manager.create(t.data(), new Shape(t.shape())));
+        return new Parameter(name, OwnedArrays.create(manager, t.data(), new Shape(t.shape())));
     }
 
     private Linear linear(WeightSource src, String module, long out, long in, boolean bias) throws IOException {
@@ -164,7 +164,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Logits (B, T, vocab) for the batch; arrays are created in {@code sub}. */
     public NDArray forward(NDManager sub, ModelBatch batch, ForwardContext ctx) {
-        NDArray ids = sub.create(batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
+        NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
         NDArray h = embed.array().get(ids); // (B, T, d)
         NDList cosSin = rope.tables(sub, batch);
         NDArray mask = AttentionMask.build(sub, batch);

@@ -7,6 +7,6 @@ public record RmsNorm(Parameter weight, double eps) {
     /** x: (..., d) -> (..., d). */
     public NDArray forward(NDArray x) {
         NDArray variance = x.square().mean(new int[] {-1}, true); // (..., 1)
-        return x.div(variance.add(eps).sqrt()).mul(weight.array());
+        return x.div(OwnedArrays.plus(variance, eps).sqrt()).mul(weight.array());
     }
 }

@@ -62,7 +62,7 @@ public final class RotaryEmbedding {
             }
         }
         Shape shape = new Shape(b, 1, t, headDim);
-        return new NDList(manager.create(cos, shape), manager.create(sin, shape));
+        return new NDList(OwnedArrays.create(manager, cos, shape), OwnedArrays.create(manager, sin, shape));
     }
 
     /** x: (B, heads, T, headDim) -> x cos + rotate_half(x) sin. */

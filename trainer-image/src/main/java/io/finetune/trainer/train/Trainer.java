@@ -1,5 +1,6 @@
 package io.finetune.trainer.train;
 
+import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -164,7 +165,7 @@ public final class Trainer {
                 int j = 0;
                 for (ModelBatch b : micro) {
                     NDArray logits = model.forward(sub, b, new ForwardContext(true, dropoutSeed * 64 + j++));
-                    NDArray loss = CausalLmLoss.sum(sub, logits, b).div(Math.max(1, tokens));
+                    NDArray loss = OwnedArrays.dividedBy(CausalLmLoss.sum(sub, logits, b), Math.max(1, tokens));
                     gc.backward(loss);
                     lossValue += loss.getFloat();
                 }
