@@ -133,7 +133,7 @@ public final class TrainingJob {
                 .withImage(image(job, settings))
                 .withImagePullPolicy(settings.imagePullPolicy())
                 .withCommand("java", "-jar", TRAINER_JAR, "pod")
-                .withEnv(env(job))
+                .withEnv(withThreads(env(job), cpu))
                 .addNewPort().withName("metrics").withContainerPort(METRICS_PORT).withProtocol("TCP").endPort()
                 .withResources(new ResourceRequirementsBuilder().withLimits(limits).withRequests(requests).build())
                 .withVolumeMounts(mounts)
@@ -167,6 +167,19 @@ public final class TrainingJob {
         env.add(plain("HOME", SCRATCH_DIR));
         env.add(plain("DJL_CACHE_DIR", SCRATCH_DIR + "/djl"));
         env.addAll(CredentialEnv.env(job.getSpec()));
+        return env;
+    }
+
+    /**
+     * libtorch sizes its thread pool from the node's cores, not the container's CPU limit: a 4-CPU pod on a 64-core node
+     * would run 64 threads and be throttled. With a CPU limit, OMP_NUM_THREADS is the limit rounded up (at least 1).
+     */
+    static List<EnvVar> withThreads(List<EnvVar> env, String cpu) {
+        if (cpu != null) {
+            java.math.BigDecimal cores = Quantity.getAmountInBytes(new Quantity(cpu));
+            int threads = Math.max(1, cores.setScale(0, java.math.RoundingMode.CEILING).intValueExact());
+            env.add(plain("OMP_NUM_THREADS", Integer.toString(threads)));
+        }
         return env;
     }
 

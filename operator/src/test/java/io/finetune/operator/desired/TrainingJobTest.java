@@ -103,6 +103,18 @@ class TrainingJobTest {
     }
 
     @Test
+    void trainerThreadsFollowTheCpuLimitRoundedUp() {
+        assertThat(env(TrainingJob.desired(job(BASE + "resources: {cpu: \"8\"}\n"), OperatorSettings.defaults()))
+                .get("OMP_NUM_THREADS").getValue()).isEqualTo("8");
+        assertThat(env(TrainingJob.desired(job(BASE + "resources: {cpu: 2500m}\n"), OperatorSettings.defaults()))
+                .get("OMP_NUM_THREADS").getValue()).isEqualTo("3");
+        assertThat(env(TrainingJob.desired(job(BASE + "resources: {cpu: 100m}\n"), OperatorSettings.defaults()))
+                .get("OMP_NUM_THREADS").getValue()).isEqualTo("1");
+        // No limit: libtorch may use the node's cores, so nothing is set.
+        assertThat(env(TrainingJob.desired(job(BASE), OperatorSettings.defaults()))).doesNotContainKey("OMP_NUM_THREADS");
+    }
+
+    @Test
     void cpuOnlyJobHasNoGpuLimit() {
         Job job = TrainingJob.desired(job(BASE + "resources: {gpus: 0}\n"), OperatorSettings.defaults());
 
