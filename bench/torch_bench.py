@@ -173,6 +173,7 @@ def train(model_dir, method, batch, seq, warmup, steps, threads):
         logits = forward(cfg, w, lora, scale, ids)
         loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), labels.reshape(-1))
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)   # as our trainer (maxGradNorm default 1.0) and HF Trainer do
         opt.step()
         opt.zero_grad()
         return loss.item()

@@ -138,10 +138,17 @@ class EndToEndTest {
     @Test
     @Order(1)
     void loraJobGoesPendingRunningSucceededWithProgressAndAVerifiableArtifact() throws Exception {
-        try (StatusRecorder rec = new StatusRecorder(kube.client(), NS, "lora-a")) {
+        try (StatusRecorder rec = new StatusRecorder(kube.client(), NS, "lora-a");
+             MetricsScraper metrics = new MetricsScraper(() -> kubelet.runs().values().stream()
+                     .filter(r -> r.pod().name().startsWith("lora-a")).findFirst().map(r -> r.dir().resolve("trainer.log")))) {
             submit("lora-a", "train.jsonl", 2);
             FineTuneJob done = rec.await(j -> StatusRecorder.inPhase(j, Phase.Succeeded) || StatusRecorder.inPhase(j, Phase.Failed),
                     Duration.ofSeconds(150), "lora-a to finish");
+            // Prometheus metrics were served while it trained (the pod spec names the port "metrics", see TrainingJob).
+            String exposition = metrics.lastWithSteps();
+            assertThat(exposition).as("a /metrics scrape during training (" + metrics.scrapes() + " scrapes)").isNotNull();
+            assertThat(exposition).contains("# TYPE finetune_trainer_step gauge", "finetune_trainer_total_steps 12",
+                    "finetune_trainer_loss ", "finetune_trainer_tokens_per_second ");
             System.out.println("Observed status transitions of FineTuneJob " + NS + "/lora-a:\n" + rec.transcript());
             FineTuneJobStatus s = done.getStatus();
             assertThat(s.phase).as(rec.transcript() + operator.log()).isEqualTo(Phase.Succeeded);
