@@ -59,7 +59,7 @@ def speed(raw, work):
                f"DJL PyTorch engine with ai.djl.pytorch.num_threads={info.get('threads', '?')}, interop 1, OMP_NUM_THREADS set "
                "alike. Runs alternate java/torch per round; warm-up steps excluded; tokens/s is the median over rounds.")
     out.append("- Methods: LoRA r=16 alpha=32 all-linear (lm_head excluded), dropout 0; Full; GaLore rank 32, gap 200, "
-               "scale 0.25, all-linear; AdamW lr 1e-4 for all. Loss columns are the last step's loss on both sides "
+               "scale 0.25, all-linear; AdamW lr 1e-4, gradients clipped to norm 1.0, for all. Loss columns are the last step's loss on both sides "
                "(same weights and batch, so they should agree).")
     out.append("- GFLOP/s formula: Full and GaLore 6 N + 12 L T q FLOPs per token; LoRA 4 N + 6 N_lora + 12 L T q "
                "(N = matmul weights incl. lm_head, N_lora = r (in + out) summed over adapted matrices, L layers, T sequence "
