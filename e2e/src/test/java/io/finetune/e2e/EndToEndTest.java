@@ -152,7 +152,12 @@ class EndToEndTest {
             System.out.println("Observed status transitions of FineTuneJob " + NS + "/lora-a:\n" + rec.transcript());
             FineTuneJobStatus s = done.getStatus();
             assertThat(s.phase).as(rec.transcript() + operator.log()).isEqualTo(Phase.Succeeded);
-            assertThat(rec.phases()).containsExactly(Phase.Pending, Phase.Running, Phase.Succeeded);
+            // Pending may be missed when the pod starts before the first status write (a busy machine); the phase must never
+            // step back, and the run must be seen Running before Succeeded.
+            assertThat(rec.phases()).as(rec.transcript()).isSubsetOf(Phase.Pending, Phase.Running, Phase.Succeeded)
+                    .doesNotHaveDuplicates().endsWith(Phase.Running, Phase.Succeeded);
+            assertThat(rec.phases()).as(rec.transcript()).isSortedAccordingTo(java.util.Comparator.comparing(
+                    (Phase p) -> List.of(Phase.Pending, Phase.Running, Phase.Succeeded).indexOf(p)));
 
             List<StatusRecorder.Seen> progress = rec.seen().stream().filter(x -> x.step() != null).toList();
             assertThat(progress).as("progress reports while running").hasSizeGreaterThanOrEqualTo(3);
