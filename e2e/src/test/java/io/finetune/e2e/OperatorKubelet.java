@@ -24,10 +24,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,7 +36,10 @@ import java.util.concurrent.TimeUnit;
  * secret/configMap refs read from the API) and nothing of the test JVM, authenticated by a kubeconfig holding a real
  * TokenRequest token of the pod's ServiceAccount (what an in-cluster client reads from the mounted token; the kubeconfig's
  * namespace stands for the mounted namespace file). The pod is reported Running and Ready only after the container's own
- * startupProbe and readinessProbe answer 200, as a kubelet would.
+ * startupProbe and readinessProbe answer 200, as a kubelet would. A container whose probes do not pass within their
+ * failureThreshold is stopped and its pod reported Failed (a kubelet would restart it or keep it unready; either way the
+ * Deployment never becomes available, which is what a test sees), as is a container that exits (the ReplicaSet then
+ * makes a new pod, where a kubelet would restart the container in place: CrashLoopBackOff).
  *
  * <p>Container ↔ host: the pod's network namespace is emulated by giving Quarkus a free local port for its default 8080
  * (QUARKUS_HTTP_PORT, bound to 127.0.0.1), and probes reach container port 8080 through that port; a probe naming any
@@ -59,7 +62,8 @@ final class OperatorKubelet implements FakeNode.PodHandler {
 
     private final ControlPlane kube;
     private final Path workDir;
-    private final Map<String, Run> runs = new ConcurrentHashMap<>();
+    /** In start order: a crash-looping operator leaves one pod per attempt (see onPod). */
+    private final Map<String, Run> runs = Collections.synchronizedMap(new LinkedHashMap<>());
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     OperatorKubelet(ControlPlane kube, Path workDir) {
@@ -67,9 +71,11 @@ final class OperatorKubelet implements FakeNode.PodHandler {
         this.workDir = workDir;
     }
 
-    /** Operator containers started so far, by pod name. */
+    /** Operator containers started so far, by pod name, oldest first. */
     Map<String, Run> runs() {
-        return runs;
+        synchronized (runs) {
+            return new LinkedHashMap<>(runs);
+        }
     }
 
     @Override
