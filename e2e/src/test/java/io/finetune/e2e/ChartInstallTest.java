@@ -12,25 +12,20 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.authentication.TokenReview;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
-import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
-import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.api.v1alpha1.Phase;
 import io.finetune.testkit.BoundPod;
 import io.finetune.testkit.ControlPlane;
 import io.finetune.testkit.FakeNode;
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,25 +40,32 @@ import org.junit.jupiter.api.io.TempDir;
  * a real control plane (kube-apiserver, controller-manager, scheduler 1.20): every object of the chart accepted, the
  * Deployment's pod run from the packaged operator jar with the pod's env and ServiceAccount token until its own probes
  * pass, a LoRA FineTuneJob in another namespace trained to Succeeded under nothing but the chart's RBAC, and
- * {@code helm uninstall} leaving no operator behind. The steps depend on each other and run in order.
+ * {@code helm uninstall} leaving no operator behind. Then the same release again with {@code watchNamespaces: [ml]}:
+ * Roles only in ml, nothing cluster-wide, ml's job trains and another namespace's job is left alone. The steps depend on
+ * each other and run in order.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ChartInstallTest {
     static final String RELEASE = "finetune";
     static final String NAMESPACE = "finetune-system";
     static final String NS = "ml";
+    /** A namespace with users' jobs that a watchNamespaces-limited operator must not touch. */
+    static final String OTHER_NS = "other-team";
+    static final String KUBE_VERSION = "v1.20.2";
     /**
      * The only value set on top of values.yaml: a trainer image no default anywhere carries, so a trainer pod running it
      * proves the chart's value reaches the operator. Everything else (leader election on, jobDefaults, probes, RBAC for
      * all namespaces) is the chart's default. The fake node runs the trainer jar whatever the image is called.
      */
     static final String TRAINER_IMAGE = "registry.example.com/ml/finetune-trainer:chart-e2e";
-    static final Map<String, String> VALUES = Map.of("trainer.image", TRAINER_IMAGE);
+    static final String VALUES = "trainer:\n  image: " + TRAINER_IMAGE + "\n";
 
     @TempDir
     static Path work;
     static ControlPlane kube;
     static ChartRelease chart;
+    /** The same release installed again after the uninstall, with watchNamespaces: [ml]. */
+    static ChartRelease namespaced;
     static OperatorKubelet operators;
     static TrainerKubelet trainers;
     static FakeNode node;
@@ -73,10 +75,10 @@ class ChartInstallTest {
         kube = ControlPlane.builder().withControllers().start();   // no CRD: the chart brings it; skips without binaries
         Repo.trainerJar();
         Repo.operatorJar();
-        initModelAndData();
+        TinyLoraJob.initModelAndData(work);
         kube.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
                 .create();
-        chart = ChartRelease.render(kube.client(), RELEASE, NAMESPACE, "v1.20.2", VALUES);
+        chart = ChartRelease.render(kube.client(), RELEASE, NAMESPACE, KUBE_VERSION, VALUES);
         operators = new OperatorKubelet(kube, Files.createDirectories(work.resolve("operator-pods")));
         trainers = new TrainerKubelet(kube, Files.createDirectories(work.resolve("trainer-pods")));
         Map<String, String> operatorSelector = chart.deployment().getSpec().getSelector().getMatchLabels();
@@ -121,32 +123,37 @@ class ChartInstallTest {
         assertThat(chart.objects()).extracting(HasMetadata::getKind).contains("ServiceAccount", "ClusterRole",
                 "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment");
 
-        chart.install(kube.client());
+        installAndAwaitReady(chart);
 
-        for (HasMetadata item : chart.objects()) {
+        assertThat(operators.runs()).hasSize(1);
+        // The chart's env reached the process (values rendered into the Deployment; the kubelet adds only the kubeconfig
+        // and the emulated port).
+        assertThat(operatorRun().env()).containsEntry("FINETUNE_OPERATOR_TRAINER_IMAGE", TRAINER_IMAGE)
+                .containsEntry("FINETUNE_OPERATOR_DEFAULT_CPU", "4").containsEntry("FINETUNE_OPERATOR_DEFAULT_MEMORY", "32Gi")
+                .doesNotContainKeys("QUARKUS_PROFILE", "QUARKUS_OPERATOR_SDK_NAMESPACES");   // leader election on, all namespaces
+    }
+
+    /** `helm install` then `kubectl rollout status`: every object exists and the operator pod is Running and Ready. */
+    static void installAndAwaitReady(ChartRelease release) throws Exception {
+        release.install(kube.client());
+        for (HasMetadata item : release.objects()) {
             assertThat(kube.client().resource(item).get()).as(ChartRelease.describe(item) + " exists").isNotNull();
         }
-        Deployment d = chart.deployment();
+        Deployment d = release.deployment();
         awaitTrue(Duration.ofSeconds(150), () -> {
             Deployment now = kube.client().apps().deployments().inNamespace(NAMESPACE).withName(d.getMetadata().getName()).get();
             Integer available = now.getStatus() == null ? null : now.getStatus().getAvailableReplicas();
             return available != null && available == 1;
         }, () -> "Deployment " + d.getMetadata().getName() + " available (kubectl rollout status); node errors "
                 + node.handlerErrors() + "; " + clusterState(NAMESPACE) + "\noperator pods " + operatorLogs());
-
         Pod pod = operatorPod();
         assertThat(pod.getStatus().getPhase()).isEqualTo("Running");
         assertThat(pod.getStatus().getConditions()).anySatisfy(c -> {
             assertThat(c.getType()).isEqualTo("Ready");
             assertThat(c.getStatus()).isEqualTo("True");
         });
-        assertThat(operators.runs()).containsOnlyKeys(pod.getMetadata().getName());
+        assertThat(operatorRun().pod().name()).isEqualTo(pod.getMetadata().getName());
         assertThat(operatorRun().process().isAlive()).isTrue();
-        // The chart's env reached the process exactly (the values rendered into the Deployment, no test-only extras
-        // except the kubeconfig and the emulated port).
-        assertThat(operatorRun().env()).containsEntry("FINETUNE_OPERATOR_TRAINER_IMAGE", TRAINER_IMAGE)
-                .containsEntry("FINETUNE_OPERATOR_DEFAULT_CPU", "4").containsEntry("FINETUNE_OPERATOR_DEFAULT_MEMORY", "32Gi")
-                .doesNotContainKey("QUARKUS_PROFILE");   // leader election on: the "prod" profile
     }
 
     @Test
@@ -169,104 +176,62 @@ class ChartInstallTest {
     @Test
     @Order(3)
     void theChartsRbacGrantsTheLoopAndWithholdsSecretsAndJobOwnership() {
-        String sa = chart.one(ServiceAccount.class).getMetadata().getName();
+        CanI op = new CanI(kube.client(), NAMESPACE, chart.one(ServiceAccount.class).getMetadata().getName());
         // What the reconcile loop needs, in any namespace (watchNamespaces: [] = one ClusterRole).
-        allowed(sa, "create", "batch", "jobs", "", NS);
-        allowed(sa, "watch", "", "pods", "", "");
-        allowed(sa, "patch", "finetune.io", "finetunejobs", "status", NS);
-        allowed(sa, "create", "rbac.authorization.k8s.io", "rolebindings", "", NS);
-        allowed(sa, "update", "coordination.k8s.io", "leases", "", NAMESPACE);
+        op.allowed("create", "batch", "jobs", "", NS);
+        op.allowed("watch", "", "pods", "", "");
+        op.allowed("patch", "finetune.io", "finetunejobs", "status", NS);
+        op.allowed("create", "rbac.authorization.k8s.io", "rolebindings", "", NS);
+        op.allowed("update", "coordination.k8s.io", "leases", "", NAMESPACE);
         // What the chart means to withhold: Secrets anywhere (credentials reach trainers only as secretKeyRef env),
         // creating or deleting users' FineTuneJobs, deleting Jobs (garbage collection does), leases outside its namespace,
         // and cluster-wide RBAC (no escalation path).
         for (String verb : List.of("get", "list", "watch")) {
-            denied(sa, verb, "", "secrets", "", "");
-            denied(sa, verb, "", "secrets", "", NS);
-            denied(sa, verb, "", "secrets", "", NAMESPACE);
+            op.denied(verb, "", "secrets", "", "");
+            op.denied(verb, "", "secrets", "", NS);
+            op.denied(verb, "", "secrets", "", NAMESPACE);
         }
-        denied(sa, "create", "finetune.io", "finetunejobs", "", NS);
-        denied(sa, "delete", "finetune.io", "finetunejobs", "", NS);
-        denied(sa, "delete", "batch", "jobs", "", NS);
-        denied(sa, "create", "", "pods", "", NS);
-        denied(sa, "update", "coordination.k8s.io", "leases", "", NS);
-        denied(sa, "create", "rbac.authorization.k8s.io", "clusterrolebindings", "", "");
-        denied(sa, "escalate", "rbac.authorization.k8s.io", "roles", "", NS);
-    }
-
-    static void allowed(String sa, String verb, String group, String resource, String subresource, String namespace) {
-        assertThat(can(sa, verb, group, resource, subresource, namespace))
-                .as("can-i " + describe(verb, group, resource, subresource, namespace) + " (needed)").isTrue();
-    }
-
-    static void denied(String sa, String verb, String group, String resource, String subresource, String namespace) {
-        assertThat(can(sa, verb, group, resource, subresource, namespace))
-                .as("can-i " + describe(verb, group, resource, subresource, namespace) + " (must be refused)").isFalse();
-    }
-
-    static String describe(String verb, String group, String resource, String subresource, String namespace) {
-        return verb + " " + resource + (group.isEmpty() ? "" : "." + group) + (subresource.isEmpty() ? "" : "/" + subresource)
-                + (namespace.isEmpty() ? " --all-namespaces" : " -n " + namespace);
-    }
-
-    /** {@code kubectl auth can-i <verb> <resource>[/<sub>] -n <ns> --as system:serviceaccount:<release ns>:<sa>}. */
-    static boolean can(String sa, String verb, String group, String resource, String subresource, String namespace) {
-        SubjectAccessReview sar = new SubjectAccessReviewBuilder().withNewSpec()
-                .withUser("system:serviceaccount:" + NAMESPACE + ":" + sa)
-                .withGroups("system:serviceaccounts", "system:serviceaccounts:" + NAMESPACE, "system:authenticated")
-                .withNewResourceAttributes().withVerb(verb).withGroup(group).withResource(resource)
-                .withSubresource(subresource).withNamespace(namespace).endResourceAttributes()
-                .endSpec().build();
-        return Boolean.TRUE.equals(kube.client().resource(sar).create().getStatus().getAllowed());
+        op.denied("create", "finetune.io", "finetunejobs", "", NS);
+        op.denied("delete", "finetune.io", "finetunejobs", "", NS);
+        op.denied("delete", "batch", "jobs", "", NS);
+        op.denied("create", "", "pods", "", NS);
+        op.denied("update", "coordination.k8s.io", "leases", "", NS);
+        op.denied("create", "rbac.authorization.k8s.io", "clusterrolebindings", "", "");
+        op.denied("escalate", "rbac.authorization.k8s.io", "roles", "", NS);
     }
 
     @Test
     @Order(4)
     void aLoraJobTrainsToSucceededUnderTheChartsRbacWithTheChartsDefaults() throws Exception {
-        String yaml = """
-                apiVersion: finetune.io/v1alpha1
-                kind: FineTuneJob
-                metadata:
-                  name: chart-lora
-                  namespace: %s
-                spec:
-                  model:
-                    source: file://%s
-                  dataset:
-                    source: file://%s
-                    format: prompt-completion
-                    evalFraction: 0.125
-                    maxSeqLength: 32
-                  method:
-                    type: LoRA
-                    lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
-                  training: {maxSteps: 6, batchSize: 4, learningRate: 0.01, logEverySteps: 1, seed: 11}
-                  resources: {gpus: 1}
-                  output:
-                    destination: file://%s
-                """.formatted(NS, work.resolve("model"), work.resolve("train.jsonl"), work.resolve("out/chart-lora"));
-        try (StatusRecorder rec = new StatusRecorder(kube.client(), NS, "chart-lora")) {
-            FineTuneJob job = kube.client().resources(FineTuneJob.class)
-                    .load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).item();
-            kube.client().resources(FineTuneJob.class).inNamespace(NS).resource(job).create();
+        trainToSucceeded(NS, "chart-lora");
+    }
+
+    /**
+     * Submits the tiny LoRA job and expects Succeeded with a verifiable artifact, the chart's trainer.image and jobDefaults
+     * on the trainer pod, the operator's events on the job, and no request of the operator refused by RBAC.
+     */
+    static void trainToSucceeded(String namespace, String name) throws Exception {
+        try (StatusRecorder rec = new StatusRecorder(kube.client(), namespace, name)) {
+            TinyLoraJob.submit(kube.client(), work, namespace, name);
             FineTuneJob done;
             try {
                 done = rec.await(j -> StatusRecorder.inPhase(j, Phase.Succeeded) || StatusRecorder.inPhase(j, Phase.Failed),
-                        Duration.ofSeconds(150), "chart-lora to finish");
+                        Duration.ofSeconds(150), name + " to finish");
             } catch (AssertionError e) {
-                throw new AssertionError(e.getMessage() + "\n" + clusterState(NS) + "\noperator: " + operatorLogs(), e);
+                throw new AssertionError(e.getMessage() + "\n" + clusterState(namespace) + "\noperator: " + operatorLogs(), e);
             }
-            System.out.println("Observed status transitions of FineTuneJob " + NS + "/chart-lora:\n" + rec.transcript());
+            System.out.println("Observed status transitions of FineTuneJob " + namespace + "/" + name + ":\n" + rec.transcript());
             FineTuneJobStatus s = done.getStatus();
             assertThat(s.phase).as(rec.transcript() + trainers.logs()).isEqualTo(Phase.Succeeded);
             assertThat(rec.phases()).as(rec.transcript()).endsWith(Phase.Running, Phase.Succeeded).doesNotContain(Phase.Failed);
-            assertThat(s.progress.step).isEqualTo(6);
-            assertThat(s.artifact.uri).isEqualTo("file://" + work.resolve("out/chart-lora"));
-            assertThat(s.artifact.digest).isEqualTo("sha256:"
-                    + sha256(Files.readAllBytes(work.resolve("out/chart-lora/manifest.json"))));
+            assertThat(s.progress.step).isEqualTo(TinyLoraJob.STEPS);
+            Path out = TinyLoraJob.output(work, name);
+            assertThat(s.artifact.uri).isEqualTo("file://" + out);
+            assertThat(s.artifact.digest).isEqualTo("sha256:" + TinyLoraJob.sha256(Files.readAllBytes(out.resolve("manifest.json"))));
         }
         // The trainer pod got the chart's trainer.image and jobDefaults (cpu 4, memory 32Gi as requests = limits).
-        List<TrainerKubelet.Run> runs = trainers.runs().values().stream()
-                .filter(r -> r.pod().name().startsWith("chart-lora")).toList();
+        List<TrainerKubelet.Run> runs = trainers.runs().values().stream().filter(r -> r.pod().name().startsWith(name + "-"))
+                .toList();
         assertThat(runs).hasSize(1);
         Container trainer = runs.get(0).pod().pod().getSpec().getContainers().get(0);
         assertThat(trainer.getImage()).isEqualTo(TRAINER_IMAGE);
@@ -277,31 +242,69 @@ class ChartInstallTest {
         List<String> refused = Files.readAllLines(operatorRun().log()).stream()
                 .filter(l -> l.toLowerCase(Locale.ROOT).contains("forbidden")).toList();
         assertThat(refused).as("operator requests refused by RBAC").isEmpty();
-        // `kubectl describe ftj chart-lora` shows the operator's events (it may create them in the job's namespace).
-        assertThat(kube.client().v1().events().inNamespace(NS).list().getItems())
-                .filteredOn(e -> "chart-lora".equals(e.getInvolvedObject().getName())
-                        && "FineTuneJob".equals(e.getInvolvedObject().getKind()))
-                .extracting(e -> e.getReason()).as("events on FineTuneJob chart-lora").contains("JobCreated");
+        // `kubectl describe ftj <name>` shows the operator's events (it may create them in the job's namespace).
+        assertThat(kube.client().v1().events().inNamespace(namespace).list().getItems())
+                .filteredOn(e -> name.equals(e.getInvolvedObject().getName()) && "FineTuneJob".equals(e.getInvolvedObject().getKind()))
+                .extracting(e -> e.getReason()).as("events on FineTuneJob " + name).contains("JobCreated");
     }
 
     @Test
     @Order(5)
     void helmUninstallStopsTheOperatorAndKeepsTheCrdAndTheJobs() throws Exception {
         OperatorKubelet.Run run = operatorRun();
-        chart.uninstall(kube.client());
-
-        Map<String, String> selector = chart.deployment().getSpec().getSelector().getMatchLabels();
-        awaitTrue(Duration.ofSeconds(90), () -> kube.client().pods().inNamespace(NAMESPACE).withLabels(selector).list()
-                .getItems().isEmpty(), () -> "no operator pod left in " + NAMESPACE);
+        uninstall(chart);
         awaitTrue(Duration.ofSeconds(20), () -> !run.process().isAlive(), () -> "the operator process stopped");
-        for (HasMetadata item : chart.objects()) {
-            assertThat(kube.client().resource(item).get()).as(ChartRelease.describe(item) + " deleted").isNull();
-        }
-        assertThat(kube.client().pods().inAnyNamespace().withLabels(selector).list().getItems()).isEmpty();
         // Helm never deletes what crds/ installed (that would delete every user's FineTuneJob).
         assertThat(kube.client().apiextensions().v1().customResourceDefinitions().withName("finetunejobs.finetune.io").get())
                 .isNotNull();
         assertThat(kube.client().resources(FineTuneJob.class).inNamespace(NS).withName("chart-lora").get()).isNotNull();
+    }
+
+    /** `helm uninstall`, then: every templated object gone and no operator pod left anywhere. */
+    static void uninstall(ChartRelease release) throws Exception {
+        release.uninstall(kube.client());
+        Map<String, String> selector = release.deployment().getSpec().getSelector().getMatchLabels();
+        awaitTrue(Duration.ofSeconds(90), () -> kube.client().pods().inAnyNamespace().withLabels(selector).list()
+                .getItems().isEmpty(), () -> "no operator pod left; " + clusterState(NAMESPACE));
+        for (HasMetadata item : release.objects()) {
+            assertThat(kube.client().resource(item).get()).as(ChartRelease.describe(item) + " deleted").isNull();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void withWatchNamespacesTheOperatorGetsRolesThereAndNothingClusterWide() throws Exception {
+        namespaced = ChartRelease.render(kube.client(), RELEASE, NAMESPACE, KUBE_VERSION,
+                VALUES + "watchNamespaces: [" + NS + "]\n");
+        assertThat(namespaced.ofKind(ClusterRole.class)).isEmpty();
+        assertThat(namespaced.ofKind(ClusterRoleBinding.class)).isEmpty();
+
+        installAndAwaitReady(namespaced);
+
+        assertThat(operatorRun().env()).containsEntry("QUARKUS_OPERATOR_SDK_NAMESPACES", NS);
+        CanI op = new CanI(kube.client(), NAMESPACE, namespaced.one(ServiceAccount.class).getMetadata().getName());
+        op.allowed("create", "batch", "jobs", "", NS);
+        op.allowed("watch", "", "pods", "", NS);
+        op.denied("list", "batch", "jobs", "", "");
+        op.denied("watch", "", "pods", "", "");
+        op.denied("create", "batch", "jobs", "", OTHER_NS);
+        op.denied("patch", "finetune.io", "finetunejobs", "status", OTHER_NS);
+        op.denied("get", "", "secrets", "", NS);
+    }
+
+    @Test
+    @Order(7)
+    void withWatchNamespacesJobsThereTrainAndJobsElsewhereAreLeftAlone() throws Exception {
+        kube.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(OTHER_NS).endMetadata().build())
+                .create();
+        TinyLoraJob.submit(kube.client(), work, OTHER_NS, "elsewhere");
+        trainToSucceeded(NS, "ns-lora");
+        // Submitted before ns-lora, which went all the way to Succeeded meanwhile: an operator watching OTHER_NS would have
+        // given it a status long ago.
+        FineTuneJob elsewhere = kube.client().resources(FineTuneJob.class).inNamespace(OTHER_NS).withName("elsewhere").get();
+        assertThat(elsewhere.getStatus()).as("status of " + OTHER_NS + "/elsewhere").isNull();
+        assertThat(kube.client().batch().v1().jobs().inNamespace(OTHER_NS).list().getItems()).isEmpty();
+        uninstall(namespaced);
     }
 
     static Pod operatorPod() {
@@ -311,9 +314,11 @@ class ChartInstallTest {
         return pods.get(0);
     }
 
+    /** The newest operator container (one per pod; a new install makes a new pod). */
     static OperatorKubelet.Run operatorRun() {
-        assertThat(operators.runs()).as("operator containers started").hasSize(1);
-        return operators.runs().values().iterator().next();
+        List<OperatorKubelet.Run> runs = List.copyOf(operators.runs().values());
+        assertThat(runs).as("operator containers started").isNotEmpty();
+        return runs.get(runs.size() - 1);
     }
 
     /** What `kubectl get deploy,rs,pods; kubectl get events` would show in one namespace, for failure messages. */
@@ -353,23 +358,4 @@ class ChartInstallTest {
         }
     }
 
-    /** EndToEndTest's tiny model (the trainer jar's init-model, seed 7) and its 48-line reversal dataset. */
-    static void initModelAndData() throws Exception {
-        Process p = new ProcessBuilder(Repo.java().toString(), "-jar", Repo.trainerJar().toString(), "init-model", "--preset",
-                "tiny", "--seed", "7", "--output", work.resolve("model").toString()).redirectErrorStream(true)
-                .redirectOutput(work.resolve("init-model.log").toFile()).start();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(Files.readString(work.resolve("init-model.log"))).isZero();
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 48; i++) {
-            String w = Integer.toString(1000 + i * 37);
-            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
-                    .append(new StringBuilder(w).reverse()).append("\"}\n");
-        }
-        Files.writeString(work.resolve("train.jsonl"), sb);
-    }
-
-    static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
 }

@@ -54,15 +54,22 @@ final class ChartRelease {
         this.objects = objects;
     }
 
-    /** Renders the chart with its values.yaml plus {@code sets} (like {@code --set}), for the given Kubernetes version. */
+    /**
+     * Renders the chart with its values.yaml overridden by {@code valuesYaml} (like {@code -f my-values.yaml}), for the
+     * given Kubernetes version (what `helm install` reads from the cluster).
+     */
     static ChartRelease render(KubernetesClient client, String release, String namespace, String kubeVersion,
-            Map<String, String> sets) {
+            String valuesYaml) {
         Path chartDir = Repo.root().resolve("charts/finetune-operator");
         // Without --include-crds, as `helm install` renders: crds/ is read separately below.
         var template = new Helm(chartDir).template().withName(release).withNamespace(namespace).withKubeVersion(kubeVersion)
                 .skipCrds();
-        for (Map.Entry<String, String> s : sets.entrySet()) {
-            template = template.set(s.getKey(), s.getValue());
+        try {
+            Path values = Files.createTempFile("chart-values-", ".yaml");
+            values.toFile().deleteOnExit();
+            template = template.withValuesFile(Files.writeString(values, valuesYaml));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the values file", e);
         }
         List<HasMetadata> crds = crdsOf(chartDir, client);
         List<HasMetadata> objects = new ArrayList<>();
@@ -135,10 +142,13 @@ final class ChartRelease {
     /**
      * Creates everything as {@code helm install} does (POST, no server-side apply: Helm 3 creates, so 1.20 drops CRD
      * fields it does not know, e.g. x-kubernetes-validations, instead of refusing them). Waits for each CRD to be
-     * Established before the templates, as Helm does. Throws an AssertionError naming the first object refused.
+     * Established before the templates, as Helm does; CRDs already there are left as they are. Throws an AssertionError naming the first object refused.
      */
     void install(KubernetesClient admin) {
         for (HasMetadata crd : crds) {
+            if (admin.resource(crd).get() != null) {
+                continue;   // Helm installs a CRD of crds/ only when absent and never upgrades it
+            }
             create(admin, crd);
             admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
                     .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
