@@ -27,6 +27,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -126,6 +128,12 @@ class ChartInstallTest {
         installAndAwaitReady(chart);
 
         assertThat(operators.runs()).hasSize(1);
+        // docs/install.md's readiness check names this Deployment (kubectl -n finetune-system rollout status deployment/...).
+        Matcher doc = Pattern.compile("rollout status deployment/(\\S+)")
+                .matcher(Files.readString(Repo.root().resolve("docs/install.md")));
+        assertThat(doc.find()).as("docs/install.md shows `kubectl rollout status deployment/<name>`").isTrue();
+        assertThat(chart.deployment().getMetadata().getName()).as("the Deployment docs/install.md waits for")
+                .isEqualTo(doc.group(1));
         // The chart's env reached the process (values rendered into the Deployment; the kubelet adds only the kubeconfig
         // and the emulated port).
         assertThat(operatorRun().env()).containsEntry("FINETUNE_OPERATOR_TRAINER_IMAGE", TRAINER_IMAGE)
