@@ -284,10 +284,10 @@ class ChartInstallTest {
     void withWatchNamespacesTheOperatorGetsRolesThereAndNothingClusterWide() throws Exception {
         namespaced = ChartRelease.render(kube.client(), RELEASE, NAMESPACE, KUBE_VERSION,
                 VALUES + "watchNamespaces: [" + NS + "]\n");
+        installAndAwaitReady(namespaced);   // first, so that the next test meets whatever this install did
+
         assertThat(namespaced.ofKind(ClusterRole.class)).isEmpty();
         assertThat(namespaced.ofKind(ClusterRoleBinding.class)).isEmpty();
-
-        installAndAwaitReady(namespaced);
 
         assertThat(operatorRun().env()).containsEntry("QUARKUS_OPERATOR_SDK_NAMESPACES", NS);
         CanI op = new CanI(kube.client(), NAMESPACE, namespaced.one(ServiceAccount.class).getMetadata().getName());
