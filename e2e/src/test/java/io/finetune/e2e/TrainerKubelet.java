@@ -36,6 +36,16 @@ import java.util.function.BiPredicate;
 final class TrainerKubelet implements FakeNode.PodHandler {
     /** The path of the trainer jar inside the image (operator's TrainingJob). */
     static final String IMAGE_JAR = "/opt/finetune/finetune-trainer.jar";
+    /**
+     * Pods of FineTuneJobs named {@code oom-*} are OOM-killed by the "kernel": Running for a moment, then terminated with
+     * reason OOMKilled and exit code 137 (128 + SIGKILL), as a kubelet reports a container over its memory limit. No
+     * trainer runs: only the operator's reading of the pod is under test.
+     */
+    static final String OOM_PREFIX = "oom-";
+    /** Pods of FineTuneJobs named {@code hold-*} run (no trainer) until they are deleted: a long run still in progress. */
+    static final String HOLD_PREFIX = "hold-";
+    /** How long an {@code oom-*} pod runs before it is killed (long enough for the operator to see it Running). */
+    static final Duration OOM_AFTER = Duration.ofMillis(1500);
 
     /** A running trainer, for tests that interfere (kill it). */
     record Run(BoundPod pod, Process process, Path dir, String token) {
@@ -64,6 +74,21 @@ final class TrainerKubelet implements FakeNode.PodHandler {
 
     @Override
     public void onPod(BoundPod bound) throws Exception {
+        if (bound.name().startsWith(OOM_PREFIX)) {
+            bound.running();
+            Thread.sleep(OOM_AFTER.toMillis());
+            if (!bound.isDeleted()) {
+                bound.failed(137, "OOMKilled", null);
+            }
+            return;
+        }
+        if (bound.name().startsWith(HOLD_PREFIX)) {
+            bound.running();
+            while (!bound.isDeleted()) {
+                Thread.sleep(100);
+            }
+            return;
+        }
         Pod pod = bound.pod();
         Container c = pod.getSpec().getContainers().get(0);
         Path dir = Files.createDirectories(workDir.resolve(bound.name()));
