@@ -10,6 +10,8 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -23,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -139,6 +142,7 @@ class OperatorFailurePathsTest {
         assertThat(warning.getMessage()).contains("Insufficient nvidia.com/gpu");
         assertThat(events(created)).filteredOn(e -> "Unschedulable".equals(e.getReason())).as("one event per transition")
                 .hasSize(1);
+        System.out.println("Events of FineTuneJob " + NS + "/big:\n" + describe(events(created)));
 
         deleteAndAwaitGone("big", owned(created));
     }
@@ -165,6 +169,8 @@ class OperatorFailurePathsTest {
         assertThat(failed.getMessage()).contains("exit code 137").contains("raise spec.resources.memory")
                 .contains("batchSize");
         assertThat(done.getStatus().message).isEqualTo(failed.getMessage());
+        // The log tail the kubelet put in the termination message (FallbackToLogsOnError) is no trainer error report.
+        assertThat(failed.getMessage()).doesNotContain("step 3/12");
         assertThat(done.getStatus().attempts).isEqualTo(1);
         assertThat(done.getStatus().artifact).isNull();
         assertThat(done.getStatus().completionTime).isNotNull();
@@ -182,6 +188,7 @@ class OperatorFailurePathsTest {
         Event warning = awaitEvent(created, e -> "OOMKilled".equals(e.getReason()), Duration.ofSeconds(30));
         assertThat(warning.getType()).isEqualTo("Warning");
         assertThat(warning.getMessage()).contains("raise spec.resources.memory");
+        System.out.println("Events of FineTuneJob " + NS + "/oom-a:\n" + describe(events(created)));
 
         deleteAndAwaitGone("oom-a", owned(created));
     }
@@ -211,7 +218,13 @@ class OperatorFailurePathsTest {
                 assertThat(p.getContainerPort()).isPositive();
             });
             assertThat(c.getTerminationMessagePolicy()).isEqualTo("FallbackToLogsOnError");
-            assertThat(restrictedProfileViolations(spec)).as("Pod Security 'restricted' rules").isEmpty();
+            assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).as("read-only root filesystem").isTrue();
+            assertThat(c.getVolumeMounts()).filteredOn(m -> !Boolean.TRUE.equals(m.getReadOnly())).isNotEmpty()
+                    .allSatisfy(m -> assertThat(spec.getVolumes()).anySatisfy(vol -> {
+                        assertThat(vol.getName()).isEqualTo(m.getName());
+                        assertThat(vol.getEmptyDir()).as("writable mount " + m.getMountPath()).isNotNull();
+                    }));
+            assertThat(RestrictedProfile.violations(spec)).as("Pod Security 'restricted' rules").isEmpty();
         }
         // The API server defaults requests to limits for extended resources: what the scheduler counted in case 1.
         assertThat(pod.getSpec().getContainers().get(0).getResources().getRequests())
@@ -247,10 +260,21 @@ class OperatorFailurePathsTest {
                     .containsExactlyInAnyOrder("Job", "Pod", "ConfigMap", "ServiceAccount", "Role", "RoleBinding");
         }
         assertThat(node.pods()).anyMatch(p -> p.name().startsWith("hold-del-"));
+        // The operator's own RBAC holds no delete verb on any of these kinds (yet may create them): what removes them can
+        // only be the garbage collector, following the ownerReferences the operator wrote.
+        for (HasMetadata o : doomedObjects.values()) {
+            assertThat(operatorMay("delete", o)).as("operator may delete " + o.getKind()).isFalse();
+            assertThat(operatorMay("deletecollection", o)).as("operator may deletecollection " + o.getKind()).isFalse();
+        }
+        assertThat(operatorMay("create", doomedObjects.get("ConfigMap/hold-del-config"))).as("the review's control").isTrue();
 
         long ms = deleteAndAwaitGone("hold-del", doomedObjects);
         System.out.println("hold-del: " + doomedObjects.keySet() + " garbage-collected " + ms + " ms after the delete");
 
+        // The freed GPU goes to the job that waited for it: hold-del's pod is really gone, not just marked.
+        try (StatusRecorder rec = new StatusRecorder(admin(), NS, "hold-keep")) {
+            rec.await(j -> StatusRecorder.inPhase(j, Phase.Running), Duration.ofSeconds(60), "hold-keep to get the GPU");
+        }
         Map<String, HasMetadata> after = owned(other);
         for (Map.Entry<String, HasMetadata> e : otherObjects.entrySet()) {
             HasMetadata now = after.get(e.getKey());
@@ -259,65 +283,6 @@ class OperatorFailurePathsTest {
             assertThat(now.getMetadata().getDeletionTimestamp()).as(e.getKey()).isNull();
         }
         deleteAndAwaitGone("hold-keep", after);
-    }
-
-    /**
-     * The rules of the Pod Security Standards' "restricted" profile (kubernetes.io/docs/concepts/security/pod-security-standards,
-     * baseline + restricted) that a pod spec can break, checked on the spec: one line per violation.
-     */
-    static List<String> restrictedProfileViolations(PodSpec spec) {
-        List<String> v = new ArrayList<>();
-        if (Boolean.TRUE.equals(spec.getHostNetwork()) || Boolean.TRUE.equals(spec.getHostPID())
-                || Boolean.TRUE.equals(spec.getHostIPC())) {
-            v.add("host namespaces");
-        }
-        spec.getVolumes().stream().filter(vol -> vol.getConfigMap() == null && vol.getEmptyDir() == null
-                && vol.getSecret() == null && vol.getProjected() == null && vol.getPersistentVolumeClaim() == null
-                && vol.getDownwardAPI() == null && vol.getCsi() == null && vol.getEphemeral() == null)
-                .forEach(vol -> v.add("volume " + vol.getName() + " has a type outside the restricted set"));
-        var pod = spec.getSecurityContext();
-        boolean podNonRoot = pod != null && Boolean.TRUE.equals(pod.getRunAsNonRoot());
-        boolean podSeccomp = pod != null && pod.getSeccompProfile() != null
-                && List.of("RuntimeDefault", "Localhost").contains(pod.getSeccompProfile().getType());
-        if (pod != null && Long.valueOf(0).equals(pod.getRunAsUser())) {
-            v.add("pod runAsUser 0");
-        }
-        for (Container c : spec.getContainers()) {
-            var sc = c.getSecurityContext();
-            String n = "container " + c.getName() + ": ";
-            if (sc == null) {
-                v.add(n + "no securityContext");
-                continue;
-            }
-            if (Boolean.TRUE.equals(sc.getPrivileged())) {
-                v.add(n + "privileged");
-            }
-            if (!Boolean.FALSE.equals(sc.getAllowPrivilegeEscalation())) {
-                v.add(n + "allowPrivilegeEscalation is not false");
-            }
-            if (!(Boolean.TRUE.equals(sc.getRunAsNonRoot()) || podNonRoot && sc.getRunAsNonRoot() == null)) {
-                v.add(n + "runAsNonRoot is not true");
-            }
-            if (Long.valueOf(0).equals(sc.getRunAsUser())) {
-                v.add(n + "runAsUser 0");
-            }
-            boolean seccomp = sc.getSeccompProfile() != null
-                    ? List.of("RuntimeDefault", "Localhost").contains(sc.getSeccompProfile().getType()) : podSeccomp;
-            if (!seccomp) {
-                v.add(n + "seccompProfile is not RuntimeDefault/Localhost");
-            }
-            var caps = sc.getCapabilities();
-            if (caps == null || caps.getDrop() == null || !caps.getDrop().contains("ALL")) {
-                v.add(n + "capabilities do not drop ALL");
-            }
-            if (caps != null && caps.getAdd() != null && caps.getAdd().stream().anyMatch(a -> !"NET_BIND_SERVICE".equals(a))) {
-                v.add(n + "adds capabilities " + caps.getAdd());
-            }
-            if (c.getPorts() != null && c.getPorts().stream().anyMatch(p -> p.getHostPort() != null && p.getHostPort() != 0)) {
-                v.add(n + "hostPort");
-            }
-        }
-        return v;
     }
 
     /**
@@ -382,6 +347,18 @@ class OperatorFailurePathsTest {
         }
     }
 
+    /** A SubjectAccessReview: may the operator's ServiceAccount do {@code verb} on object {@code o}? */
+    static boolean operatorMay(String verb, HasMetadata o) {
+        String sa = "system:serviceaccount:" + OperatorProcess.NAMESPACE + ":" + OperatorProcess.SERVICE_ACCOUNT;
+        SubjectAccessReview review = admin().authorization().v1().subjectAccessReview().create(new SubjectAccessReviewBuilder()
+                .withNewSpec().withUser(sa)
+                .withGroups("system:serviceaccounts", "system:serviceaccounts:" + OperatorProcess.NAMESPACE, "system:authenticated")
+                .withNewResourceAttributes().withNamespace(NS).withVerb(verb).withGroup(HasMetadata.getGroup(o.getClass()))
+                .withResource(HasMetadata.getPlural(o.getClass())).withName(o.getMetadata().getName()).endResourceAttributes()
+                .endSpec().build());
+        return review.getStatus().getAllowed();
+    }
+
     static List<Pod> pods(String job) {
         return admin().pods().inNamespace(NS).withLabel(JOB_LABEL, job).list().getItems();
     }
@@ -391,7 +368,15 @@ class OperatorFailurePathsTest {
         return admin().v1().events().inNamespace(NS).list().getItems().stream()
                 .filter(e -> "FineTuneJob".equals(e.getInvolvedObject().getKind())
                         && job.getMetadata().getUid().equals(e.getInvolvedObject().getUid()))
-                .toList();
+                .sorted(Comparator.comparingLong(e -> Long.parseLong(e.getMetadata().getResourceVersion()))).toList();
+    }
+
+    /** Events as {@code kubectl describe} lists them: type, reason, message. */
+    static String describe(List<Event> events) {
+        StringBuilder sb = new StringBuilder();
+        events.forEach(e -> sb.append("  ").append(e.getType()).append("  ").append(e.getReason()).append("  ")
+                .append(e.getMessage()).append('\n'));
+        return sb.toString();
     }
 
     static Event awaitEvent(FineTuneJob job, Predicate<Event> which, Duration timeout) throws InterruptedException {

@@ -38,12 +38,16 @@ final class TrainerKubelet implements FakeNode.PodHandler {
     static final String IMAGE_JAR = "/opt/finetune/finetune-trainer.jar";
     /**
      * Pods of FineTuneJobs named {@code oom-*} are OOM-killed by the "kernel": Running for a moment, then terminated with
-     * reason OOMKilled and exit code 137 (128 + SIGKILL), as a kubelet reports a container over its memory limit. No
-     * trainer runs: only the operator's reading of the pod is under test.
+     * reason OOMKilled and exit code 137 (128 + SIGKILL), as a kubelet reports a container over its memory limit; the
+     * termination message is the log tail, as FallbackToLogsOnError makes it for a container that wrote no
+     * termination-log. No trainer runs: only the operator's reading of the pod is under test.
      */
     static final String OOM_PREFIX = "oom-";
     /** Pods of FineTuneJobs named {@code hold-*} run (no trainer) until they are deleted: a long run still in progress. */
     static final String HOLD_PREFIX = "hold-";
+    /** The last lines an OOM-killed trainer logged (what the kubelet copies into the message under FallbackToLogsOnError). */
+    static final String OOM_LOG_TAIL = "step 2/12  loss 2.4811  lr 0.000500  tok/s 812\nstep 3/12  loss 2.3017  lr 0.000750"
+            + "  tok/s 809\n";
     /** How long an {@code oom-*} pod runs before it is killed (long enough for the operator to see it Running). */
     static final Duration OOM_AFTER = Duration.ofMillis(1500);
 
@@ -78,7 +82,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
             bound.running();
             Thread.sleep(OOM_AFTER.toMillis());
             if (!bound.isDeleted()) {
-                bound.failed(137, "OOMKilled", null);
+                bound.failed(137, "OOMKilled", OOM_LOG_TAIL);
             }
             return;
         }
