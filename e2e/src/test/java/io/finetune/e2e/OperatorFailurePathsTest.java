@@ -251,38 +251,45 @@ class OperatorFailurePathsTest {
             rec.await(j -> StatusRecorder.inPhase(j, Phase.Running), Duration.ofSeconds(60), "hold-del to run");
         }
         // Another job, waiting for the GPU hold-del holds: every object of it must survive hold-del's deletion.
-        FineTuneJob other = submit("hold-keep", 1, "2Gi");
-        await(() -> pods("hold-keep").isEmpty() ? null : true, Duration.ofSeconds(30), "the pod of hold-keep");
-        Map<String, HasMetadata> doomedObjects = owned(doomed);
-        Map<String, HasMetadata> otherObjects = owned(other);
-        for (Map<String, HasMetadata> objects : List.of(doomedObjects, otherObjects)) {
-            assertThat(objects.keySet().stream().map(k -> k.substring(0, k.indexOf('/'))).distinct())
-                    .containsExactlyInAnyOrder("Job", "Pod", "ConfigMap", "ServiceAccount", "Role", "RoleBinding");
-        }
-        assertThat(node.pods()).anyMatch(p -> p.name().startsWith("hold-del-"));
-        // The operator's own RBAC holds no delete verb on any of these kinds (yet may create them): what removes them can
-        // only be the garbage collector, following the ownerReferences the operator wrote.
-        for (HasMetadata o : doomedObjects.values()) {
-            assertThat(operatorMay("delete", o)).as("operator may delete " + o.getKind()).isFalse();
-            assertThat(operatorMay("deletecollection", o)).as("operator may deletecollection " + o.getKind()).isFalse();
-        }
-        assertThat(operatorMay("create", doomedObjects.get("ConfigMap/hold-del-config"))).as("the review's control").isTrue();
+        try (StatusRecorder waiting = new StatusRecorder(admin(), NS, "hold-keep")) {
+            FineTuneJob other = submit("hold-keep", 1, "2Gi");
+            waiting.await(j -> "Unschedulable".equals(StatusRecorder.reason(j.getStatus())), Duration.ofSeconds(60),
+                    "hold-keep to wait for the GPU");
+            Map<String, HasMetadata> doomedObjects = owned(doomed);
+            Map<String, HasMetadata> otherObjects = owned(other);
+            for (Map<String, HasMetadata> objects : List.of(doomedObjects, otherObjects)) {
+                assertThat(objects.keySet().stream().map(k -> k.substring(0, k.indexOf('/'))).distinct())
+                        .containsExactlyInAnyOrder("Job", "Pod", "ConfigMap", "ServiceAccount", "Role", "RoleBinding");
+            }
+            assertThat(node.pods()).anyMatch(p -> p.name().startsWith("hold-del-"));
+            // The operator's own RBAC holds no delete verb on any of these kinds (yet may create them): what removes
+            // them can only be the garbage collector, following the ownerReferences the operator wrote.
+            for (HasMetadata o : doomedObjects.values()) {
+                assertThat(operatorMay("delete", o)).as("operator may delete " + o.getKind()).isFalse();
+                assertThat(operatorMay("deletecollection", o)).as("operator may deletecollection " + o.getKind()).isFalse();
+            }
+            assertThat(operatorMay("create", doomedObjects.get("ConfigMap/hold-del-config"))).as("the review's control").isTrue();
 
-        long ms = deleteAndAwaitGone("hold-del", doomedObjects);
-        System.out.println("hold-del: " + doomedObjects.keySet() + " garbage-collected " + ms + " ms after the delete");
+            long ms = deleteAndAwaitGone("hold-del", doomedObjects);
+            System.out.println("hold-del: " + doomedObjects.keySet() + " garbage-collected " + ms + " ms after the delete");
 
-        // The freed GPU goes to the job that waited for it: hold-del's pod is really gone, not just marked.
-        try (StatusRecorder rec = new StatusRecorder(admin(), NS, "hold-keep")) {
-            rec.await(j -> StatusRecorder.inPhase(j, Phase.Running), Duration.ofSeconds(60), "hold-keep to get the GPU");
+            // The freed GPU goes to the job that waited for it: hold-del's pod is really gone, not just marked.
+            FineTuneJob running = waiting.await(j -> StatusRecorder.inPhase(j, Phase.Running), Duration.ofSeconds(60),
+                    "hold-keep to get the GPU");
+            System.out.println("Observed status transitions of FineTuneJob " + NS + "/hold-keep:\n" + waiting.transcript());
+            assertThat(waiting.phases()).as(waiting.transcript()).containsExactly(Phase.Pending, Phase.Running);
+            Condition scheduled = StatusRecorder.condition(running.getStatus(), "Scheduled").orElseThrow();
+            assertThat(scheduled.getStatus()).isEqualTo("True");
+            assertThat(scheduled.getMessage()).contains(node.name());
+            Map<String, HasMetadata> after = owned(other);
+            for (Map.Entry<String, HasMetadata> e : otherObjects.entrySet()) {
+                HasMetadata now = after.get(e.getKey());
+                assertThat(now).as(e.getKey() + " of hold-keep").isNotNull();
+                assertThat(now.getMetadata().getUid()).as(e.getKey()).isEqualTo(e.getValue().getMetadata().getUid());
+                assertThat(now.getMetadata().getDeletionTimestamp()).as(e.getKey()).isNull();
+            }
+            deleteAndAwaitGone("hold-keep", after);
         }
-        Map<String, HasMetadata> after = owned(other);
-        for (Map.Entry<String, HasMetadata> e : otherObjects.entrySet()) {
-            HasMetadata now = after.get(e.getKey());
-            assertThat(now).as(e.getKey() + " of hold-keep").isNotNull();
-            assertThat(now.getMetadata().getUid()).as(e.getKey()).isEqualTo(e.getValue().getMetadata().getUid());
-            assertThat(now.getMetadata().getDeletionTimestamp()).as(e.getKey()).isNull();
-        }
-        deleteAndAwaitGone("hold-keep", after);
     }
 
     /**
