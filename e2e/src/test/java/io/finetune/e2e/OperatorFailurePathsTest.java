@@ -24,11 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
@@ -49,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OperatorFailurePathsTest {
     static final String NS = "paths";
-    static final String JOB_LABEL = "finetune.io/job-name";
+    static final String JOB_LABEL = OwnedObjects.JOB_LABEL;
     static final Duration GC_LIMIT = Duration.ofSeconds(60);
 
     @TempDir
@@ -89,6 +87,10 @@ class OperatorFailurePathsTest {
 
     /** A LoRA job that would train on files nobody reads here (the fake kubelet decides each pod's fate by job name). */
     static FineTuneJob submit(String name, int gpus, String memory) {
+        return submit(name, gpus, memory, 0);
+    }
+
+    static FineTuneJob submit(String name, int gpus, String memory, int backoffLimit) {
         String yaml = """
                 apiVersion: finetune.io/v1alpha1
                 kind: FineTuneJob
@@ -104,9 +106,9 @@ class OperatorFailurePathsTest {
                     lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
                   training: {maxSteps: 12, batchSize: 4}
                   resources: {gpus: %d, memory: %s}
-                  backoffLimit: 0
+                  backoffLimit: %d
                   output: {destination: "file://%s/out/%s"}
-                """.formatted(name, NS, work, work, gpus, memory, work, name);
+                """.formatted(name, NS, work, work, gpus, memory, backoffLimit, work, name);
         FineTuneJob job = admin().resources(FineTuneJob.class)
                 .load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).item();
         return admin().resources(FineTuneJob.class).inNamespace(NS).resource(job).create();
@@ -195,6 +197,33 @@ class OperatorFailurePathsTest {
 
     @Test
     @Order(3)
+    void anOomKilledAttemptIsRetriedWithoutSteppingBackToPendingAndTheLastOomFailsTheJob() throws Exception {
+        FineTuneJob created;
+        FineTuneJob done;
+        try (StatusRecorder rec = new StatusRecorder(admin(), NS, "oom-retry")) {
+            created = submit("oom-retry", 1, "2Gi", 1);
+            done = rec.await(j -> j.getStatus() != null && j.getStatus().phase != null && j.getStatus().phase.isFinal(),
+                    Duration.ofSeconds(90), "oom-retry to finish");
+            System.out.println("Observed status transitions of FineTuneJob " + NS + "/oom-retry:\n" + rec.transcript());
+            // Each pod is Pending for a second (TrainerKubelet.CONTAINER_START): the retry's wait must read as part of the
+            // run, not as a new one.
+            assertThat(rec.phases()).as(rec.transcript()).containsExactly(Phase.Pending, Phase.Running, Phase.Failed);
+            assertThat(rec.seen()).as(rec.transcript()).anySatisfy(s -> {
+                assertThat(s.reason()).isEqualTo("Retrying");
+                assertThat(s.message()).contains("failed (OOMKilled, exit code 137)");
+            });
+        }
+        assertThat(done.getStatus().attempts).isEqualTo(2);
+        Condition failed = StatusRecorder.condition(done.getStatus(), "Failed").orElseThrow();
+        assertThat(failed.getReason()).isEqualTo("OOMKilled");
+        assertThat(pods("oom-retry")).hasSize(2).allSatisfy(p -> assertThat(p.getStatus().getPhase()).isEqualTo("Failed"));
+        System.out.println("Events of FineTuneJob " + NS + "/oom-retry:\n" + describe(events(created)));
+
+        deleteAndAwaitGone("oom-retry", owned(created));
+    }
+
+    @Test
+    @Order(4)
     void theJobAndPodAsTheApiServerStoredThemCarryTheGpuLimitAndTheRestrictedSecurityContext() throws Exception {
         // Two GPUs: not the default of 1, so the limit must come from the spec (and the pod stays unscheduled, unbound).
         FineTuneJob created = submit("shape", 2, "3Gi");
@@ -244,7 +273,7 @@ class OperatorFailurePathsTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void deletingAJobGarbageCollectsEverythingTheOperatorCreatedForItAndNothingElse() throws Exception {
         FineTuneJob doomed = submit("hold-del", 1, "2Gi");
         try (StatusRecorder rec = new StatusRecorder(admin(), NS, "hold-del")) {
@@ -292,66 +321,12 @@ class OperatorFailurePathsTest {
         }
     }
 
-    /**
-     * Everything in the namespace that belongs to FineTuneJob {@code job}: objects carrying its job-name label or owned by
-     * it, and pods owned by its Job; keyed "Kind/name".
-     */
     static Map<String, HasMetadata> owned(FineTuneJob job) {
-        String name = job.getMetadata().getName();
-        String uid = job.getMetadata().getUid();
-        List<HasMetadata> all = new ArrayList<>();
-        all.addAll(admin().batch().v1().jobs().inNamespace(NS).list().getItems());
-        all.addAll(admin().pods().inNamespace(NS).list().getItems());
-        all.addAll(admin().configMaps().inNamespace(NS).list().getItems());
-        all.addAll(admin().serviceAccounts().inNamespace(NS).list().getItems());
-        all.addAll(admin().rbac().roles().inNamespace(NS).list().getItems());
-        all.addAll(admin().rbac().roleBindings().inNamespace(NS).list().getItems());
-        List<String> owners = new ArrayList<>(List.of(uid));
-        all.stream().filter(o -> o instanceof Job && ownedBy(o, uid)).forEach(o -> owners.add(o.getMetadata().getUid()));
-        Map<String, HasMetadata> out = new TreeMap<>();
-        for (HasMetadata o : all) {
-            Map<String, String> labels = o.getMetadata().getLabels();
-            if (labels != null && name.equals(labels.get(JOB_LABEL)) || owners.stream().anyMatch(u -> ownedBy(o, u))) {
-                out.put(o.getKind() + "/" + o.getMetadata().getName(), o);
-            }
-        }
-        return out;
+        return OwnedObjects.of(admin(), job);
     }
 
-    static boolean ownedBy(HasMetadata o, String uid) {
-        return o.getMetadata().getOwnerReferences() != null
-                && o.getMetadata().getOwnerReferences().stream().anyMatch(r -> uid.equals(r.getUid()));
-    }
-
-    /**
-     * Deletes the FineTuneJob as {@code kubectl delete ftj} would and waits until it and every one of {@code objects} are
-     * gone (the real garbage collector's work: the operator deletes nothing); returns how long that took.
-     */
     static long deleteAndAwaitGone(String name, Map<String, HasMetadata> objects) throws InterruptedException {
-        assertThat(objects).as("objects of " + name).isNotEmpty();
-        long t0 = System.nanoTime();
-        admin().resources(FineTuneJob.class).inNamespace(NS).withName(name).delete();
-        long deadline = t0 + GC_LIMIT.toNanos();
-        while (true) {
-            List<String> left = new ArrayList<>();
-            if (admin().resources(FineTuneJob.class).inNamespace(NS).withName(name).get() != null) {
-                left.add("FineTuneJob/" + name);
-            }
-            for (Map.Entry<String, HasMetadata> e : objects.entrySet()) {
-                HasMetadata now = admin().resource(e.getValue()).inNamespace(NS).get();
-                if (now != null && now.getMetadata().getUid().equals(e.getValue().getMetadata().getUid())) {
-                    left.add(e.getKey());
-                }
-            }
-            if (left.isEmpty()) {
-                return (System.nanoTime() - t0) / 1_000_000;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("still there " + GC_LIMIT.toSeconds() + " s after deleting FineTuneJob " + name
-                        + ": " + left);
-            }
-            Thread.sleep(200);
-        }
+        return OwnedObjects.deleteAndAwaitGone(admin(), NS, name, objects, GC_LIMIT);
     }
 
     /** A SubjectAccessReview: may the operator's ServiceAccount do {@code verb} on object {@code o}? */

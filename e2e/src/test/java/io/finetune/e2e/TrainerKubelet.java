@@ -48,6 +48,8 @@ final class TrainerKubelet implements FakeNode.PodHandler {
     /** The last lines an OOM-killed trainer logged (what the kubelet copies into the message under FallbackToLogsOnError). */
     static final String OOM_LOG_TAIL = "step 2/12  loss 2.4811  lr 0.000500  tok/s 812\nstep 3/12  loss 2.3017  lr 0.000750"
             + "  tok/s 809\n";
+    /** How long an {@code oom-*} pod stays Pending once bound, as a kubelet creating the container (a window users see). */
+    static final Duration CONTAINER_START = Duration.ofSeconds(1);
     /** How long an {@code oom-*} pod runs before it is killed (long enough for the operator to see it Running). */
     static final Duration OOM_AFTER = Duration.ofMillis(1500);
 
@@ -79,6 +81,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
     @Override
     public void onPod(BoundPod bound) throws Exception {
         if (bound.name().startsWith(OOM_PREFIX)) {
+            Thread.sleep(CONTAINER_START.toMillis());
             bound.running();
             Thread.sleep(OOM_AFTER.toMillis());
             if (!bound.isDeleted()) {
