@@ -135,6 +135,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
         bound.running();
 
         Path log = dir.resolve("trainer.log");
+        boolean killed = false;
         try (var out = Files.newBufferedWriter(log); var in = process.inputReader(StandardCharsets.UTF_8)) {
             String line;
             while ((line = in.readLine()) != null) {
@@ -142,8 +143,15 @@ final class TrainerKubelet implements FakeNode.PodHandler {
                 out.newLine();
                 out.flush();
                 if (killWhen.test(run, line)) {
+                    killed = true;
                     process.destroyForcibly();
                 }
+            }
+        } catch (IOException e) {
+            // The JDK closes a killed process's output pipe under its reader ("Stream closed"): that is the end of the
+            // output, and the pod must still fail as a killed container does (137), not as a handler error.
+            if (!killed && !bound.isDeleted()) {
+                throw e;
             }
         }
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
