@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -79,6 +80,12 @@ class OperatorFailurePathsTest {
         if (kube != null) {
             kube.close();
         }
+    }
+
+    /** The fake kubelet wrote every pod status itself: a handler failure would have faked a pod failure instead. */
+    @AfterEach
+    void theFakeKubeletNeverFailed() {
+        assertThat(node.handlerErrors()).isEmpty();
     }
 
     static KubernetesClient admin() {
