@@ -225,6 +225,10 @@ class OperatorFailurePathsTest {
         assertThat(failed.getReason()).isEqualTo("OOMKilled");
         assertThat(pods("oom-retry")).hasSize(2).allSatisfy(p -> assertThat(p.getStatus().getPhase()).isEqualTo("Failed"));
         System.out.println("Events of FineTuneJob " + NS + "/oom-retry:\n" + describe(events(created)));
+        assertThat(events(created)).as("an event for each attempt's start").filteredOn(e -> "Running".equals(e.getReason()))
+                .hasSize(2);
+        assertThat(events(created)).filteredOn(e -> "Retrying".equals(e.getReason())).singleElement()
+                .satisfies(e -> assertThat(e.getType()).isEqualTo("Normal"));
 
         deleteAndAwaitGone("oom-retry", owned(created));
     }
