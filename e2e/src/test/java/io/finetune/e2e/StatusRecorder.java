@@ -1,5 +1,6 @@
 package io.finetune.e2e;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
 
@@ -21,10 +23,12 @@ import java.util.function.Predicate;
  */
 final class StatusRecorder implements AutoCloseable {
     /** One observed status. */
-    record Seen(long millis, Phase phase, Long step, Long totalSteps, Double loss, Integer attempts, String message) {
+    record Seen(long millis, Phase phase, Long step, Long totalSteps, Double loss, Integer attempts, String message,
+                String reason) {
         String line() {
-            return String.format(Locale.ROOT, "+%5.1fs  %-9s  step %s/%s  loss %s  attempts %s%s", millis / 1000.0, phase,
-                    step == null ? "-" : step, totalSteps == null ? "-" : totalSteps,
+            return String.format(Locale.ROOT, "+%5.1fs  %-9s %-21s  step %s/%s  loss %s  attempts %s%s", millis / 1000.0,
+                    phase, reason == null ? "" : "(" + reason + ")", step == null ? "-" : step,
+                    totalSteps == null ? "-" : totalSteps,
                     loss == null ? "-" : String.format(Locale.ROOT, "%.4f", loss), attempts == null ? "-" : attempts,
                     message == null ? "" : "  " + message);
         }
@@ -51,15 +55,46 @@ final class StatusRecorder implements AutoCloseable {
     private synchronized void record(FineTuneJob job) {
         latest = job;
         FineTuneJobStatus s = job.getStatus();
-        Seen now = s == null ? new Seen(elapsed(), null, null, null, null, null, null)
+        Seen now = s == null ? new Seen(elapsed(), null, null, null, null, null, null, null)
                 : new Seen(elapsed(), s.phase, s.progress == null ? null : s.progress.step,
                 s.progress == null ? null : s.progress.totalSteps, s.progress == null ? null : s.progress.loss, s.attempts,
-                s.message);
+                s.message, reason(s));
         Seen last = seen.isEmpty() ? null : seen.get(seen.size() - 1);
         if (last == null || !Objects.equals(last.phase(), now.phase()) || !Objects.equals(last.step(), now.step())
-                || !Objects.equals(last.attempts(), now.attempts()) || !Objects.equals(last.message(), now.message())) {
+                || !Objects.equals(last.attempts(), now.attempts()) || !Objects.equals(last.message(), now.message())
+                || !Objects.equals(last.reason(), now.reason())) {
             seen.add(now);
         }
+    }
+
+    /**
+     * The reason that explains the phase, as {@code kubectl describe ftj} would show it: the Failed condition's reason of a
+     * failed job, the Scheduled=False reason of a pending one (else its Running condition's), the Running condition's reason
+     * of a running one (Running / Finishing).
+     */
+    static String reason(FineTuneJobStatus s) {
+        if (s == null || s.phase == null || s.conditions == null) {
+            return null;
+        }
+        String type = switch (s.phase) {
+            case Failed -> "Failed";
+            case Succeeded -> "Succeeded";
+            case Suspended -> "Suspended";
+            default -> "Running";
+        };
+        if (s.phase == Phase.Pending) {
+            String unscheduled = condition(s, "Scheduled").filter(c -> "False".equals(c.getStatus()))
+                    .map(Condition::getReason).orElse(null);
+            if (unscheduled != null) {
+                return unscheduled;
+            }
+        }
+        return condition(s, type).map(Condition::getReason).orElse(null);
+    }
+
+    static Optional<Condition> condition(FineTuneJobStatus s, String type) {
+        return s.conditions == null ? Optional.empty()
+                : s.conditions.stream().filter(c -> type.equals(c.getType())).findFirst();
     }
 
     private long elapsed() {

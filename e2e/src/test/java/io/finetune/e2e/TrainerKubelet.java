@@ -36,6 +36,22 @@ import java.util.function.BiPredicate;
 final class TrainerKubelet implements FakeNode.PodHandler {
     /** The path of the trainer jar inside the image (operator's TrainingJob). */
     static final String IMAGE_JAR = "/opt/finetune/finetune-trainer.jar";
+    /**
+     * Pods of FineTuneJobs named {@code oom-*} are OOM-killed by the "kernel": Running for a moment, then terminated with
+     * reason OOMKilled and exit code 137 (128 + SIGKILL), as a kubelet reports a container over its memory limit; the
+     * termination message is the log tail, as FallbackToLogsOnError makes it for a container that wrote no
+     * termination-log. No trainer runs: only the operator's reading of the pod is under test.
+     */
+    static final String OOM_PREFIX = "oom-";
+    /** Pods of FineTuneJobs named {@code hold-*} run (no trainer) until they are deleted: a long run still in progress. */
+    static final String HOLD_PREFIX = "hold-";
+    /** The last lines an OOM-killed trainer logged (what the kubelet copies into the message under FallbackToLogsOnError). */
+    static final String OOM_LOG_TAIL = "step 2/12  loss 2.4811  lr 0.000500  tok/s 812\nstep 3/12  loss 2.3017  lr 0.000750"
+            + "  tok/s 809\n";
+    /** How long an {@code oom-*} pod stays Pending once bound, as a kubelet creating the container (a window users see). */
+    static final Duration CONTAINER_START = Duration.ofSeconds(1);
+    /** How long an {@code oom-*} pod runs before it is killed (long enough for the operator to see it Running). */
+    static final Duration OOM_AFTER = Duration.ofMillis(1500);
 
     /** A running trainer, for tests that interfere (kill it). */
     record Run(BoundPod pod, Process process, Path dir, String token) {
@@ -64,6 +80,22 @@ final class TrainerKubelet implements FakeNode.PodHandler {
 
     @Override
     public void onPod(BoundPod bound) throws Exception {
+        if (bound.name().startsWith(OOM_PREFIX)) {
+            Thread.sleep(CONTAINER_START.toMillis());
+            bound.running();
+            Thread.sleep(OOM_AFTER.toMillis());
+            if (!bound.isDeleted()) {
+                bound.failed(137, "OOMKilled", OOM_LOG_TAIL);
+            }
+            return;
+        }
+        if (bound.name().startsWith(HOLD_PREFIX)) {
+            bound.running();
+            while (!bound.isDeleted()) {
+                Thread.sleep(100);
+            }
+            return;
+        }
         Pod pod = bound.pod();
         Container c = pod.getSpec().getContainers().get(0);
         Path dir = Files.createDirectories(workDir.resolve(bound.name()));
@@ -103,6 +135,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
         bound.running();
 
         Path log = dir.resolve("trainer.log");
+        boolean killed = false;
         try (var out = Files.newBufferedWriter(log); var in = process.inputReader(StandardCharsets.UTF_8)) {
             String line;
             while ((line = in.readLine()) != null) {
@@ -110,8 +143,15 @@ final class TrainerKubelet implements FakeNode.PodHandler {
                 out.newLine();
                 out.flush();
                 if (killWhen.test(run, line)) {
+                    killed = true;
                     process.destroyForcibly();
                 }
+            }
+        } catch (IOException e) {
+            // The JDK closes a killed process's output pipe under its reader ("Stream closed"): that is the end of the
+            // output, and the pod must still fail as a killed container does (137), not as a handler error.
+            if (!killed && !bound.isDeleted()) {
+                throw e;
             }
         }
         if (!process.waitFor(60, TimeUnit.SECONDS)) {

@@ -225,6 +225,9 @@ public class FineTuneJobController {
                     .map(c -> c.getReason()).orElse("Failed");
             case Pending -> Conditions.find(conditions, ConditionType.Scheduled)
                     .filter(c -> "False".equals(c.getStatus())).map(c -> c.getReason()).orElse("Pending");
+            // Running, Retrying or Finishing: a retry pod that starts after Retrying/Finishing is a transition of its own.
+            case Running -> Conditions.find(conditions, ConditionType.Running)
+                    .filter(c -> "True".equals(c.getStatus())).map(c -> c.getReason()).orElse("Running");
             default -> s.phase.name();
         };
     }

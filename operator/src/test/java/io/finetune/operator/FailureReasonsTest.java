@@ -151,6 +151,51 @@ class FailureReasonsTest extends ControllerTestBase {
     }
 
     @Test
+    void aRetryPodWaitingToStartKeepsTheRunRunningInsteadOfSteppingBackToPending() {
+        FineTuneJob ftj = create(TestJobs.lora("retrying"));
+        reconcile(ftj);
+        Pod first = kubelet.running(kubelet.startPod(ftj), "2026-01-01T00:00:05Z");
+        assertThat(reconcile(ftj).phase).isEqualTo(Phase.Running);
+        kubelet.terminated(first, "Failed", 137, "OOMKilled", null, "2026-01-01T00:05:00Z");
+        kubelet.failedPods(ftj, 1);
+        Pod retry = kubelet.startPod(ftj);
+
+        FineTuneJobStatus s = reconcile(ftj);
+
+        assertThat(s.phase).isEqualTo(Phase.Running);
+        Condition running = Conditions.find(s.conditions, ConditionType.Running).orElseThrow();
+        assertThat(running.getReason()).isEqualTo("Retrying");
+        assertThat(s.message).contains(first.getMetadata().getName() + " failed (OOMKilled, exit code 137)")
+                .contains("retry pod " + retry.getMetadata().getName());
+        assertThat(events(ftj)).contains("Normal Retrying");
+
+        kubelet.running(retry, "2026-01-01T00:06:00Z");
+        FineTuneJobStatus again = reconcile(ftj);
+        assertThat(again.phase).isEqualTo(Phase.Running);
+        assertThat(again.attempts).isEqualTo(2);
+        assertThat(events(ftj)).as("kubectl describe shows each attempt start").filteredOn("Normal Running"::equals)
+                .hasSize(2);
+    }
+
+    @Test
+    void aRetryNoNodeCanTakeIsReportedUnschedulable() {
+        FineTuneJob ftj = create(TestJobs.lora("retry-unschedulable"));
+        reconcile(ftj);
+        Pod first = kubelet.running(kubelet.startPod(ftj), "2026-01-01T00:00:05Z");
+        reconcile(ftj);
+        kubelet.terminated(first, "Failed", 137, "OOMKilled", null, "2026-01-01T00:05:00Z");
+        kubelet.failedPods(ftj, 1);
+        // The user must act (free or add a GPU): that is not a retry in progress.
+        kubelet.unschedulable(kubelet.startPod(ftj), "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.");
+
+        FineTuneJobStatus waiting = reconcile(ftj);
+
+        assertThat(waiting.phase).isEqualTo(Phase.Pending);
+        assertThat(waiting.message).contains("Insufficient nvidia.com/gpu");
+        assertThat(events(ftj)).contains("Warning Unschedulable");
+    }
+
+    @Test
     void finishedRunIsHistoryEvenAfterItsJobIsCleanedUp() {
         FineTuneJob ftj = create(TestJobs.lora("ttl"));
         FineTuneJobStatus failedStatus = failWith(ftj, "OOMKilled", 137, null, "BackoffLimitExceeded");

@@ -149,6 +149,19 @@ public final class StatusDeriver {
                 return new Outcome(Phase.Pending, "Unschedulable", msg, null);
             }
         }
+        Optional<Pod> failedAttempt = PodFacts.lastFinished(o.pods(), "Failed");
+        if (failedAttempt.isPresent()) {
+            // The Job controller replaced a failed attempt with a pod that has not started yet: the run goes on (Running,
+            // reason Retrying) instead of stepping back to Pending and forth (a retry no node can take is Unschedulable above).
+            String retry = o.pods().stream().filter(p -> !PodFacts.started(p)).map(p -> p.getMetadata().getName())
+                    .findFirst().orElse("?");
+            String exit = PodFacts.terminated(failedAttempt.get())
+                    .map(t -> " (" + t.getReason() + ", exit code " + t.getExitCode() + ")").orElse("");
+            String msg = "pod " + failedAttempt.get().getMetadata().getName() + " failed" + exit + "; retry pod " + retry
+                    + " is starting";
+            want.add(Conditions.of(ConditionType.Running, true, "Retrying", msg));
+            return new Outcome(Phase.Running, "Retrying", msg, null);
+        }
         return pending(want, "Pending", "waiting for the training pod to start");
     }
 
