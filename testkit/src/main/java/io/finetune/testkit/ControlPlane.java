@@ -242,7 +242,8 @@ public final class ControlPlane implements AutoCloseable {
                 }
                 if (item instanceof CustomResourceDefinition crd) {
                     admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-                            .waitUntilCondition(c -> c != null && c.getStatus() != null
+                            // status.conditions is null until the apiextensions controller first writes it
+                            .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
                                     && c.getStatus().getConditions().stream().anyMatch(
                                             x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
                                     60, TimeUnit.SECONDS);
