@@ -16,7 +16,7 @@ TESTCP=trainer-image/target/test-classes
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
 PARTS=${PARTS:-"speed memory operator"}
-# SPEED_CONFIGS="preset batch seq warmup steps;..." (default "tiny 4 128 2 4;small 2 256 1 3")
+# SPEED_CONFIGS="preset batch seq warmup steps;..." (default "tiny 4 128 3 20;small 2 256 2 8": enough steps to average out noise)
 PY=/usr/bin/python3
 WORK=${BENCH_WORK:-/tmp/finetune-bench-run}
 OUT=$WORK/report.md
@@ -71,7 +71,7 @@ if [[ " $PARTS " == *" speed "* ]]; then
   java "${JAVA_THREADS[@]}" -cp "$JAR:$TESTCP" io.finetune.bench.TrainerBench matmul 1024 30 2>/dev/null | grep '^side=' >> "$RAW"
   "$PY" bench/torch_bench.py info "$THREADS" >> "$RAW" 2>&1 || echo "side=torch info=unavailable" >> "$RAW"
   # config: preset batch seq warmup steps
-  IFS=';' read -ra CONFIGS <<< "${SPEED_CONFIGS:-tiny 4 128 2 4;small 2 256 1 3}"
+  IFS=";" read -ra CONFIGS <<< "${SPEED_CONFIGS:-tiny 4 128 3 20;small 2 256 2 8}"
   for cfg in "${CONFIGS[@]}"; do
     read -r preset batch seq warm steps <<< "$cfg"
     java -jar "$JAR" init-model --preset "$preset" --seed 42 --output "$WORK/model-$preset" > /dev/null 2>&1 \
@@ -123,7 +123,7 @@ elif ! previous 3 >> "$OUT"; then
 fi
 
 { echo "## Command"; echo; echo '```'; echo "mvn -B -DskipTests package   # once, from a clean clone"
-  echo "ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
+  echo "SPEED_CONFIGS=\"${SPEED_CONFIGS:-tiny 4 128 3 20;small 2 256 2 8}\" ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
        "OP_JOBS=${OP_JOBS:-200} OP_TOTAL=${OP_TOTAL:-500} MEM_STEPS=${MEM_STEPS:-30} bench/run.sh"; echo '```'; } >> "$OUT"
 cat "$OUT"
 cp "$OUT" BENCHMARKS.md
