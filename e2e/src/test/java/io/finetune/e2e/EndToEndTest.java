@@ -88,18 +88,7 @@ class EndToEndTest {
     }
 
     static void initModelAndData() throws Exception {
-        Process p = new ProcessBuilder(Repo.java().toString(), "-jar", Repo.trainerJar().toString(), "init-model", "--preset",
-                "tiny", "--seed", "7", "--output", work.resolve("model").toString()).redirectErrorStream(true)
-                .redirectOutput(work.resolve("init-model.log").toFile()).start();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(Files.readString(work.resolve("init-model.log"))).isZero();
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 48; i++) {
-            String w = Integer.toString(1000 + i * 37);
-            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
-                    .append(new StringBuilder(w).reverse()).append("\"}\n");
-        }
-        Files.writeString(work.resolve("train.jsonl"), sb);
+        TinyLoraJob.initModelAndData(work);
         Files.writeString(work.resolve("bad.jsonl"), "{\"prompt\": \"12=\", \"completion\": \"21\"}\n"
                 + "{\"prompt\": \"34=\", \"completion\": \"43\"}\n{\"prompt\": \"56=\", \"completion\": \n");
     }
