@@ -1,11 +1,11 @@
 package io.finetune.trainer.galore;
 
-import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.model.OwnedArrays;
 
 /**
  * GaLore gradient projector, proj_type "std" (galore_torch/galore_projector.py; Zhao et al. 2024, arXiv 2403.03507, Alg. 2).

@@ -1,9 +1,9 @@
 package io.finetune.trainer.method;
 
-import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.model.ForwardContext;
+import io.finetune.trainer.model.OwnedArrays;
 import java.util.SplittableRandom;
 
 /** Inverted dropout whose mask is drawn in Java from the forward context's seed (repeatable across resume). */

@@ -1,6 +1,5 @@
 package io.finetune.trainer.method;
 
-import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -8,6 +7,7 @@ import io.finetune.api.v1alpha1.LoraInit;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LinearAdapter;
+import io.finetune.trainer.model.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import java.util.List;
 import java.util.SplittableRandom;

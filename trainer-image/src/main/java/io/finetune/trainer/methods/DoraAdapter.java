@@ -1,6 +1,5 @@
 package io.finetune.trainer.methods;
 
-import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.LoraInit;
@@ -8,6 +7,7 @@ import io.finetune.trainer.method.Dropout;
 import io.finetune.trainer.method.LoraAdapter;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.Linear;
+import io.finetune.trainer.model.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -40,7 +40,8 @@ public final class DoraAdapter extends LoraAdapter {
 
     /** ||W + s·B·A|| over the input dimension, (out), with no gradient path (paper §4.3). */
     private NDArray weightNorm(Linear base) {
-        NDArray delta = OwnedArrays.times(loraB.array().stopGradient().matMul(loraA.array().stopGradient()), scaling); // (out, in)
+        NDArray delta = loraB.array().stopGradient().matMul(loraA.array().stopGradient());                    // (out, in)
+        delta.muli(OwnedArrays.scalar(delta.getManager(), scaling));
         NDArray w = delta.addi(base.weight().array());                                                       // (out, in)
         return w.square().sum(new int[] {1}).sqrt().stopGradient();                                          // (out)
     }

@@ -56,9 +56,9 @@ public final class OwnedArrays {
         return x.sub(scalar(x.getManager(), s));
     }
 
-    /** A 0-dim float32 array owned by libtorch, in {@code manager} (closed with it). */
+    /** A 0-dim float32 array owned by libtorch ({@code torch::full}, no Java buffer), in {@code manager} (closed with it). */
     public static NDArray scalar(NDManager manager, double s) {
-        return own(manager.create((float) s));
+        return manager.full(new Shape(), (float) s);
     }
 
     private static NDArray own(NDArray borrowed) {

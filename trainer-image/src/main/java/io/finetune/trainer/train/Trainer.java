@@ -1,6 +1,5 @@
 package io.finetune.trainer.train;
 
-import io.finetune.trainer.model.OwnedArrays;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -13,6 +12,7 @@ import io.finetune.trainer.model.CausalLmLoss;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.model.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.LrSchedule;
 import io.finetune.trainer.optim.Optimizer;
