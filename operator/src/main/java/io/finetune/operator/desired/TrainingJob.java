@@ -22,6 +22,8 @@ import io.finetune.api.v1alpha1.ResourcesSpec;
 import io.finetune.operator.Names;
 import io.finetune.operator.OperatorSettings;
 import io.finetune.operator.desired.StorageLocations.Location;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -176,8 +178,8 @@ public final class TrainingJob {
      */
     static List<EnvVar> withThreads(List<EnvVar> env, String cpu) {
         if (cpu != null) {
-            java.math.BigDecimal cores = Quantity.getAmountInBytes(new Quantity(cpu));
-            int threads = Math.max(1, cores.setScale(0, java.math.RoundingMode.CEILING).intValueExact());
+            BigDecimal cores = Quantity.getAmountInBytes(new Quantity(cpu));
+            int threads = Math.max(1, cores.setScale(0, RoundingMode.CEILING).intValueExact());
             env.add(plain("OMP_NUM_THREADS", Integer.toString(threads)));
         }
         return env;

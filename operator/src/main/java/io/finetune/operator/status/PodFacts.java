@@ -27,6 +27,10 @@ final class PodFacts {
         return Set.of("Running", "Succeeded", "Failed").contains(phase(pod));
     }
 
+    static boolean finished(Pod pod) {
+        return Set.of("Succeeded", "Failed").contains(phase(pod));
+    }
+
     static Optional<PodCondition> scheduledCondition(Pod pod) {
         if (pod.getStatus() == null || pod.getStatus().getConditions() == null) {
             return Optional.empty();

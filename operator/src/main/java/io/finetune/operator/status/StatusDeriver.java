@@ -15,7 +15,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -131,7 +130,7 @@ public final class StatusDeriver {
             want.add(Conditions.of(ConditionType.Running, true, "Running", "pod " + running.get().getMetadata().getName() + " is training"));
             return new Outcome(Phase.Running, "Running", "training in pod " + running.get().getMetadata().getName(), null);
         }
-        if (!o.pods().isEmpty() && o.pods().stream().allMatch(p -> Set.of("Succeeded", "Failed").contains(PodFacts.phase(p)))) {
+        if (!o.pods().isEmpty() && o.pods().stream().allMatch(PodFacts::finished)) {
             // The kubelet reports a finished pod before the Job controller updates the Job: until it does (Complete,
             // Failed, or a retry pod after its back-off), the run stays where it was instead of going back to Pending.
             Pod pod = PodFacts.lastFinished(o.pods(), "Succeeded").or(() -> PodFacts.lastFinished(o.pods(), "Failed")).orElseThrow();
