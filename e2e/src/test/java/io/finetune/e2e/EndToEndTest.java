@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -48,6 +47,7 @@ class EndToEndTest {
 
     @TempDir
     static Path work;
+    static OperatorCluster cluster;
     static ControlPlane kube;
     static OperatorProcess operator;
     static TrainerKubelet kubelet;
@@ -56,28 +56,18 @@ class EndToEndTest {
 
     @BeforeAll
     static void startEverything() throws Exception {
-        kube = ControlPlane.builder().withControllers().withCrds(Repo.crdFor120(work)).start();   // skips without binaries
+        cluster = OperatorCluster.start(work, NS, plane -> kubelet = new TrainerKubelet(plane, work.resolve("pods")));
+        kube = cluster.kube();
+        operator = cluster.operator();
+        node = cluster.node();
         Repo.trainerJar();
-        Repo.operatorJar();
         initModelAndData();
-        kube.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
-                .serverSideApply();
-        operator = OperatorProcess.start(kube, work);
-        kubelet = new TrainerKubelet(kube, Files.createDirectories(work.resolve("pods")));
-        node = FakeNode.builder("gpu-node-1").capacity("nvidia.com/gpu", "1").handler(kubelet).start(kube.client());
     }
 
     @AfterAll
     static void stopEverything() throws Exception {
-        if (node != null) {
-            node.close();
-        }
-        if (operator != null) {
-            System.out.println("== operator log:\n" + operator.log());
-            operator.close();
-        }
-        if (kube != null) {
-            kube.close();
+        if (cluster != null) {
+            cluster.close();
         }
     }
 

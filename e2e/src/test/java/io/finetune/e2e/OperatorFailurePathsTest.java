@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -53,32 +52,23 @@ class OperatorFailurePathsTest {
 
     @TempDir
     static Path work;
+    static OperatorCluster cluster;
     static ControlPlane kube;
     static OperatorProcess operator;
     static FakeNode node;
 
     @BeforeAll
     static void startEverything() throws Exception {
-        kube = ControlPlane.builder().withControllers().withCrds(Repo.crdFor120(work)).start();   // skips without binaries
-        Repo.operatorJar();
-        kube.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
-                .serverSideApply();
-        operator = OperatorProcess.start(kube, work);
-        TrainerKubelet kubelet = new TrainerKubelet(kube, Files.createDirectories(work.resolve("pods")));
-        node = FakeNode.builder("gpu-node-1").capacity("nvidia.com/gpu", "1").handler(kubelet).start(kube.client());
+        cluster = OperatorCluster.start(work, NS, plane -> new TrainerKubelet(plane, work.resolve("pods")));
+        kube = cluster.kube();
+        operator = cluster.operator();
+        node = cluster.node();
     }
 
     @AfterAll
     static void stopEverything() throws Exception {
-        if (node != null) {
-            node.close();
-        }
-        if (operator != null) {
-            System.out.println("== operator log:\n" + operator.log());
-            operator.close();
-        }
-        if (kube != null) {
-            kube.close();
+        if (cluster != null) {
+            cluster.close();
         }
     }
 
