@@ -1,6 +1,5 @@
 package io.finetune.testkit;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Locates files of the repository from the testkit tests. */
@@ -9,15 +8,7 @@ final class RepoFiles {
     }
 
     static Path root() {
-        String prop = System.getProperty("repo.root");
-        Path p = prop != null ? Path.of(prop) : Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("crds"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("cannot find the repository root (a folder holding crds/)");
-        }
-        return p;
+        return RepoRoot.find();
     }
 
     static Path crd() {
