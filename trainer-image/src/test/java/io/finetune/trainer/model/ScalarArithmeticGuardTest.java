@@ -41,9 +41,17 @@ class ScalarArithmeticGuardTest {
 
     @Test
     void theGuardSeesSuchACall() throws Exception {
-        // The optimizer updates weights outside autograd, where the number form is safe; it does use it.
-        byte[] adamW = Files.readAllBytes(classesRoot().resolve("io/finetune/trainer/optim/AdamW.class"));
-        assertThat(new String(adamW, StandardCharsets.ISO_8859_1)).contains(NUMBER_OP);
+        // A deliberate x.mul(0.5) compiled by javac like the main classes: the pattern the guard looks for is really there.
+        Path fixture = Path.of(NumberArithmeticFixture.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                .resolve("io/finetune/trainer/model/ScalarArithmeticGuardTest$NumberArithmeticFixture.class");
+        assertThat(new String(Files.readAllBytes(fixture), StandardCharsets.ISO_8859_1)).contains(NUMBER_OP);
+    }
+
+    /** The form the guard rejects on the autograd path. */
+    static final class NumberArithmeticFixture {
+        static ai.djl.ndarray.NDArray half(ai.djl.ndarray.NDArray x) {
+            return x.mul(0.5);
+        }
     }
 
     private static Path classesRoot() throws URISyntaxException {
