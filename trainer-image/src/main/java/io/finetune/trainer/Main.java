@@ -3,6 +3,7 @@ package io.finetune.trainer;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.trainer.cli.Args;
 import io.finetune.trainer.cli.InitModel;
+import io.finetune.trainer.cli.NativeAllocator;
 import io.finetune.trainer.cli.Quickstart;
 import io.finetune.trainer.cli.Threads;
 import io.finetune.trainer.cli.UsageException;
@@ -36,6 +37,7 @@ public final class Main {
 
     public static void main(String[] args) {
         Threads.configure();
+        NativeAllocator.configure();
         System.exit(execute(args));
     }
 

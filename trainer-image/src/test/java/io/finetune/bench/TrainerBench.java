@@ -9,6 +9,7 @@ import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.cli.NativeAllocator;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.LlamaModel;
@@ -37,6 +38,7 @@ public final class TrainerBench {
     }
 
     public static void main(String[] args) throws Exception {
+        NativeAllocator.configure(); // as the trainer's Main does
         if (args.length >= 1 && args[0].equals("matmul")) {
             matmul(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
         } else if (args.length == 7 && args[0].equals("train")) {
