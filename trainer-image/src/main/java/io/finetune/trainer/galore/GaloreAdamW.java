@@ -3,6 +3,7 @@ package io.finetune.trainer.galore;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.model.OwnedArrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -68,18 +69,24 @@ public final class GaloreAdamW implements AutoCloseable {
             v.tempAttach(scratch);
             projector.basis().tempAttach(scratch);
 
+            // Scalars as libtorch-owned 0-dim arrays: DJL's Number overloads wrap each number in a Java buffer and convert it
+            // to a tensor per op, which cost more than the arithmetic on the compact moments.
             NDArray r = projector.project(grad);
-            m.muli(adam.beta1()).addi(r.mul(1 - adam.beta1()));
-            v.muli(adam.beta2()).addi(r.square().muli(1 - adam.beta2()));
+            m.muli(scalar(scratch, adam.beta1())).addi(r.mul(scalar(scratch, 1 - adam.beta1())));
+            v.muli(scalar(scratch, adam.beta2())).addi(r.square().muli(scalar(scratch, 1 - adam.beta2())));
             step++;
             double stepSize = lr * Math.sqrt(1 - Math.pow(adam.beta2(), step)) / (1 - Math.pow(adam.beta1(), step));
-            NDArray normalized = m.div(v.sqrt().addi(adam.eps()));
-            NDArray update = projector.projectBack(normalized).muli((float) stepSize);
+            NDArray normalized = m.div(v.sqrt().addi(scalar(scratch, adam.eps())));
+            NDArray update = projector.projectBack(normalized).muli(scalar(scratch, stepSize));
             weight.subi(update);
             if (adam.weightDecay() > 0) {
-                weight.muli(1 - lr * adam.weightDecay());
+                weight.muli(scalar(scratch, 1 - lr * adam.weightDecay()));
             }
         }
+    }
+
+    private static NDArray scalar(NDManager manager, double value) {
+        return OwnedArrays.scalar(manager, value);
     }
 
     /**

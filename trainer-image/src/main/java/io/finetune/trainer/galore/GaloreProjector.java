@@ -116,7 +116,7 @@ public final class GaloreProjector implements AutoCloseable {
     /** Full-size update: RIGHT: scale · R Q (m, n); LEFT: scale · P R (m, n). */
     public NDArray projectBack(NDArray low) {
         NDArray full = side == Side.RIGHT ? low.matMul(basis) : basis.matMul(low);
-        return full.muli(settings.scale());
+        return full.muli(OwnedArrays.scalar(full.getManager(), settings.scale()));
     }
 
     /** Bytes of the held basis: min(m, n)·r fp32 values once it exists. */

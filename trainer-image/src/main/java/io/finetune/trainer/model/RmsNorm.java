@@ -7,6 +7,9 @@ public record RmsNorm(Parameter weight, double eps) {
     /** x: (..., d) -> (..., d). */
     public NDArray forward(NDArray x) {
         NDArray variance = x.square().mean(new int[] {-1}, true); // (..., 1)
-        return x.div(OwnedArrays.plus(variance, eps).sqrt()).mul(weight.array());
+        // x * rsqrt(var + eps) as transformers: the (..., 1) power is cheap, and a multiply's backward is one pass over x
+        // where a divide's takes three (DivBackward also forms -g x / s^2).
+        NDArray inverseRms = OwnedArrays.plus(variance, eps).pow(OwnedArrays.scalar(x.getManager(), -0.5));
+        return x.mul(inverseRms).mul(weight.array());
     }
 }
