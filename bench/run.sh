@@ -16,7 +16,9 @@ TESTCP=trainer-image/target/test-classes
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
 PARTS=${PARTS:-"speed memory operator"}
-# SPEED_CONFIGS="preset batch seq warmup steps;..." (default "tiny 4 128 3 20;small 2 256 2 8": enough steps to average out noise)
+# SPEED_CONFIGS="preset batch seq warmup steps;..." (default "tiny 4 128 30 20;small 2 256 3 8": enough timed steps to
+# average out noise, and enough warm-up that the JVM's JIT compiler has finished before timing starts: on 2 cores its
+# compile threads compete with the 2 compute threads, which costs a ~60 ms tiny step 30-50% for its first ~20 steps).
 PY=/usr/bin/python3
 WORK=${BENCH_WORK:-/tmp/finetune-bench-run}
 OUT=$WORK/report.md
@@ -71,7 +73,7 @@ if [[ " $PARTS " == *" speed "* ]]; then
   java "${JAVA_THREADS[@]}" -cp "$JAR:$TESTCP" io.finetune.bench.TrainerBench matmul 1024 30 2>/dev/null | grep '^side=' >> "$RAW"
   "$PY" bench/torch_bench.py info "$THREADS" >> "$RAW" 2>&1 || echo "side=torch info=unavailable" >> "$RAW"
   # config: preset batch seq warmup steps
-  IFS=";" read -ra CONFIGS <<< "${SPEED_CONFIGS:-tiny 4 128 3 20;small 2 256 2 8}"
+  IFS=";" read -ra CONFIGS <<< "${SPEED_CONFIGS:-tiny 4 128 30 20;small 2 256 3 8}"
   for cfg in "${CONFIGS[@]}"; do
     read -r preset batch seq warm steps <<< "$cfg"
     java -jar "$JAR" init-model --preset "$preset" --seed 42 --output "$WORK/model-$preset" > /dev/null 2>&1 \
@@ -79,7 +81,7 @@ if [[ " $PARTS " == *" speed "* ]]; then
     for method in LoRA Full GaLore; do
       for round in $(seq 1 "$ROUNDS"); do
         echo "== speed: $preset $method round $round" >&2
-        tag="preset=$preset batch=$batch seq=$seq round=$round"
+        tag="preset=$preset batch=$batch seq=$seq warm=$warm steps=$steps round=$round"
         line=$(java "${JAVA_THREADS[@]}" -cp "$JAR:$TESTCP" io.finetune.bench.TrainerBench train "$WORK/model-$preset" \
                  "$method" "$batch" "$seq" "$warm" "$steps" 2>"$WORK/java-err.txt" | grep '^side=') \
           || line="side=java method=$method error=$(tail -1 "$WORK/java-err.txt" | tr ' ' '_')"
@@ -123,7 +125,7 @@ elif ! previous 3 >> "$OUT"; then
 fi
 
 { echo "## Command"; echo; echo '```'; echo "mvn -B -DskipTests package   # once, from a clean clone"
-  echo "SPEED_CONFIGS=\"${SPEED_CONFIGS:-tiny 4 128 3 20;small 2 256 2 8}\" ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
+  echo "SPEED_CONFIGS=\"${SPEED_CONFIGS:-tiny 4 128 30 20;small 2 256 3 8}\" ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
        "OP_JOBS=${OP_JOBS:-200} OP_TOTAL=${OP_TOTAL:-500} MEM_STEPS=${MEM_STEPS:-30} bench/run.sh"; echo '```'; } >> "$OUT"
 cat "$OUT"
 cp "$OUT" BENCHMARKS.md

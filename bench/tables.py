@@ -57,7 +57,8 @@ def speed(raw, work):
                + (" -- WARNING: not OpenBLAS/MKL, torch is on a slow reference BLAS (platform.md)" if slow else "")
                + f"; torch threads {info.get('threads', '?')} (interop {info.get('interop_threads', '?')}); our trainer: "
                f"DJL PyTorch engine with ai.djl.pytorch.num_threads={info.get('threads', '?')}, interop 1, OMP_NUM_THREADS set "
-               "alike. Runs alternate java/torch per round; warm-up steps excluded; tokens/s is the median over rounds.")
+               "alike. Runs alternate java/torch per round; warm-up steps (the same count on both sides, see the table) are excluded, "
+               "so the JVM's JIT compilation is over before timing starts; tokens/s is the median over rounds.")
     out.append("- Methods: LoRA r=16 alpha=32 all-linear (lm_head excluded), dropout 0; Full; GaLore rank 32, gap 200, "
                "scale 0.25, all-linear; AdamW lr 1e-4, gradients clipped to norm 1.0, for all. Loss columns are the last step's loss on both sides "
                "(same weights and batch, so they should agree).")
@@ -65,15 +66,16 @@ def speed(raw, work):
                "(N = matmul weights incl. lm_head, N_lora = r (in + out) summed over adapted matrices, L layers, T sequence "
                "length, q = heads x head_dim); GaLore's SVD falls in the warm-up step and is not counted.")
     out.append("")
-    out.append("| model | batch x seq | method | ours tokens/s | torch tokens/s | ratio ours/torch | per round (ours / torch) "
+    out.append("| model | batch x seq (warm-up + timed steps) | method | ours tokens/s | torch tokens/s | ratio ours/torch | per round (ours / torch) "
                "| ours GFLOP/s | % of DJL matmul | loss ours / torch | load avg (1 min) |")
     out.append("|---|---|---|---:|---:|---:|---|---:|---:|---|---|")
     rows = {}
     for l in lines:
         d = kv(l)
         if "preset" in d and "side" in d:
-            rows.setdefault((d["preset"], d["batch"], d["seq"], d["method"]), []).append(d)
-    for (preset, batch, seq, method), ds in rows.items():
+            rows.setdefault((d["preset"], d["batch"], d["seq"], d.get("warm", "?"), d.get("steps", "?"), d["method"]),
+                            []).append(d)
+    for (preset, batch, seq, warm, steps, method), ds in rows.items():
         cfg_path = os.path.join(work, f"model-{preset}", "config.json")
         cfg = json.load(open(cfg_path))
         def tps(side):
@@ -89,7 +91,7 @@ def speed(raw, work):
         per_round = ", ".join(f"{a:.0f} / {b:.0f}" for a, b in zip(jv, tv)) or "-"
         loss = " / ".join(next((d.get("loss", "?") for d in ds if d["side"] == s), "?") for s in ("java", "torch"))
         loads = ",".join(d.get("load", "?") for d in ds)
-        out.append(f"| {name} | {batch} x {seq} | {method} | {f'{j:.0f}' if j else 'NOT MEASURED'} | "
+        out.append(f"| {name} | {batch} x {seq} ({warm} + {steps}) | {method} | {f'{j:.0f}' if j else 'NOT MEASURED'} | "
                    f"{f'{t:.0f}' if t else 'NOT MEASURED'} | {ratio} | {per_round} | {f'{gf:.1f}' if gf else 'n/a'} | {pct} | "
                    f"{loss} | {loads} |" + (f" errors: {'; '.join(errs)}" if errs else ""))
     out.append("")
