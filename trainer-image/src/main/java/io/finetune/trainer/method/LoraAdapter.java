@@ -62,8 +62,8 @@ public class LoraAdapter implements LinearAdapter {
     @Override
     public NDArray forward(Linear base, NDArray x, NDArray baseOut, ForwardContext ctx) {
         NDArray xd = Dropout.apply(x, dropout, ctx);                                      // (..., in)
-        NDArray low = xd.matMul(loraA.array().transpose());                               // (..., r)
-        return baseOut.add(OwnedArrays.times(low.matMul(loraB.array().transpose()), scaling));           // (..., out)
+        NDArray low = Linear.timesTransposed(xd, loraA.array());                           // (..., r)
+        return baseOut.add(OwnedArrays.times(Linear.timesTransposed(low, loraB.array()), scaling)); // (..., out)
     }
 
     @Override

@@ -53,13 +53,13 @@ public final class DoraAdapter extends LoraAdapter {
     @Override
     public NDArray forward(Linear base, NDArray x, NDArray baseOut, ForwardContext ctx) {
         NDArray xd = Dropout.apply(x, dropout, ctx);                                        // (..., in)
-        NDArray lora = xd.matMul(loraA.array().transpose()).matMul(loraB.array().transpose()); // (..., out)
+        NDArray lora = Linear.timesTransposed(Linear.timesTransposed(xd, loraA.array()), loraB.array()); // (..., out)
         NDArray scale = magnitude.array().div(weightNorm(base));                             // (out)
         NDArray direct;                                                                     // x_d W^T, (..., out)
         if (xd == x) {
             direct = base.bias() == null ? baseOut : baseOut.sub(base.bias().array());
         } else {
-            direct = xd.matMul(base.weight().array().transpose());
+            direct = Linear.timesTransposed(xd, base.weight().array());
         }
         return baseOut.add(direct.mul(OwnedArrays.minus(scale, 1))).add(OwnedArrays.times(lora.mul(scale), scaling));
     }

@@ -1,6 +1,8 @@
 package io.finetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * A Hugging Face nn.Linear ({@code name} is its module name, e.g. {@code model.layers.0.self_attn.q_proj}): weight (out, in),
@@ -56,7 +58,15 @@ public final class Linear {
 
     /** x W^T + b, the frozen path only. */
     public NDArray base(NDArray x) {
-        NDArray out = x.matMul(weight.array().transpose());
+        NDArray out = timesTransposed(x, weight.array());
         return bias == null ? out : out.add(bias.array());
+    }
+
+    /**
+     * x W^T for x (..., in) and W (out, in), through torch's F.linear without bias: the same matmul as
+     * {@code x.matMul(w.transpose())} (bit for bit), one native call and one autograd node fewer (no transpose view).
+     */
+    public static NDArray timesTransposed(NDArray x, NDArray w) {
+        return JniUtils.linear((PtNDArray) x, (PtNDArray) w, null);
     }
 }
