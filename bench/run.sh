@@ -8,6 +8,11 @@
 #              length, method and 2 threads; runs alternate java/torch, ROUNDS times; warm-up steps are excluded.
 # 2. memory:   bench/methods.sh (short runs) -> measured bytes from training_summary.json next to GaLore Table 1 formulas.
 # 3. operator: bench/operator.sh (FineTuneJob -> Job latency, heap and CPU on a real control plane), when present.
+#
+# Profiling one configuration (a Chrome trace of the timed steps, libtorch's profiler through DJL; see TrainerBench):
+#   java -Dbench.trace=/tmp/trace.json -Dai.djl.pytorch.num_threads=2 \
+#     -cp trainer-image/target/finetune-trainer.jar:trainer-image/target/test-classes \
+#     io.finetune.bench.TrainerBench train MODEL_DIR LoRA 4 128 30 5      # MODEL_DIR from `init-model --preset tiny`
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import io.finetune.api.v1alpha1.GaloreSpec;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodSpec;
@@ -32,6 +33,10 @@ import java.util.List;
  * The batch is the same deterministic one bench/torch_bench.py builds: row b, position t holds 4 + (13 b + t) mod (V - 4),
  * one record per row (no padding), labels = inputs (the model shifts). Methods: LoRA r=16 alpha=32 all-linear, dropout 0;
  * Full; GaLore rank 32, projection gap 200, scale 0.25, all-linear.
+ *
+ * <p>{@code -Dbench.trace=FILE} records the timed steps of {@code train} with libtorch's autograd profiler (through DJL) and
+ * writes a Chrome trace (open in chrome://tracing or Perfetto) to FILE; the printed rate then includes the profiler's
+ * overhead, and the line says {@code trace=FILE}. This is how the largest per-step costs were found.
  */
 public final class TrainerBench {
     private TrainerBench() {
@@ -103,15 +108,23 @@ public final class TrainerBench {
             for (int i = 0; i < warmup; i++) {
                 loss = t.step(List.of(data), 1e-4, i);
             }
+            String trace = System.getProperty("bench.trace");
+            if (trace != null) {
+                JniUtils.startProfile(false, true, false); // CPU only, with input shapes, no memory events
+            }
             long start = System.nanoTime();
             for (int i = 0; i < steps; i++) {
                 loss = t.step(List.of(data), 1e-4, warmup + i);
             }
             double secs = (System.nanoTime() - start) / 1e9;
+            if (trace != null) {
+                JniUtils.stopProfile(Path.of(trace).toAbsolutePath().toString());
+            }
             long params = model.allParameters().stream().mapToLong(Parameter::numel).sum();
             System.out.printf("side=java method=%s params=%d base_params=%d trainable=%d tokens_per_s=%.1f ms_per_step=%.1f"
-                            + " loss=%.4f engine=%s%n", type, params, model.totalParameters(), trainable,
-                    (double) steps * batch * seq / secs, secs * 1000 / steps, loss, Engine.getInstance().getVersion());
+                            + " loss=%.4f engine=%s%s%n", type, params, model.totalParameters(), trainable,
+                    (double) steps * batch * seq / secs, secs * 1000 / steps, loss, Engine.getInstance().getVersion(),
+                    trace == null ? "" : " trace=" + trace);
         }
     }
 

@@ -64,7 +64,8 @@ public final class Linear {
 
     /**
      * x W^T for x (..., in) and W (out, in), through torch's F.linear without bias: the same matmul as
-     * {@code x.matMul(w.transpose())} (bit for bit), one native call and one autograd node fewer (no transpose view).
+     * {@code x.matMul(w.transpose())} (bit for bit: torch decomposes linear into matmul(x, w.t())), with one JNI call and no
+     * Java-side transpose view.
      */
     public static NDArray timesTransposed(NDArray x, NDArray w) {
         return JniUtils.linear((PtNDArray) x, (PtNDArray) w, null);
