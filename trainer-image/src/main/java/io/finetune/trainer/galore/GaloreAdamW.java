@@ -72,21 +72,18 @@ public final class GaloreAdamW implements AutoCloseable {
             // Scalars as libtorch-owned 0-dim arrays: DJL's Number overloads wrap each number in a Java buffer and convert it
             // to a tensor per op, which cost more than the arithmetic on the compact moments.
             NDArray r = projector.project(grad);
-            m.muli(scalar(scratch, adam.beta1())).addi(r.mul(scalar(scratch, 1 - adam.beta1())));
-            v.muli(scalar(scratch, adam.beta2())).addi(r.square().muli(scalar(scratch, 1 - adam.beta2())));
+            m.muli(OwnedArrays.scalar(scratch, adam.beta1())).addi(r.mul(OwnedArrays.scalar(scratch, 1 - adam.beta1())));
+            v.muli(OwnedArrays.scalar(scratch, adam.beta2()))
+                    .addi(r.square().muli(OwnedArrays.scalar(scratch, 1 - adam.beta2())));
             step++;
             double stepSize = lr * Math.sqrt(1 - Math.pow(adam.beta2(), step)) / (1 - Math.pow(adam.beta1(), step));
-            NDArray normalized = m.div(v.sqrt().addi(scalar(scratch, adam.eps())));
-            NDArray update = projector.projectBack(normalized).muli(scalar(scratch, stepSize));
+            NDArray normalized = m.div(v.sqrt().addi(OwnedArrays.scalar(scratch, adam.eps())));
+            NDArray update = projector.projectBack(normalized).muli(OwnedArrays.scalar(scratch, stepSize));
             weight.subi(update);
             if (adam.weightDecay() > 0) {
-                weight.muli(scalar(scratch, 1 - lr * adam.weightDecay()));
+                weight.muli(OwnedArrays.scalar(scratch, 1 - lr * adam.weightDecay()));
             }
         }
-    }
-
-    private static NDArray scalar(NDManager manager, double value) {
-        return OwnedArrays.scalar(manager, value);
     }
 
     /**
