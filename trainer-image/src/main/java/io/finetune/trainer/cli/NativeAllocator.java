@@ -2,6 +2,7 @@ package io.finetune.trainer.cli;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -14,9 +15,9 @@ import java.util.Map;
  * 59 ms); the optimizer step of the d=512 model 286 ms -> 119 ms. The Python side never showed this, because CPython's own
  * allocations pin the main heap.
  *
- * <p>{@code mallopt(M_MMAP_THRESHOLD, 32 MiB)} (the largest value glibc accepts; it also turns off the dynamic threshold)
- * and {@code mallopt(M_TRIM_THRESHOLD, 256 MiB)} keep freed buffers for reuse, as a caching allocator would; the
- * process's resident size then follows its peak working set. Not applied when the user set glibc's own knobs
+ * <p>{@code mallopt(M_MMAP_THRESHOLD, 32 MiB)} (the ceiling of glibc's own dynamic threshold on 64-bit; setting it turns
+ * that adjustment off) and {@code mallopt(M_TRIM_THRESHOLD, 256 MiB)} keep freed buffers for reuse, as a caching allocator
+ * would; the process's resident size then follows its peak working set. Not applied when the user set glibc's own knobs
  * ({@code MALLOC_MMAP_THRESHOLD_}, {@code MALLOC_TRIM_THRESHOLD_}, {@code GLIBC_TUNABLES}) or
  * {@code FINETUNE_MALLOC_TUNING=off}, or where the C library is not glibc.
  */
@@ -54,7 +55,7 @@ public final class NativeAllocator {
                 || env.getOrDefault("GLIBC_TUNABLES", "").contains("malloc")) {
             return Outcome.SKIPPED_BY_ENVIRONMENT;
         }
-        if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
             return Outcome.NOT_GLIBC;
         }
         LibC libc;
