@@ -1,8 +1,6 @@
 package io.finetune.trainer.storage;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -11,13 +9,19 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -52,7 +56,7 @@ final class HttpDownloader {
         if (expected.sizeBytes() >= 0 && have > expected.sizeBytes()) {
             have = truncate(part, displayUri);
         }
-        HttpResponse<InputStream> resp = null;
+        HttpResponse<Flow.Publisher<List<ByteBuffer>>> resp = null;
         try {
             RemoteFile learned = expected;
             URI target = url;
@@ -64,12 +68,12 @@ final class HttpDownloader {
                 if (have > 0) {
                     req.header("Range", "bytes=" + have + "-");
                 }
-                resp = client.send(req.build(), HttpResponse.BodyHandlers.ofInputStream());
+                resp = client.send(req.build(), HttpResponse.BodyHandlers.ofPublisher());
                 learned = learned.or(linkedHeaders(resp, expected.path()));
                 int code = resp.statusCode();
                 if (code >= 300 && code < 400 && code != 304) {
                     Optional<String> loc = resp.headers().firstValue("Location");
-                    resp.body().close();
+                    discard(resp);
                     if (loc.isEmpty() || hop >= MAX_REDIRECTS) {
                         throw new StorageException(StorageException.Reason.REJECTED, displayUri, "too many or empty redirects");
                     }
@@ -81,12 +85,12 @@ final class HttpDownloader {
             int code = resp.statusCode();
             if (code == 416) {
                 // Our part file is at least as long as the file: start over rather than trusting it.
-                resp.body().close();
+                discard(resp);
                 truncate(part, displayUri);
                 throw new StorageException(StorageException.Reason.TRUNCATED, displayUri, "range not satisfiable; restarting");
             }
             if (code != 200 && code != 206) {
-                resp.body().close();
+                discard(resp);
                 throw statusError(displayUri, code);
             }
             long total;
@@ -95,7 +99,7 @@ final class HttpDownloader {
                 Matcher m = CONTENT_RANGE.matcher(resp.headers().firstValue("Content-Range").orElse(""));
                 append = m.matches() && Long.parseLong(m.group(1)) == have;
                 if (!append) {
-                    resp.body().close();
+                    discard(resp);
                     truncate(part, displayUri);
                     throw new StorageException(StorageException.Reason.TRUNCATED, displayUri, "server sent another range; restarting");
                 }
@@ -106,13 +110,13 @@ final class HttpDownloader {
                 total = len.isPresent() ? len.getAsLong() : -1;
             }
             if (expected.sizeBytes() >= 0 && total >= 0 && total != expected.sizeBytes()) {
-                resp.body().close();
+                discard(resp);
                 throw new StorageException(StorageException.Reason.INTEGRITY, displayUri,
                         "server announces " + total + " bytes, expected " + expected.sizeBytes());
             }
-            try (InputStream in = resp.body(); OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE, append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
-                in.transferTo(out);
+            try (FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
+                writeBody(resp.body(), out);
             } catch (IOException e) {
                 throw new StorageException(StorageException.Reason.TRUNCATED, displayUri,
                         "connection dropped after " + sizeOf(part, displayUri) + " of " + total + " bytes", e);
@@ -126,6 +130,79 @@ final class HttpDownloader {
         } catch (IOException | InterruptedException e) {
             throw transportError(displayUri, url, e);
         }
+    }
+
+    /**
+     * Writes the body to {@code out} chunk by chunk as the client delivers it, so a connection that drops mid-body leaves every
+     * byte received before the drop in the part file for the next attempt to resume after. (The client's ofInputStream
+     * discards the chunks it still has queued once the error arrives, so a resume would start short of what was sent.)
+     */
+    private static void writeBody(Flow.Publisher<List<ByteBuffer>> body, FileChannel out)
+            throws IOException, InterruptedException {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        CompletableFuture<Flow.Subscription> subscription = new CompletableFuture<>();
+        body.subscribe(new Flow.Subscriber<List<ByteBuffer>>() {
+            @Override
+            public void onSubscribe(Flow.Subscription s) {
+                subscription.complete(s);
+                s.request(1);
+            }
+
+            @Override
+            public void onNext(List<ByteBuffer> chunk) {
+                try {
+                    for (ByteBuffer b : chunk) {
+                        while (b.hasRemaining()) {
+                            out.write(b);
+                        }
+                    }
+                    subscription.join().request(1);
+                } catch (IOException e) {
+                    subscription.join().cancel();
+                    done.completeExceptionally(e);
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                done.completeExceptionally(t);
+            }
+
+            @Override
+            public void onComplete() {
+                done.complete(null);
+            }
+        });
+        try {
+            done.get();
+        } catch (InterruptedException e) {
+            subscription.thenAccept(Flow.Subscription::cancel);
+            throw e;
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
+    /** Releases a response whose body is not wanted (redirect, error status, wrong range). */
+    private static void discard(HttpResponse<Flow.Publisher<List<ByteBuffer>>> resp) {
+        resp.body().subscribe(new Flow.Subscriber<List<ByteBuffer>>() {
+            @Override
+            public void onSubscribe(Flow.Subscription s) {
+                s.cancel();
+            }
+
+            @Override
+            public void onNext(List<ByteBuffer> chunk) {
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onComplete() {
+            }
+        });
     }
 
     /** One GET of a small document (an API response), same error mapping as downloads. */
