@@ -81,6 +81,19 @@ abstract class LocalStore implements Store {
         }
     }
 
+    /** Size and sha256 of the file as it is on disk now (read back, not taken from the source that was copied). */
+    @Override
+    public StoredObject inspect(StorageUri file) {
+        Path p = resolve(file);
+        try {
+            return new StoredObject(Files.size(p), Optional.empty(), Optional.of(Manifest.sha256(p)));
+        } catch (NoSuchFileException e) {
+            throw new StorageException(StorageException.Reason.INTEGRITY, file.raw(), "was written but is not there: " + p, e);
+        } catch (IOException e) {
+            throw new StorageException(StorageException.Reason.LOCAL_IO, file.raw(), "cannot read back " + p + ": " + e, e);
+        }
+    }
+
     @Override
     public void delete(StorageUri file) {
         try {

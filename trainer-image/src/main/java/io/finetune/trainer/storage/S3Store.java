@@ -28,11 +28,15 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.SdkServiceClientConfiguration;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.S3ServiceClientConfiguration;
+import software.amazon.awssdk.services.s3.auth.scheme.S3AuthSchemeProvider;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
@@ -43,6 +47,11 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * s3://bucket/prefix on any S3-compatible endpoint (AWS, MinIO, Ceph) with the AWS SDK v2 on the JDK's URLConnection.
  * The SDK's own retries are off so {@link RetryPolicy} is the single, testable bound. Checksums are only sent when an
  * operation requires them: several S3-compatible servers reject the SDK's default trailing CRC32 uploads.
+ * <p>
+ * With a custom endpoint (AWS_ENDPOINT_URL) uploads are plain bodies signed with their precomputed sha256
+ * ({@link #plainBodies}): over plain http the SDK otherwise streams PutObject/UploadPart as aws-chunked payloads
+ * (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), and stores that do not decode that encoding (s3rver 3.7.1, measured) keep the
+ * chunk framing as the object's bytes. AWS S3 itself keeps the SDK's defaults.
  */
 final class S3Store implements Store {
     private static final Logger LOG = LoggerFactory.getLogger(S3Store.class);
@@ -53,10 +62,12 @@ final class S3Store implements Store {
 
     private final S3Client s3;
     private final long partSize;
+    private final RetryPolicy retry;
 
-    S3Store(S3Client s3, long partSize) {
+    S3Store(S3Client s3, long partSize, RetryPolicy retry) {
         this.s3 = s3;
         this.partSize = partSize;
+        this.retry = retry;
     }
 
     static S3Store create(StorageEnvironment env) {
@@ -65,6 +76,11 @@ final class S3Store implements Store {
 
     /** {@code partSize}: multipart above this size, in parts of this size (S3 needs >= 5 MiB except the last). */
     static S3Store create(StorageEnvironment env, long partSize) {
+        return create(env, partSize, env.s3Endpoint().isPresent());
+    }
+
+    /** {@code plain}: plain, fully signed upload bodies (custom endpoints); false keeps the SDK's defaults (AWS S3). */
+    static S3Store create(StorageEnvironment env, long partSize, boolean plain) {
         AwsCredentialsProvider credentials;
         if (env.awsAccessKeyId().isPresent() && env.awsSecretAccessKey().isPresent()) {
             credentials = StaticCredentialsProvider.create(env.awsSessionToken().isPresent()
@@ -85,7 +101,24 @@ final class S3Store implements Store {
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
         env.s3Endpoint().ifPresent(b::endpointOverride);
-        return new S3Store(b.build(), partSize);
+        if (plain) {
+            b.addPlugin(S3Store::plainBodies);
+        }
+        return new S3Store(b.build(), partSize, env.retry());
+    }
+
+    /**
+     * Every SigV4 option the SDK resolves signs the payload's sha256 up front and sends the body as it is: no aws-chunked
+     * framing (CHUNK_ENCODING_ENABLED, which the SDK turns on for PutObject/UploadPart) and no UNSIGNED-PAYLOAD.
+     */
+    static void plainBodies(SdkServiceClientConfiguration.Builder config) {
+        S3ServiceClientConfiguration.Builder s3Config = (S3ServiceClientConfiguration.Builder) config;
+        S3AuthSchemeProvider base = s3Config.authSchemeProvider();
+        s3Config.authSchemeProvider(params -> base.resolveAuthScheme(params).stream()
+                .map(o -> o.schemeId().startsWith("aws.auth#sigv4") ? o.toBuilder()
+                        .putSignerProperty(AwsV4FamilyHttpSigner.CHUNK_ENCODING_ENABLED, false)
+                        .putSignerProperty(AwsV4FamilyHttpSigner.PAYLOAD_SIGNING_ENABLED, true).build() : o)
+                .toList());
     }
 
     @Override
@@ -174,7 +207,10 @@ final class S3Store implements Store {
         }
     }
 
-    /** The object only becomes visible at CompleteMultipartUpload; a failure aborts so no parts are left billed. */
+    /**
+     * The object only becomes visible at CompleteMultipartUpload; a failed part is retried on its own (the parts already
+     * stored are kept), and a failure that outlasts the retries aborts, so no parts are left billed.
+     */
     private void uploadMultipart(Path source, long size, StorageUri file) throws IOException {
         String uploadId = s3.createMultipartUpload(r -> r.bucket(file.authority()).key(file.path())).uploadId();
         try (InputStream in = Files.newInputStream(source)) {
@@ -182,8 +218,14 @@ final class S3Store implements Store {
             for (int n = 1; (long) (n - 1) * partSize < size; n++) {
                 byte[] chunk = in.readNBytes((int) Math.min(partSize, size - (long) (n - 1) * partSize));
                 int partNumber = n;
-                String etag = s3.uploadPart(r -> r.bucket(file.authority()).key(file.path()).uploadId(uploadId)
-                        .partNumber(partNumber), RequestBody.fromBytes(chunk)).eTag();
+                String etag = retry.call("upload part " + n + " of " + file, () -> {
+                    try {
+                        return s3.uploadPart(r -> r.bucket(file.authority()).key(file.path()).uploadId(uploadId)
+                                .partNumber(partNumber), RequestBody.fromBytes(chunk)).eTag();
+                    } catch (SdkException e) {
+                        throw map(e, file);
+                    }
+                });
                 parts.add(CompletedPart.builder().partNumber(partNumber).eTag(etag).build());
             }
             s3.completeMultipartUpload(r -> r.bucket(file.authority()).key(file.path()).uploadId(uploadId)
@@ -195,6 +237,23 @@ final class S3Store implements Store {
                 LOG.warn("{}: could not abort multipart upload after a failure", file);
             }
             throw e;
+        }
+    }
+
+    /**
+     * HEAD of the stored object. Its ETag is the MD5 of the bytes only for a single-part upload stored without SSE-KMS or
+     * SSE-C (a multipart ETag is "md5-of-md5s-N"; KMS/customer-key ETags are opaque), so only then is it reported as one.
+     */
+    @Override
+    public StoredObject inspect(StorageUri file) {
+        try {
+            HeadObjectResponse head = s3.headObject(r -> r.bucket(file.authority()).key(file.path()));
+            String etag = head.eTag() == null ? "" : head.eTag().replace("\"", "").toLowerCase(java.util.Locale.ROOT);
+            String sse = head.serverSideEncryptionAsString() == null ? "" : head.serverSideEncryptionAsString();
+            boolean md5 = etag.matches("[0-9a-f]{32}") && !sse.startsWith("aws:kms") && head.sseCustomerAlgorithm() == null;
+            return new StoredObject(head.contentLength(), md5 ? Optional.of(etag) : Optional.empty(), Optional.empty());
+        } catch (SdkException e) {
+            throw map(e, file);
         }
     }
 

@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  *   <li>Reads of remote sources land in the cache dir, verified by size and by sha256 when the source gives one (our own
  *       manifest.json, the hub's LFS ETag). file:// and pvc:// are returned in place, never copied.</li>
  *   <li>{@link #publish} writes files first and manifest.json last, after removing an older manifest: a reader either sees
- *       no manifest (no artifact) or a complete one. The artifact digest is the sha256 of the manifest bytes.</li>
+ *       no manifest (no artifact) or a complete one. The artifact digest is the sha256 of the manifest bytes. Before the
+ *       manifest is written every file is checked as the store now holds it, and the manifest is read back after
+ *       ({@link PublishCheck}), so the digest never describes bytes the store did not keep.</li>
  *   <li>Transient failures (5xx, dropped connections, unreachable endpoints) are retried with the environment's
  *       {@link RetryPolicy}; everything else fails at once with a {@link StorageException} naming the URI.</li>
  * </ul>
@@ -147,6 +149,7 @@ public final class Storage implements AutoCloseable {
                 return null;
             });
         }
+        PublishCheck.objects(store, env.retry(), localDir, dest, manifest);
         Path tmp = null;
         try {
             tmp = Files.createTempFile("manifest", ".json");
@@ -160,6 +163,20 @@ public final class Storage implements AutoCloseable {
             throw new StorageException(StorageException.Reason.LOCAL_IO, destinationUri, "cannot stage manifest.json: " + e, e);
         } finally {
             deleteQuietly(tmp);
+        }
+        try {
+            PublishCheck.manifest(manifestUri, manifestBytes, readBytes(manifestUri));
+        } catch (StorageException e) {
+            // manifest-last: a manifest the store did not keep intact must not stay behind to certify anything
+            try {
+                env.retry().call("delete " + manifestUri, () -> {
+                    store.delete(manifestUri);
+                    return null;
+                });
+            } catch (StorageException deleteError) {
+                e.addSuppressed(deleteError);
+            }
+            throw e;
         }
         PublishedArtifact artifact = new PublishedArtifact(dest.raw(), Manifest.digestOf(manifestBytes), manifest.totalBytes(),
                 manifest.files());

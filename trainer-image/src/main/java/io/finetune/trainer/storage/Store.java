@@ -21,6 +21,11 @@ interface Store extends AutoCloseable {
 
     void upload(Path source, StorageUri file);
 
+    /** What the store now holds at {@code file} (after {@link #upload}), for verifying what was published. */
+    default StoredObject inspect(StorageUri file) {
+        throw readOnly(file);
+    }
+
     /** Deletes one file; no error when it is absent. */
     void delete(StorageUri file);
 

@@ -41,6 +41,11 @@ final class RecordingStore implements Store {
     }
 
     @Override
+    public StoredObject inspect(StorageUri file) {
+        return real.inspect(file);
+    }
+
+    @Override
     public void delete(StorageUri file) {
         real.delete(file);
     }
