@@ -9,4 +9,15 @@ export MAVEN_OPTS="${MAVEN_OPTS:--Xmx2g}"
 hack/kube-binaries.sh
 # With the binaries present, a control-plane test that cannot start fails instead of skipping.
 export FINETUNE_REQUIRE_CONTROL_PLANE=true
+# The second S3 implementation the storage suites run against (trainer-image S3*S3rverTest; s3proxy is a Maven test
+# dependency): s3rver from npm, cached outside the repo. With it installed, those suites fail instead of skipping.
+export FINETUNE_S3RVER_DIR="${FINETUNE_S3RVER_DIR:-$HOME/.cache/finetune-s3rver/3.7.1}"
+if [ ! -f "$FINETUNE_S3RVER_DIR/node_modules/s3rver/bin/s3rver.js" ]; then
+  if ! command -v npm >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+  fi
+  mkdir -p "$FINETUNE_S3RVER_DIR"
+  npm install --no-audit --no-fund --prefix "$FINETUNE_S3RVER_DIR" s3rver@3.7.1
+fi
+export FINETUNE_REQUIRE_S3RVER=true
 mvn -B verify "$@"

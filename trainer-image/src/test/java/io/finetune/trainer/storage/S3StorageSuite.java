@@ -6,26 +6,33 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
- * s3:// against a real S3 API server on 127.0.0.1: inputs uploaded the way a user would (plain SDK puts), fetched through
- * Storage; outputs published and read back by digest; checkpoints resumed from a second "node"; every failure users hit.
+ * s3:// against a real S3 API server on 127.0.0.1, the same cases for every implementation (one subclass each): inputs
+ * uploaded the way a user would (plain SDK puts), fetched through Storage; outputs published and read back by digest;
+ * checkpoints resumed from a second "node"; a failed upload part resumed; every failure users hit, including a store that
+ * does not keep what it was sent.
  */
-class S3StorageTest {
-    private static S3Server s3;
+abstract class S3StorageSuite {
+    S3Server s3;
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void server() throws Exception {
-        s3 = S3Server.get();
+    abstract S3Server server() throws Exception;
+
+    @BeforeEach
+    void buckets() throws Exception {
+        s3 = server();
         s3.createBucket("models");
         s3.createBucket("datasets");
         s3.createBucket("artifacts");
@@ -179,9 +186,7 @@ class S3StorageTest {
             expect(() -> storage.fetchDirectory("s3://models/no-such-model"), StorageException.Reason.NOT_FOUND,
                     "s3://models/no-such-model");
         }
-        Map<String, String> wrong = new HashMap<>(s3.env());
-        wrong.put("AWS_SECRET_ACCESS_KEY", "wrong-secret-value-123");
-        try (Storage storage = Storage.create(tmp.resolve("c2"), TestData.env(wrong))) {
+        try (Storage storage = Storage.create(tmp.resolve("c2"), TestData.env(s3.wrongCredentialsEnv()))) {
             expect(() -> storage.fetchDirectory("s3://models/tiny"), StorageException.Reason.ACCESS_DENIED, "s3://models/tiny");
         }
         Map<String, String> unreachable = new HashMap<>(s3.env());
@@ -193,7 +198,85 @@ class S3StorageTest {
         }
     }
 
-    private static void expect(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, StorageException.Reason reason,
+    @Test
+    void uploadsArePlainBodiesSignedWithTheirSha256SinglePartAndMultipart() throws Exception {
+        Path out = TestData.model(tmp.resolve("out"), 20);
+        Files.write(out.resolve("big.safetensors"), TestData.bytes((5 << 20) + 70_000, 21));
+        try (S3FaultProxy proxy = new S3FaultProxy(s3);
+                Storage storage = Storage.create(tmp.resolve("cache"), TestData.env(s3.env(proxy.endpoint())))) {
+            storage.withStore(Scheme.S3, S3Store.create(TestData.env(s3.env(proxy.endpoint())), 5 << 20));
+            storage.publish(out, "s3://artifacts/plain");
+
+            List<S3FaultProxy.Request> uploads = proxy.received.stream().filter(S3FaultProxy.Request::isUpload).toList();
+            // config.json, tokenizer.json, model.safetensors, manifest.json as single PUTs + 2 parts of big.safetensors
+            assertThat(uploads).hasSize(6);
+            assertThat(uploads).filteredOn(r -> r.target().contains("partNumber=")).hasSize(2);
+            for (S3FaultProxy.Request r : uploads) {
+                assertThat(r.header("x-amz-content-sha256")).as(r.target())
+                        .isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(r.body())));
+                assertThat(r.header("content-encoding")).as(r.target()).isNull();
+                assertThat(r.header("x-amz-trailer")).as(r.target()).isNull();
+                assertThat(r.header("x-amz-decoded-content-length")).as(r.target()).isNull();
+            }
+        }
+        byte[] big = s3.admin.getObjectAsBytes(r -> r.bucket("artifacts").key("plain/big.safetensors")).asByteArray();
+        assertThat(big).isEqualTo(Files.readAllBytes(out.resolve("big.safetensors")));
+    }
+
+    @Test
+    void aFailedUploadPartIsRetriedAloneAndTheObjectArrivesIntact() throws Exception {
+        Path out = tmp.resolve("big");
+        Files.createDirectories(out);
+        Files.write(out.resolve("model.safetensors"), TestData.bytes((10 << 20) + 1000, 22));
+        try (S3FaultProxy proxy = new S3FaultProxy(s3);
+                Storage storage = Storage.create(tmp.resolve("cache"), TestData.env(s3.env(proxy.endpoint())))) {
+            proxy.failUploadPartNumber.set(2);
+            storage.withStore(Scheme.S3, S3Store.create(TestData.env(s3.env(proxy.endpoint())), 5 << 20));
+            PublishedArtifact a = storage.publish(out, "s3://artifacts/part-retry");
+
+            assertThat(proxy.received.stream().filter(r -> r.target().contains("partNumber="))
+                    .map(r -> r.target().replaceAll(".*partNumber=(\\d+).*", "$1")))
+                    .containsExactly("1", "2", "2", "3");
+            assertThat(proxy.received).filteredOn(r -> r.target().endsWith("?uploads")).hasSize(1);
+            try (Storage reader = storage("reader")) {
+                assertThat(reader.readArtifact("s3://artifacts/part-retry").orElseThrow().digest()).isEqualTo(a.digest());
+                assertThat(Files.readAllBytes(reader.fetchDirectory("s3://artifacts/part-retry").resolve("model.safetensors")))
+                        .isEqualTo(Files.readAllBytes(out.resolve("model.safetensors")));
+            }
+        }
+    }
+
+    @Test
+    void aStoreThatKeepsOnlyPartOfABodyFailsThePublishNamingTheObjectAndLeavesNoManifest() throws Exception {
+        Path out = TestData.model(tmp.resolve("out"), 23);
+        try (S3FaultProxy proxy = new S3FaultProxy(s3);
+                Storage storage = Storage.create(tmp.resolve("cache"), TestData.env(s3.env(proxy.endpoint())))) {
+            proxy.truncateKeySuffix = "/model.safetensors";
+            assertThatThrownBy(() -> storage.publish(out, "s3://artifacts/truncating"))
+                    .isInstanceOfSatisfying(StorageException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(StorageException.Reason.INTEGRITY);
+                        assertThat(e.getMessage()).startsWith("s3://artifacts/truncating/model.safetensors: ")
+                                .contains("the store holds 150000 bytes but 300000 bytes were uploaded");
+                    });
+            assertThat(storage.readArtifact("s3://artifacts/truncating")).isEmpty();
+        }
+        assertThat(keys("truncating/")).doesNotContain("truncating/manifest.json").contains("truncating/model.safetensors");
+    }
+
+    @Test
+    void aWrongCredentialIsAClearErrorAndPublishesNothing() throws Exception {
+        try (Storage storage = Storage.create(tmp.resolve("cache"), TestData.env(s3.wrongCredentialsEnv()))) {
+            expect(() -> storage.publish(TestData.model(tmp.resolve("m"), 24), "s3://artifacts/denied"),
+                    StorageException.Reason.ACCESS_DENIED, "s3://artifacts/denied");
+        }
+        assertThat(keys("denied/")).isEmpty();
+    }
+
+    List<String> keys(String prefix) {
+        return s3.admin.listObjectsV2(r -> r.bucket("artifacts").prefix(prefix)).contents().stream().map(o -> o.key()).toList();
+    }
+
+    static void expect(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, StorageException.Reason reason,
             String uri) {
         assertThatThrownBy(call).isInstanceOfSatisfying(StorageException.class, e -> {
             assertThat(e.reason()).as(e.getMessage()).isEqualTo(reason);

@@ -1,40 +1,52 @@
 package io.finetune.trainer.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
+import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.data.CharTokenizerWriter;
 import io.finetune.trainer.model.LlamaConfig;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelPreset;
+import io.finetune.trainer.pod.FailureClassifier;
+import io.finetune.trainer.pod.SecretRedactor;
+import io.finetune.trainer.pod.TerminationLog;
 import io.finetune.trainer.run.StagedRun;
 import io.finetune.trainer.train.TrainingHooks;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
- * A whole training run with everything in S3 (s3proxy on 127.0.0.1): model directory and dataset uploaded by the "user",
- * the adapter published back with checkpoints under checkpoints/, the digest read back; and a second "node" with empty
- * disks resuming from the published checkpoint to the same final loss.
+ * A whole training run with everything in S3 (each S3 implementation on 127.0.0.1, one subclass each): model directory and
+ * dataset uploaded by the "user", the adapter published back with checkpoints under checkpoints/, the digest read back; a
+ * second "node" with empty disks resuming from the published checkpoint to the same final loss; and a store that does not
+ * keep the adapter it acknowledged failing the job with a reason instead of Succeeded.
  */
-class S3JobRunTest {
-    private static S3Server s3;
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class S3JobRunSuite {
+    private S3Server s3;
+    /** Static so it exists in @BeforeAll; each subclass gets its own (JUnit sets it per test class). */
     @TempDir
     static Path tmp;
 
+    abstract S3Server server() throws Exception;
+
     @BeforeAll
-    static void uploadModelAndData() throws Exception {
-        s3 = S3Server.get();
+    void uploadModelAndData() throws Exception {
+        s3 = server();
         s3.createBucket("models");
         s3.createBucket("datasets");
         s3.createBucket("artifacts");
@@ -85,8 +97,13 @@ class S3JobRunTest {
                 """.formatted(destination), "s3-run.yaml");
     }
 
-    private static StagedRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log) throws Exception {
-        try (Storage storage = Storage.create(tmp.resolve(node).resolve("cache"), TestData.env(s3.env()))) {
+    private StagedRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log) throws Exception {
+        return run(job, node, log, s3.env());
+    }
+
+    private StagedRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log, Map<String, String> env)
+            throws Exception {
+        try (Storage storage = Storage.create(tmp.resolve(node).resolve("cache"), TestData.env(env))) {
             return StagedRun.run(job, storage, tmp.resolve(node).resolve("output"), new PrintStream(log, true),
                     TrainingHooks.NONE);
         }
@@ -129,5 +146,28 @@ class S3JobRunTest {
         assertThat(second.summary().trainLoss()).isCloseTo(first.summary().trainLoss(), within(1e-6));
         assertThat(second.summary().evalLossAfter()).isCloseTo(first.summary().evalLossAfter(), within(1e-6));
         assertThat(second.summary().lossCurve()).hasSize(4);
+    }
+
+    @Test
+    void aStoreThatKeepsOnlyHalfOfTheAdapterFailsTheJobWithStorageErrorAndNoArtifact() throws Exception {
+        try (S3FaultProxy proxy = new S3FaultProxy(s3)) {
+            proxy.truncateKeySuffix = "/adapter_model.safetensors";
+            assertThatThrownBy(() -> run(job("s3://artifacts/corrupting/"), "node-d", new ByteArrayOutputStream(),
+                    s3.env(proxy.endpoint())))
+                    .isInstanceOfSatisfying(StorageException.class, e -> {
+                        // What the pod writes to its termination log, which the operator records as the job's Reason
+                        TrainerResult failed = new TerminationLog(tmp.resolve("termination-log"), SecretRedactor.fromEnv(
+                                s3.env())).failure(new FailureClassifier().apply(e), e);
+                        assertThat(failed.reason()).isEqualTo(TrainerResult.Reason.StorageError);
+                        assertThat(failed.message()).startsWith("s3://artifacts/corrupting/adapter_model.safetensors: ")
+                                .containsPattern("the store holds (\\d+) bytes but \\d+ bytes were uploaded");
+                    });
+        }
+        assertThat(s3.admin.listObjectsV2(b -> b.bucket("artifacts").prefix("corrupting/")).contents())
+                .extracting(o -> o.key()).contains("corrupting/adapter_model.safetensors")
+                .doesNotContain("corrupting/manifest.json");
+        try (Storage reader = Storage.create(tmp.resolve("reader-d"), TestData.env(s3.env()))) {
+            assertThat(reader.readArtifact("s3://artifacts/corrupting/")).isEmpty();
+        }
     }
 }
