@@ -42,6 +42,57 @@ class LocalStorageTest {
     }
 
     @Test
+    void aVolumeThatDoesNotKeepTheWrittenBytesFailsThePublishAndLeavesNoManifest() throws Exception {
+        Path root = tmp.resolve("pvc");
+        Files.createDirectories(root.resolve("artifacts"));
+        Path out = TestData.model(tmp.resolve("out"), 3);
+        try (Storage storage = storage(root)) {
+            // pvc://: the volume keeps only the first 1000 bytes of the weights
+            RecordingStore truncating = new RecordingStore(new PvcStore(root));
+            truncating.afterUpload = uri -> damage(uri, root.resolve("artifacts").resolve(uri.path()),
+                    b -> java.util.Arrays.copyOf(b, 1000));
+            storage.withStore(Scheme.PVC, truncating);
+            assertThatThrownBy(() -> storage.publish(out, "pvc://artifacts/run2"))
+                    .isInstanceOfSatisfying(StorageException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(StorageException.Reason.INTEGRITY);
+                        assertThat(e.getMessage()).startsWith("pvc://artifacts/run2/model.safetensors: ")
+                                .contains("the store holds 1000 bytes but 300000 bytes were uploaded");
+                    });
+            assertThat(root.resolve("artifacts/run2/manifest.json")).doesNotExist();
+            assertThat(storage.readArtifact("pvc://artifacts/run2")).isEmpty();
+
+            // file://: same size, one byte changed on disk: only the sha256 read back can tell
+            RecordingStore flipping = new RecordingStore(new FileStore());
+            Path dest = tmp.resolve("dest");
+            flipping.afterUpload = uri -> damage(uri, uri.localPath(), b -> {
+                b[1234] ^= 1;
+                return b;
+            });
+            storage.withStore(Scheme.FILE, flipping);
+            String sent = Manifest.sha256(out.resolve("model.safetensors"));
+            assertThatThrownBy(() -> storage.publish(out, "file://" + dest))
+                    .isInstanceOfSatisfying(StorageException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(StorageException.Reason.INTEGRITY);
+                        assertThat(e.getMessage()).startsWith("file://" + dest + "/model.safetensors: ")
+                                .contains("the stored 300000 bytes have sha256 ")
+                                .contains("but the uploaded 300000 bytes have " + sent);
+                    });
+            assertThat(dest.resolve("manifest.json")).doesNotExist();
+        }
+    }
+
+    /** Rewrites the just-uploaded weights file {@code f} through {@code change}; other files stay as written. */
+    private static void damage(StorageUri uri, Path f, java.util.function.UnaryOperator<byte[]> change) {
+        try {
+            if (uri.fileName().equals("model.safetensors")) {
+                Files.write(f, change.apply(Files.readAllBytes(f)));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void pvcPathsResolveUnderTheMountRootAndAnUnmountedClaimIsAnError() throws Exception {
         Path root = tmp.resolve("pvc");
         TestData.model(root.resolve("models/llama"), 2);

@@ -4,13 +4,19 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
-/** Wraps a real store: records upload order and can fail the N-th upload, like a pod killed mid-publish. */
+/**
+ * Wraps a real store: records upload order, can fail the N-th upload, like a pod killed mid-publish, and can damage what
+ * was stored, like a faulty volume.
+ */
 final class RecordingStore implements Store {
     private final Store real;
     final List<String> uploads = new CopyOnWriteArrayList<>();
     /** Uploads left before the next one fails; negative = never fail. */
     final AtomicInteger failAfterUploads = new AtomicInteger(-1);
+    /** Runs after each successful upload with the target: lets a test damage what the store now holds. */
+    volatile Consumer<StorageUri> afterUpload = uri -> { };
 
     RecordingStore(Store real) {
         this.real = real;
@@ -38,6 +44,7 @@ final class RecordingStore implements Store {
         }
         real.upload(source, file);
         uploads.add(file.raw());
+        afterUpload.accept(file);
     }
 
     @Override
