@@ -11,16 +11,18 @@ import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
  * An HTTP/1.1 proxy on 127.0.0.1 in front of an {@link S3Server} that records every request as the store receives it and
- * can misbehave like a faulty store: fail one UploadPart with a 500, or keep only part of a PutObject body (acknowledging
- * it with 200 all the same). Requests are forwarded byte for byte (one per connection), so SigV4 signatures stay valid.
+ * can misbehave like a faulty store: fail one UploadPart with a 500, or keep other bytes than a PutObject sent (half of
+ * them, or a changed byte), acknowledging it with 200 all the same. Requests are forwarded byte for byte (one per connection), so SigV4 signatures stay valid.
  */
 final class S3FaultProxy implements AutoCloseable {
 
@@ -38,8 +40,10 @@ final class S3FaultProxy implements AutoCloseable {
     final List<Request> received = new CopyOnWriteArrayList<>();
     /** Answers the N-th UploadPart request (1-based, counted across the proxy's life) with 500 InternalError; 0 = never. */
     final AtomicInteger failUploadPartNumber = new AtomicInteger();
-    /** After a successful single PUT of a key ending with this, the store keeps only the first half of the body. */
-    volatile String truncateKeySuffix;
+    /** After a successful single PUT of a key ending with this, the store keeps {@link #damage}(body) instead. */
+    volatile String damageKeySuffix;
+    /** What the store keeps of a damaged body; default: its first half. */
+    volatile UnaryOperator<byte[]> damage = b -> Arrays.copyOf(b, b.length / 2);
 
     private final S3Server server;
     private final ServerSocket socket;
@@ -121,11 +125,11 @@ final class S3FaultProxy implements AutoCloseable {
                 backend.getOutputStream().flush();
                 response = backend.getInputStream().readAllBytes();
             }
-            String suffix = truncateKeySuffix;
+            String suffix = damageKeySuffix;
             if (suffix != null && req.method().equals("PUT") && !req.target().contains("?")
                     && req.target().endsWith(suffix) && new String(response, 0, 12, StandardCharsets.US_ASCII).endsWith("200")) {
                 String[] bucketKey = URLDecoder.decode(req.target().substring(1), StandardCharsets.UTF_8).split("/", 2);
-                byte[] kept = java.util.Arrays.copyOf(body, body.length / 2);
+                byte[] kept = damage.apply(body.clone());
                 server.admin.putObject(r -> r.bucket(bucketKey[0]).key(bucketKey[1]), RequestBody.fromBytes(kept));
             }
             out.write(response);

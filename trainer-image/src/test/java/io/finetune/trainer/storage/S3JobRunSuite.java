@@ -151,7 +151,7 @@ abstract class S3JobRunSuite {
     @Test
     void aStoreThatKeepsOnlyHalfOfTheAdapterFailsTheJobWithStorageErrorAndNoArtifact() throws Exception {
         try (S3FaultProxy proxy = new S3FaultProxy(s3)) {
-            proxy.truncateKeySuffix = "/adapter_model.safetensors";
+            proxy.damageKeySuffix = "/adapter_model.safetensors";
             assertThatThrownBy(() -> run(job("s3://artifacts/corrupting/"), "node-d", new ByteArrayOutputStream(),
                     s3.env(proxy.endpoint())))
                     .isInstanceOfSatisfying(StorageException.class, e -> {

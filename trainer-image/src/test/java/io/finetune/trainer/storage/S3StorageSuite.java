@@ -251,7 +251,7 @@ abstract class S3StorageSuite {
         Path out = TestData.model(tmp.resolve("out"), 23);
         try (S3FaultProxy proxy = new S3FaultProxy(s3);
                 Storage storage = Storage.create(tmp.resolve("cache"), TestData.env(s3.env(proxy.endpoint())))) {
-            proxy.truncateKeySuffix = "/model.safetensors";
+            proxy.damageKeySuffix = "/model.safetensors";
             assertThatThrownBy(() -> storage.publish(out, "s3://artifacts/truncating"))
                     .isInstanceOfSatisfying(StorageException.class, e -> {
                         assertThat(e.reason()).isEqualTo(StorageException.Reason.INTEGRITY);
@@ -261,6 +261,28 @@ abstract class S3StorageSuite {
             assertThat(storage.readArtifact("s3://artifacts/truncating")).isEmpty();
         }
         assertThat(keys("truncating/")).doesNotContain("truncating/manifest.json").contains("truncating/model.safetensors");
+    }
+
+    @Test
+    void aStoreThatChangesAByteAtTheSameSizeIsCaughtByTheSinglePartEtag() throws Exception {
+        Path out = TestData.model(tmp.resolve("out"), 25);
+        try (S3FaultProxy proxy = new S3FaultProxy(s3);
+                Storage storage = Storage.create(tmp.resolve("cache"), TestData.env(s3.env(proxy.endpoint())))) {
+            proxy.damage = b -> {
+                b[4321] ^= 1;
+                return b;
+            };
+            proxy.damageKeySuffix = "/model.safetensors";
+            assertThatThrownBy(() -> storage.publish(out, "s3://artifacts/flipped"))
+                    .isInstanceOfSatisfying(StorageException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(StorageException.Reason.INTEGRITY);
+                        assertThat(e.getMessage()).startsWith("s3://artifacts/flipped/model.safetensors: ")
+                                .contains("the stored 300000 bytes have MD5 (ETag) ")
+                                .contains("but the uploaded 300000 bytes have "
+                                        + PublishCheck.md5(out.resolve("model.safetensors"), StorageUri.parse("file:///x")));
+                    });
+        }
+        assertThat(keys("flipped/")).doesNotContain("flipped/manifest.json");
     }
 
     @Test
