@@ -17,7 +17,9 @@
  * <p>Guarantees: downloads land in the cache dir only after their size (and sha256 when the source gives one: our
  * manifest.json, the hub's LFS sha256) matched; interrupted downloads resume with HTTP Range / S3 ranged GET. A published
  * directory gets manifest.json (path, sizeBytes, sha256 of every file) uploaded last, after any older manifest was removed,
- * and the artifact digest is "sha256:" + sha256(manifest bytes). Checkpoints live under {@code <destination>/checkpoints/
+ * and the artifact digest is "sha256:" + sha256(manifest bytes); before the manifest is written every file is checked as
+ * the store holds it (S3: HEAD size and single-part ETag MD5; pvc/file: size and sha256 read back), and the manifest is read
+ * back after, so a store that kept other bytes fails the publish instead of getting a digest. Checkpoints live under {@code <destination>/checkpoints/
  * step-N/}, each with its own manifest; a checkpoint without one is incomplete and never resumed from. Retryable failures
  * (5xx except 501, 429, dropped connections, unreachable endpoints) are retried per {@link
  * io.finetune.trainer.storage.RetryPolicy} (FINETUNE_STORAGE_MAX_ATTEMPTS, default 5); errors carry a {@link
