@@ -1,8 +1,10 @@
 package io.finetune.api;
 
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -10,6 +12,7 @@ import io.finetune.api.v1alpha1.FineTuneJob;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Reads a FineTuneJob manifest (YAML or JSON) strictly: unknown fields and wrong kinds are errors naming file and line. */
@@ -17,6 +20,8 @@ public final class FineTuneJobManifest {
     private static final ObjectMapper STRICT = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .findAndRegisterModules();
+
+    private static final String KIND = "FineTuneJob";
 
     private FineTuneJobManifest() {
     }
@@ -29,6 +34,7 @@ public final class FineTuneJobManifest {
 
     /** Parses and validates text; {@code origin} names the source in messages. */
     public static FineTuneJob parse(String text, String origin) {
+        checkHeader(text, origin);
         FineTuneJob job;
         try {
             job = STRICT.readValue(text, FineTuneJob.class);
@@ -56,6 +62,53 @@ public final class FineTuneJobManifest {
             throw new InvalidManifestException(sb.toString(), violations);
         }
         return job;
+    }
+
+    /**
+     * Exactly one YAML document, whose kind and apiVersion are FineTuneJob's. Checked on the tree before binding: the
+     * resource class fills a missing kind with its own, and a Pod's fields would otherwise be reported as unknown ones.
+     */
+    private static void checkHeader(String text, String origin) {
+        List<JsonNode> docs = new ArrayList<>();
+        // Document by document (a MappingIterator would unwrap a top-level list into its elements).
+        try (JsonParser parser = STRICT.getFactory().createParser(text)) {
+            while (parser.nextToken() != null) {
+                JsonNode doc = STRICT.readTree(parser);
+                if (doc != null && !doc.isNull() && !doc.isMissingNode()) {
+                    docs.add(doc);
+                }
+            }
+        } catch (JsonProcessingException e) {
+            throw new InvalidManifestException(origin + where(e.getLocation()) + ": not valid YAML: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new InvalidManifestException(origin + ": cannot read: " + e.getMessage());
+        }
+        if (docs.size() > 1) {
+            throw new InvalidManifestException(origin + ": holds " + docs.size() + " YAML documents (separated by '---');"
+                    + " a manifest must hold exactly one FineTuneJob: put each job in its own file");
+        }
+        if (docs.isEmpty()) {
+            throw new InvalidManifestException(origin + ": empty manifest");
+        }
+        JsonNode doc = docs.get(0);
+        if (!doc.isObject()) {
+            throw new InvalidManifestException(origin + ": expected a FineTuneJob (a YAML mapping with apiVersion, kind,"
+                    + " metadata and spec), got " + (doc.isArray() ? "a list" : "a scalar '" + doc.asText() + "'"));
+        }
+        JsonNode kind = doc.get("kind");
+        if (kind == null || kind.isNull() || kind.asText().isBlank()) {
+            throw new InvalidManifestException(origin + ": kind is missing: a FineTuneJob manifest starts with"
+                    + " 'apiVersion: " + FineTuneJob.API_VERSION + "' and 'kind: FineTuneJob'");
+        }
+        if (!KIND.equals(kind.asText())) {
+            throw new InvalidManifestException(origin + ": this is a " + kind.asText() + ", not a FineTuneJob (kind: "
+                    + kind.asText() + "); the trainer runs FineTuneJob manifests (apiVersion " + FineTuneJob.API_VERSION + ")");
+        }
+        JsonNode apiVersion = doc.get("apiVersion");
+        if (apiVersion == null || !FineTuneJob.API_VERSION.equals(apiVersion.asText())) {
+            throw new InvalidManifestException(origin + ": apiVersion is " + (apiVersion == null ? "missing" : "'"
+                    + apiVersion.asText() + "'") + "; a FineTuneJob has apiVersion " + FineTuneJob.API_VERSION);
+        }
     }
 
     private static String where(JsonLocation loc) {

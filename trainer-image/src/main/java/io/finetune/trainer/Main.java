@@ -2,46 +2,64 @@ package io.finetune.trainer;
 
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.trainer.cli.Args;
+import io.finetune.trainer.cli.CudaProbe;
+import io.finetune.trainer.cli.ErrorReport;
 import io.finetune.trainer.cli.InitModel;
 import io.finetune.trainer.cli.NativeAllocator;
 import io.finetune.trainer.cli.Quickstart;
 import io.finetune.trainer.cli.Threads;
 import io.finetune.trainer.cli.UsageException;
-import io.finetune.trainer.data.DatasetException;
-import io.finetune.trainer.io.SafetensorsException;
-import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.plan.PlanCommand;
-import io.finetune.trainer.storage.StorageException;
+import io.finetune.trainer.run.StagedRun;
 import io.finetune.trainer.train.JobRunner;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
  * Trainer CLI: {@code run <FineTuneJob.yaml> [--output DIR]}, {@code init-model --preset tiny --seed S --output DIR},
- * {@code quickstart}. Bad input exits 2 with one clear line; an unexpected failure exits 1 with its stack trace.
+ * {@code quickstart}. Every failure ends in one {@code error:} line and an exit code by class ({@link ErrorReport}).
  */
 public final class Main {
     static final String USAGE = """
             usage: java -jar finetune-trainer.jar <command>
-              run <FineTuneJob.yaml> [--output DIR]        train the job on this machine (file:// sources)
+              run <FineTuneJob.yaml> [--output DIR] [--force-new]
+                                                           train the job on this machine; --force-new moves an output
+                                                           directory holding another run's files aside (never deletes)
               init-model --preset tiny|small --seed S --output DIR
                                                            write a random-init LLaMA model in Hugging Face layout
               quickstart                                   tiny model + generated task, LoRA, eval loss and samples before/after
               pod                                          in a Kubernetes pod: the job from $FINETUNE_CONFIG (set by the operator)
-            """ + PlanCommand.USAGE;
+            """ + PlanCommand.USAGE + """
+              --debug (or FINETUNE_DEBUG=1)                print the stack trace of a failure
+            exit codes: 0 done, 1 internal error, 2 usage, 3 bad input (manifest, model, tokenizer, data, storage location,
+            output), 4 resources (out of memory, disk full, storage unreachable)
+            """;
 
     private Main() {
     }
 
     public static void main(String[] args) {
+        CudaProbe.quietWithoutGpu();   // first: before anything logs
         Threads.configure();
         NativeAllocator.configure();
         System.exit(execute(args));
     }
 
-    static int execute(String[] args) {
+    static int execute(String[] argv) {
+        boolean debug = ErrorReport.debugFromEnv(System.getenv());
+        List<String> rest = new ArrayList<>();
+        for (String a : argv) {
+            if (a.equals("--debug")) {
+                debug = true;
+            } else {
+                rest.add(a);
+            }
+        }
+        String[] args = rest.toArray(String[]::new);
         try {
             if (args.length == 0) {
                 throw new UsageException("missing command");
@@ -58,24 +76,18 @@ public final class Main {
                 }
                 default -> throw new UsageException("unknown command '" + args[0] + "'");
             };
-        } catch (UsageException e) {
-            System.err.println("error: " + e.getMessage());
-            System.err.print(USAGE);
-            return 2;
-        } catch (ModelException | DatasetException | SafetensorsException
-                 | StorageException
-                 | IllegalArgumentException | UnsupportedOperationException | java.nio.file.NoSuchFileException e) {
-            System.err.println("error: " + (e instanceof java.nio.file.NoSuchFileException ? "no such file: " : "")
-                    + e.getMessage());
-            return 2;
-        } catch (Exception e) {
-            e.printStackTrace();
-            return 1;
+        } catch (Throwable e) {   // OutOfMemoryError included: the user gets the one line, not a trace
+            ErrorReport report = ErrorReport.of(e);
+            int code = report.print(e, System.err, debug);
+            if (report.exitClass() == ErrorReport.ExitClass.USAGE) {
+                System.err.print(USAGE);
+            }
+            return code;
         }
     }
 
     private static int run(String[] argv) throws Exception {
-        Args a = Args.parse("run", argv, 1, Set.of("output"));
+        Args a = Args.parse("run", argv, 1, Set.of("output"), Set.of("force-new"));
         if (a.positional().size() != 1) {
             throw new UsageException("run: expected exactly one FineTuneJob manifest, got " + a.positional());
         }
@@ -85,7 +97,8 @@ public final class Main {
         }
         FineTuneJob job = FineTuneJobManifest.read(manifest);
         Path output = a.options().containsKey("output") ? Path.of(a.options().get("output")) : JobRunner.defaultOutput(job);
-        var result = io.finetune.trainer.run.LocalRun.run(job, output, System.out);
+        var result = io.finetune.trainer.run.LocalRun.run(job, output, System.out,
+                new StagedRun.Options(null, a.flag("force-new"), true));
         var summary = result.summary();
         System.out.printf("done: eval loss %.4f -> %.4f, %d steps, %.0f tok/s; output in %s%n", summary.evalLossBefore(),
                 summary.evalLossAfter(), summary.steps(), summary.tokensPerSecond(), output.toAbsolutePath());

@@ -119,11 +119,11 @@ class RunCommandTest {
     @Test
     void badInputExitsWithOneClearLine() throws Exception {
         Outcome ftp = main("run", job("ftp://host/train.jsonl", ""));
-        assertThat(ftp.code()).isEqualTo(2);
+        assertThat(ftp.code()).isEqualTo(3);
         assertThat(ftp.err()).contains("ftp://host/train.jsonl");
         Files.writeString(dir.resolve("bad.jsonl"), "{\"prompt\": \"1=\", \"completion\": \"1\"}\n{not json\n");
         Outcome bad = main("run", job("file://" + dir.resolve("bad.jsonl"), ""));
-        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.code()).isEqualTo(3);
         assertThat(bad.err()).contains("bad.jsonl:2");
         Outcome usage = main("init-model", "--preset", "huge", "--output", dir.resolve("x").toString());
         assertThat(usage.code()).isEqualTo(2);

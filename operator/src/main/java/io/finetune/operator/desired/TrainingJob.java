@@ -163,6 +163,10 @@ public final class TrainingJob {
         env.add(plain("FINETUNE_CONFIG", CONFIG_DIR + "/" + Names.CONFIG_KEY));
         env.add(plain("FINETUNE_JOB_NAME", job.getMetadata().getName()));
         env.add(plain("FINETUNE_JOB_NAMESPACE", job.getMetadata().getNamespace()));
+        if (job.getMetadata().getUid() != null) {
+            // the trainer records it with each checkpoint and refuses a checkpoint of a predecessor with another spec
+            env.add(plain("FINETUNE_JOB_UID", job.getMetadata().getUid()));
+        }
         env.add(plain("FINETUNE_SCRATCH", SCRATCH_DIR));
         env.add(plain("FINETUNE_TERMINATION_LOG", TERMINATION_LOG));
         env.add(plain("FINETUNE_PVC_ROOT", PVC_ROOT));

@@ -156,6 +156,7 @@ class TrainingJobTest {
         assertThat(env.get("FINETUNE_CONFIG").getValue()).isEqualTo("/etc/finetune/job.yaml");
         assertThat(env.get("FINETUNE_JOB_NAME").getValue()).isEqualTo("demo");
         assertThat(env.get("FINETUNE_JOB_NAMESPACE").getValue()).isEqualTo("ml");
+        assertThat(env.get("FINETUNE_JOB_UID").getValue()).isEqualTo("u-1");
         assertThat(env.get("FINETUNE_SCRATCH").getValue()).isEqualTo("/scratch");
         assertThat(env.get("FINETUNE_TERMINATION_LOG").getValue()).isEqualTo("/dev/termination-log");
         assertThat(env.get("FINETUNE_PVC_ROOT").getValue()).isEqualTo("/mnt/pvc");

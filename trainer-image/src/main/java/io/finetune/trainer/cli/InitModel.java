@@ -31,7 +31,12 @@ public final class InitModel {
         if (out == null) {
             throw new UsageException("init-model: --output DIR is required");
         }
-        ModelPreset preset = ModelPreset.byId(a.option("preset", "tiny"));
+        ModelPreset preset;
+        try {
+            preset = ModelPreset.byId(a.option("preset", "tiny"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("init-model: " + e.getMessage());
+        }
         long seed;
         try {
             seed = Long.parseLong(a.option("seed", "42"));

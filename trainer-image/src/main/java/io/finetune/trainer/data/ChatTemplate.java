@@ -39,6 +39,11 @@ final class ChatTemplate {
     /** A piece of the rendered conversation and whether its tokens carry loss. */
     record Piece(String text, boolean loss) {}
 
+    /** The roles every template renders; "tool" only where the template mentions tools (tool-calling templates). */
+    static final List<String> ROLES = List.of("system", "user", "assistant");
+    static final List<String> TOOL_ROLES = List.of("system", "user", "assistant", "tool");
+
+    private final List<String> roles;
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinja;
@@ -49,6 +54,7 @@ final class ChatTemplate {
     private final Context base;
 
     ChatTemplate(String template, String bosToken, String eosToken) {
+        this.roles = template.contains("tool") ? TOOL_ROLES : ROLES;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
         this.jinja = new Jinjava(JinjavaConfig.newBuilder()
@@ -131,6 +137,14 @@ final class ChatTemplate {
 
     /** The full rendering of {@code messages}, cut into pieces; assistant turns are the loss pieces. */
     List<Piece> pieces(List<Map<String, Object>> messages) throws InvalidRecordException {
+        for (int i = 0; i < messages.size(); i++) {
+            Object role = messages.get(i).get("role");
+            if (!roles.contains(role)) {
+                // A template renders any role string, so a typo ("asistant") or a foreign role would train silently.
+                throw new InvalidRecordException("messages[" + i + "]: role '" + role + "' is not one the chat template"
+                        + " knows " + roles);
+            }
+        }
         String full = render(messages, false);
         List<Piece> pieces = new ArrayList<>();
         int cursor = 0;

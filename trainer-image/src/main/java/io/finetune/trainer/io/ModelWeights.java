@@ -82,6 +82,15 @@ public final class ModelWeights {
             throw new SafetensorsException(info.file() + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(info.shape())
                     + ", config.json implies " + java.util.Arrays.toString(expectedShape));
         }
-        return SafetensorsFile.read(info);
+        FloatTensor t = SafetensorsFile.read(info);
+        float[] data = t.data();
+        for (int i = 0; i < data.length; i++) {
+            if (!Float.isFinite(data[i])) {
+                // A base weight of NaN/Inf would only surface as a diverged loss at step 1, blamed on the learning rate.
+                throw new SafetensorsException(info.file() + ": tensor '" + name + "' holds " + data[i] + " at element " + i
+                        + ": the weights are corrupt (re-download or re-export the model)");
+            }
+        }
+        return t;
     }
 }

@@ -6,6 +6,7 @@ import io.finetune.api.v1alpha1.TargetModules;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LinearAdapter;
 import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.model.Parameter;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -32,6 +33,7 @@ public class LoraMethod implements TrainingMethod {
 
     @Override
     public void attach(LlamaModel model, long seed) {
+        requireLowRank(model);
         List<String> names = new ArrayList<>();
         int index = 0;
         for (Linear lin : model.linears()) {
@@ -47,6 +49,22 @@ public class LoraMethod implements TrainingMethod {
         if (adapted.isEmpty()) {
             throw new IllegalArgumentException("spec.method.lora.targetModules " + spec.targetModules
                     + " matches no linear module of this model (modules are named like " + names.get(0) + ", lm_head)");
+        }
+    }
+
+    /**
+     * The rank must be below min(in, out) of every targeted matrix: at or above it B·A can express any update of that
+     * matrix, so the adapter is no longer low-rank (only bigger and slower than training the matrix itself). Checked
+     * before any adapter is created; names the first matrix that is too small.
+     */
+    private void requireLowRank(LlamaModel model) {
+        for (Linear lin : model.linears()) {
+            long min = Math.min(lin.inFeatures(), lin.outFeatures());
+            if (TargetModules.matches(spec.targetModules, lin.name()) && spec.rank >= min) {
+                throw new ModelException("spec.method.lora.rank " + spec.rank + " is not below min(in, out) = " + min + " of "
+                        + lin.name() + " (" + lin.inFeatures() + " in, " + lin.outFeatures() + " out): lower the rank below "
+                        + min + " or leave that module out of spec.method.lora.targetModules");
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import io.finetune.api.TrainerResult;
 import io.finetune.trainer.data.DatasetException;
 import io.finetune.trainer.io.SafetensorsException;
 import io.finetune.trainer.model.ModelException;
+import io.finetune.trainer.run.OutputSafety;
 import io.finetune.trainer.storage.StorageException;
 import java.util.function.Function;
 
@@ -19,7 +20,7 @@ public final class FailureClassifier implements Function<Throwable, TrainerResul
             if (t instanceof DatasetException) {
                 return TrainerResult.Reason.InvalidDataset;
             }
-            if (t instanceof StorageException) {
+            if (t instanceof StorageException || t instanceof OutputSafety.UnsafeOutputException) {
                 return TrainerResult.Reason.StorageError;
             }
             if (t instanceof SafetensorsException || t instanceof ModelException) {

@@ -23,6 +23,8 @@ import java.util.Map;
  * operator records.
  */
 public final class PodTraining implements PodRunner.Training {
+    /** The FineTuneJob's metadata.uid, set by the operator on the pod template. */
+    public static final String JOB_UID = "FINETUNE_JOB_UID";
     private final Map<String, String> envVars;
 
     public PodTraining(Map<String, String> envVars) {
@@ -38,10 +40,27 @@ public final class PodTraining implements PodRunner.Training {
     @Override
     public TrainerResult train(FineTuneJob job, PodEnvironment env, ProgressSink progress) throws Exception {
         Path output = env.scratch().resolve("output");
+        String uid = jobUid(job, envVars);
         try (Storage storage = Storage.create(env.scratch().resolve("cache"), StorageEnvironment.fromEnv(envVars))) {
-            StagedRun.Result r = StagedRun.run(job, storage, output, System.out, new ProgressHooks(progress));
+            StagedRun.Result r = StagedRun.run(job, storage, output, System.out, new ProgressHooks(progress),
+                    new StagedRun.Options(uid, false, false));
             return result(job.getSpec().method.type, r);
         }
+    }
+
+    /**
+     * The FineTuneJob's uid: FINETUNE_JOB_UID (set on the pod template, fixed for the pod's life) and the uid in the
+     * mounted job must agree, else the pod was started for a job that has since been replaced by one of the same name.
+     */
+    static String jobUid(FineTuneJob job, Map<String, String> envVars) {
+        String fromEnv = envVars.getOrDefault(JOB_UID, "").strip();
+        String fromConfig = job.getMetadata().getUid();
+        if (!fromEnv.isEmpty() && fromConfig != null && !fromConfig.isBlank() && !fromEnv.equals(fromConfig)) {
+            throw new PodEnvironment.PodEnvironmentException("the mounted job has metadata.uid " + fromConfig + " but "
+                    + JOB_UID + " is " + fromEnv + ": FineTuneJob " + job.getMetadata().getName() + " was deleted and"
+                    + " recreated while this pod started; the operator starts a new pod for the new job");
+        }
+        return fromEnv.isEmpty() ? fromConfig : fromEnv;
     }
 
     static TrainerResult result(MethodType type, StagedRun.Result r) {

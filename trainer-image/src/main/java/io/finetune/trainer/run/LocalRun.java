@@ -16,11 +16,17 @@ public final class LocalRun {
     }
 
     public static StagedRun.Result run(FineTuneJob job, Path output, PrintStream log) throws IOException {
+        return run(job, output, log, StagedRun.Options.DEFAULT);
+    }
+
+    /** As above; {@code options.forceNew()} is the CLI's --force-new. */
+    public static StagedRun.Result run(FineTuneJob job, Path output, PrintStream log, StagedRun.Options options)
+            throws IOException {
         String cache = System.getenv(CACHE_DIR);
         Path cacheDir = cache != null && !cache.isBlank() ? Path.of(cache)
                 : Path.of(System.getProperty("user.home"), ".cache", "finetune-trainer");
         try (Storage storage = Storage.fromEnvironment(cacheDir)) {
-            return StagedRun.run(job, storage, output, log, TrainingHooks.NONE);
+            return StagedRun.run(job, storage, output, log, TrainingHooks.NONE, options);
         }
     }
 }

@@ -5,9 +5,11 @@ import io.finetune.trainer.storage.Manifest;
 import io.finetune.trainer.storage.PublishedArtifact;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageException;
+import io.finetune.trainer.storage.StorageUri;
 import io.finetune.trainer.train.Checkpoints;
 import io.finetune.trainer.train.Inputs;
 import io.finetune.trainer.train.JobRunner;
+import io.finetune.trainer.train.RunIdentity;
 import io.finetune.trainer.train.TrainingHooks;
 import io.finetune.trainer.train.TrainingSummary;
 import java.io.IOException;
@@ -16,6 +18,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Clock;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -33,17 +36,44 @@ public final class StagedRun {
     }
 
     /**
+     * How a run treats what it finds at its output locations.
+     *
+     * @param jobUid         the FineTuneJob's uid where there is one (pod mode), recorded with every checkpoint
+     * @param forceNew       move a local output directory holding another run's files aside instead of refusing
+     * @param forceNewOffered whether the refusal may suggest --force-new (the CLI has it, the pod does not)
+     */
+    public record Options(String jobUid, boolean forceNew, boolean forceNewOffered) {
+        public static final Options DEFAULT = new Options(null, false, true);
+    }
+
+    /**
      * @param output local work directory for the output (may be the destination itself for a file:// destination)
      * @param extra  hooks of the caller (progress); checkpoint publishing is added here
      */
     public static Result run(FineTuneJob job, Storage storage, Path output, PrintStream log, TrainingHooks extra)
             throws IOException {
+        return run(job, storage, output, log, extra, Options.DEFAULT);
+    }
+
+    /** As above, with the caller's {@link Options}. */
+    public static Result run(FineTuneJob job, Storage storage, Path output, PrintStream log, TrainingHooks extra,
+                             Options options) throws IOException {
         String destination = job.getSpec().output.destination;
         boolean inPlace = isSameDirectory(destination, output);
+        OutputSafety.check(job.getSpec(), output, storage::localPath);   // before anything is fetched or loaded
         Inputs inputs = StorageInputs.fetch(storage, job.getSpec());
-        Files.createDirectories(output);
+        RunIdentity identity = RunIdentity.of(job, inputs, options.jobUid());
+        claimLocal(output, identity, options, log);
         if (!inPlace) {
-            // Listing the destination first also fails fast on a wrong bucket or credentials, before hours of training.
+            claimDestination(storage, destination, identity, options, log);
+        }
+        Files.createDirectories(output);
+        identity.write(output);
+        if (!inPlace) {
+            // Marks the destination as this run's before the first checkpoint lands there; also fails fast on a wrong
+            // bucket or credentials, before hours of training.
+            storage.uploadFile(output.resolve(RunIdentity.FILE_NAME), StorageUri.parse(destination)
+                    .child(RunIdentity.FILE_NAME).raw());
             Optional<Path> remote = storage.fetchLatestCheckpoint(destination);
             if (remote.isPresent() && Checkpoints.latest(output).isEmpty()) {
                 Path local = restore(remote.get(), output);
@@ -63,6 +93,7 @@ public final class StagedRun {
 
             @Override
             public void checkpointSaved(Path checkpointDir) throws IOException {
+                identity.write(checkpointDir);
                 if (!inPlace) {
                     storage.publishCheckpoint(checkpointDir, destination);
                 }
@@ -74,6 +105,52 @@ public final class StagedRun {
         log.printf("published %s (%d files, %d bytes) digest %s%n", artifact.uri(), artifact.files().size(),
                 artifact.sizeBytes(), artifact.digest());
         return new Result(summary, artifact);
+    }
+
+    /** The local work directory: empty, or this run's; else refused (or moved aside with --force-new). */
+    private static void claimLocal(Path output, RunIdentity identity, Options options, PrintStream log) throws IOException {
+        var verdict = OutputOwnership.inspect(OutputOwnership.listLocal(output), rel -> Files.readAllBytes(output.resolve(rel)),
+                identity, output.toString());
+        if (verdict.state() == OutputOwnership.State.OTHER_RUN || verdict.state() == OutputOwnership.State.UNMARKED) {
+            if (options.forceNew()) {
+                Path aside = OutputOwnership.moveAside(output, Clock.systemUTC());
+                log.printf("--force-new: moved %s aside to %s (nothing deleted)%n", output, aside);
+                return;
+            }
+            OutputOwnership.requireWritable(verdict, identity, output.toString(), options.forceNewOffered());
+        }
+        logResume(verdict, identity, output.toString(), log);
+    }
+
+    /** A destination other than the work directory: empty, or this run's; a local one may be moved aside. */
+    private static void claimDestination(Storage storage, String destination, RunIdentity identity, Options options,
+                                         PrintStream log) throws IOException {
+        StorageUri dest = StorageUri.parse(destination);
+        var verdict = OutputOwnership.inspect(storage.listFiles(destination),
+                rel -> storage.readSmallFile(dest.child(rel).raw()), identity, destination);
+        if (verdict.state() == OutputOwnership.State.OTHER_RUN || verdict.state() == OutputOwnership.State.UNMARKED) {
+            Optional<Path> local = storage.localPath(destination);
+            if (options.forceNew() && local.isPresent()) {
+                Path aside = OutputOwnership.moveAside(local.get(), Clock.systemUTC());
+                log.printf("--force-new: moved %s aside to %s (nothing deleted)%n", destination, aside);
+                return;
+            }
+            if (options.forceNew()) {
+                throw new OutputSafety.UnsafeOutputException(destination + ": --force-new moves local directories aside only;"
+                        + " " + dest.scheme().prefix() + ":// objects are never moved or deleted by the trainer: choose a new"
+                        + " output destination");
+            }
+            OutputOwnership.requireWritable(verdict, identity, destination, options.forceNewOffered() && local.isPresent());
+        }
+        logResume(verdict, identity, destination, log);
+    }
+
+    private static void logResume(OutputOwnership.Verdict verdict, RunIdentity identity, String location, PrintStream log) {
+        RunIdentity found = verdict.found().orElse(null);
+        if (verdict.state() == OutputOwnership.State.SAME_RUN && found != null
+                && !java.util.Objects.equals(found.jobUid(), identity.jobUid())) {
+            log.printf("%s was written by an earlier %s with the same spec; continuing it%n", location, found.owner());
+        }
     }
 
     /** Copies a fetched checkpoint into {@code <output>/checkpoints/step-N} (N from its trainer_state.json). */

@@ -22,6 +22,9 @@ import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -36,7 +39,14 @@ final class HttpDownloader {
     private static final Pattern SHA256_ETAG = Pattern.compile("(?:W/)?\"?([0-9a-f]{64})\"?");
     private static final int MAX_REDIRECTS = 5;
 
+    /**
+     * How long a body may send nothing before the attempt is abandoned (then retried, resuming): 120 s, or the system
+     * property {@value #STALL_TIMEOUT_PROPERTY} in seconds.
+     */
+    static final String STALL_TIMEOUT_PROPERTY = "finetune.storage.stallTimeoutSeconds";
+
     private final HttpClient client;
+    private final Duration stallTimeout = Duration.ofSeconds(Long.getLong(STALL_TIMEOUT_PROPERTY, 120));
 
     HttpDownloader(Duration connectTimeout) {
         this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout)
@@ -78,6 +88,11 @@ final class HttpDownloader {
                         throw new StorageException(StorageException.Reason.REJECTED, displayUri, "too many or empty redirects");
                     }
                     target = target.resolve(loc.get());
+                    if (!"http".equalsIgnoreCase(target.getScheme()) && !"https".equalsIgnoreCase(target.getScheme())) {
+                        // e.g. Location: file:///etc/passwd; HttpClient would fail with a bare IllegalArgumentException
+                        throw new StorageException(StorageException.Reason.REJECTED, displayUri, "the server redirects to a "
+                                + target.getScheme() + ": location; only http(s) redirects are followed");
+                    }
                     continue;
                 }
                 break;
@@ -137,9 +152,10 @@ final class HttpDownloader {
      * byte received before the drop in the part file for the next attempt to resume after. (The client's ofInputStream
      * discards the chunks it still has queued once the error arrives, so a resume would start short of what was sent.)
      */
-    private static void writeBody(Flow.Publisher<List<ByteBuffer>> body, FileChannel out)
+    private void writeBody(Flow.Publisher<List<ByteBuffer>> body, FileChannel out)
             throws IOException, InterruptedException {
         CompletableFuture<Void> done = new CompletableFuture<>();
+        AtomicLong lastData = new AtomicLong(System.nanoTime());
         CompletableFuture<Flow.Subscription> subscription = new CompletableFuture<>();
         body.subscribe(new Flow.Subscriber<List<ByteBuffer>>() {
             @Override
@@ -150,6 +166,7 @@ final class HttpDownloader {
 
             @Override
             public void onNext(List<ByteBuffer> chunk) {
+                lastData.set(System.nanoTime());
                 try {
                     for (ByteBuffer b : chunk) {
                         while (b.hasRemaining()) {
@@ -174,7 +191,20 @@ final class HttpDownloader {
             }
         });
         try {
-            done.get();
+            // The request timeout only covers the headers: a server that stops sending mid-body (with the connection
+            // open) would otherwise block this download for ever.
+            long poll = Math.max(1, Math.min(1000, stallTimeout.toMillis()));
+            while (true) {
+                try {
+                    done.get(poll, TimeUnit.MILLISECONDS);
+                    break;
+                } catch (TimeoutException e) {
+                    if (System.nanoTime() - lastData.get() > stallTimeout.toNanos()) {
+                        subscription.thenAccept(Flow.Subscription::cancel);
+                        throw new IOException("no data for " + stallTimeout.toSeconds() + " s");
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             subscription.thenAccept(Flow.Subscription::cancel);
             throw e;

@@ -279,6 +279,34 @@ public final class Storage implements AutoCloseable {
         return removed;
     }
 
+    /** For file:// and pvc://: the local path {@code uri} maps to (it need not exist); empty for remote schemes. */
+    public Optional<Path> localPath(String uri) throws StorageException {
+        StorageUri u = StorageUri.parse(uri);
+        return store(u).localPath(u);
+    }
+
+    /** Paths (relative, '/'-separated) of every file under {@code uri}; empty when nothing is there. */
+    public List<String> listFiles(String uri) throws StorageException {
+        StorageUri dir = StorageUri.parse(uri);
+        Store store = store(dir);
+        return env.retry().call("list " + uri, () -> store.list(dir)).stream().map(RemoteFile::path).toList();
+    }
+
+    /** Uploads one local file to {@code uri} (a marker; artifacts go through {@link #publish}). */
+    public void uploadFile(Path source, String uri) throws StorageException {
+        StorageUri target = StorageUri.parse(uri);
+        Store store = store(target);
+        env.retry().call("upload " + target, () -> {
+            store.upload(source, target);
+            return null;
+        });
+    }
+
+    /** The bytes of one small file (a marker or manifest) at {@code uri}. */
+    public byte[] readSmallFile(String uri) throws StorageException {
+        return readBytes(StorageUri.parse(uri));
+    }
+
     @Override
     public void close() {
         stores.values().forEach(Store::close);

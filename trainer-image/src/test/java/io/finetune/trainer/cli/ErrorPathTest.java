@@ -1,0 +1,106 @@
+package io.finetune.trainer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.engine.EngineException;
+import io.finetune.trainer.storage.StorageException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One error line and an exit code by class for every kind of failure; traces only on request; no CUDA noise on CPU. */
+class ErrorPathTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void failuresMapToTheirExitClassWithOneLine() {
+        record Case(Throwable error, ErrorReport.ExitClass exitClass, String text) {
+        }
+        List<Case> cases = List.of(
+                new Case(new UsageException("run: --output needs a value"), ErrorReport.ExitClass.USAGE, "--output needs a value"),
+                new Case(new NoSuchFileException("/data/x.jsonl"), ErrorReport.ExitClass.INPUT, "/data/x.jsonl: no such file"),
+                new Case(new AccessDeniedException("/models/m/config.json"), ErrorReport.ExitClass.INPUT,
+                        "/models/m/config.json: permission denied"),
+                new Case(new IOException("/m/tokenizer.json: the tokenizers library cannot load it: bad"),
+                        ErrorReport.ExitClass.INPUT, "/m/tokenizer.json"),
+                new Case(new StorageException(StorageException.Reason.NOT_FOUND, "s3://b/k", "no such key"),
+                        ErrorReport.ExitClass.INPUT, "s3://b/k: no such key"),
+                new Case(new StorageException(StorageException.Reason.SERVER_ERROR, "s3://b/k", "HTTP 503"),
+                        ErrorReport.ExitClass.RESOURCE, "retries exhausted"),
+                new Case(new OutOfMemoryError("Java heap space"), ErrorReport.ExitClass.RESOURCE, "out of memory (Java heap"),
+                new Case(new EngineException("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB"),
+                        ErrorReport.ExitClass.RESOURCE, "out of memory"),
+                new Case(new FileSystemException("/out/a.safetensors", null, "No space left on device"),
+                        ErrorReport.ExitClass.RESOURCE, "no space left on the device writing /out/a.safetensors"),
+                new Case(new EngineException("index out of range in self"), ErrorReport.ExitClass.INTERNAL,
+                        "the native engine (libtorch) failed: index out of range"),
+                new Case(new IllegalArgumentException("job.yaml: invalid FineTuneJob 't'\n  spec.a: bad\n  spec.b: bad"),
+                        ErrorReport.ExitClass.INPUT, "job.yaml: invalid FineTuneJob 't'; spec.a: bad; spec.b: bad"),
+                new Case(new NullPointerException(), ErrorReport.ExitClass.INTERNAL, "internal error: NullPointerException"));
+        for (Case c : cases) {
+            ErrorReport r = ErrorReport.of(c.error());
+            assertThat(r.exitClass()).as(c.error().toString()).isEqualTo(c.exitClass());
+            assertThat(r.message()).as(c.error().toString()).contains(c.text()).doesNotContain("\n");
+        }
+        assertThat(ErrorReport.ExitClass.values()).extracting(ErrorReport.ExitClass::code).containsExactly(1, 2, 3, 4);
+    }
+
+    @Test
+    void stackTraceOnlyWhenDebugging() {
+        ByteArrayOutputStream quiet = new ByteArrayOutputStream();
+        ByteArrayOutputStream loud = new ByteArrayOutputStream();
+        NullPointerException npe = new NullPointerException("x");
+        assertThat(ErrorReport.of(npe).print(npe, new PrintStream(quiet, true), false)).isEqualTo(1);
+        ErrorReport.of(npe).print(npe, new PrintStream(loud, true), true);
+        assertThat(quiet.toString()).startsWith("error: internal error: NullPointerException: x").doesNotContain("\tat ");
+        assertThat(loud.toString()).contains("\tat ");
+        assertThat(ErrorReport.debugFromEnv(Map.of("FINETUNE_DEBUG", "1"))).isTrue();
+        assertThat(ErrorReport.debugFromEnv(Map.of())).isFalse();
+    }
+
+    @Test
+    void cudaProbeIsQuietOnlyWithoutAnNvidiaDriver() {
+        String saved = System.getProperty(CudaProbe.LOG_LEVEL_PROPERTY);
+        try {
+            System.clearProperty(CudaProbe.LOG_LEVEL_PROPERTY);
+            assertThat(CudaProbe.quietWithoutGpu(p -> p.toString().equals("/dev/nvidiactl"))).isFalse();
+            assertThat(System.getProperty(CudaProbe.LOG_LEVEL_PROPERTY)).isNull();
+            assertThat(CudaProbe.quietWithoutGpu(p -> false)).isTrue();
+            assertThat(System.getProperty(CudaProbe.LOG_LEVEL_PROPERTY)).isEqualTo("error");
+        } finally {
+            if (saved == null) {
+                System.clearProperty(CudaProbe.LOG_LEVEL_PROPERTY);
+            } else {
+                System.setProperty(CudaProbe.LOG_LEVEL_PROPERTY, saved);
+            }
+        }
+    }
+
+    /** The real CLI in its own JVM on this GPU-less machine: DJL starts (init-model builds a model) without the warning. */
+    @Test
+    void aCpuRunPrintsNoCudaWarning() throws Exception {
+        assumeTrue(CudaProbe.NVIDIA_MARKERS.stream().noneMatch(Files::exists), "this machine has an NVIDIA driver");
+        Path err = dir.resolve("stderr.txt");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "io.finetune.trainer.Main",
+                "init-model", "--preset", "tiny", "--output", dir.resolve("m").toString())
+                .redirectError(err.toFile()).redirectOutput(dir.resolve("stdout.txt").toFile()).start();
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
+        String stderr = Files.readString(err);
+        assertThat(p.exitValue()).as(stderr).isZero();
+        assertThat(dir.resolve("m/model.safetensors")).isRegularFile();
+        assertThat(stderr).doesNotContain("Failed to detect GPU count");
+    }
+}

@@ -1,0 +1,140 @@
+package io.finetune.trainer.hostile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import io.finetune.trainer.MainAccess;
+import io.finetune.trainer.data.CharTokenizerWriter;
+import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelPreset;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * Shared set-up of the hostile-input suite: a tiny model and dataset on disk, a manifest writer, the CLI run in-process, and
+ * a snapshot of a directory tree (path -> sha256) to prove that no existing file changed and nothing was added.
+ */
+final class Hostile {
+    /** d=32, 2 layers, kv dim 16 (k_proj/v_proj are 32 -> 16), vocab 102 (char tokenizer). */
+    static final LlamaConfig CONFIG = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
+
+    private Hostile() {
+    }
+
+    static Path model(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        try (LlamaModel m = LlamaModel.random(CONFIG, 3, NDManager.newBaseManager())) {
+            m.save(dir, m.stateDict(), 1, 2);
+        }
+        CharTokenizerWriter.write(dir, ModelPreset.ALPHABET, true);
+        return dir;
+    }
+
+    static Path data(Path file) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            String w = Integer.toString(1000 + i * 37);
+            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
+                    .append(new StringBuilder(w).reverse()).append("\"}\n");
+        }
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, sb);
+        return file;
+    }
+
+    /** A LoRA job (name, rank, model, dataset URI, destination URI); maxSteps 4, a checkpoint at step 2. */
+    static String job(String name, int rank, String model, String dataset, String destination) {
+        return """
+                apiVersion: finetune.io/v1alpha1
+                kind: FineTuneJob
+                metadata:
+                  name: %s
+                spec:
+                  model:
+                    source: %s
+                  dataset:
+                    source: %s
+                    format: prompt-completion
+                    evalFraction: 0.2
+                    maxSeqLength: 32
+                  method:
+                    type: LoRA
+                    lora:
+                      rank: %d
+                      alpha: 8
+                      targetModules: [q_proj, v_proj]
+                  training:
+                    maxSteps: 4
+                    batchSize: 4
+                    learningRate: 0.01
+                    checkpointEverySteps: 2
+                    logEverySteps: 2
+                  output:
+                    destination: %s
+                """.formatted(name, model, dataset, rank, destination);
+    }
+
+    static Path write(Path file, String text) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.writeString(file, text);
+        return file;
+    }
+
+    record Outcome(int code, String out, String err) {
+        /** The class of outcome every hostile case must have: this exit code, one error line naming {@code what}, no trace. */
+        Outcome refused(int exitCode, String what) {
+            assertThat(code).as("exit code; stderr: %s", err).isEqualTo(exitCode);
+            assertThat(err.lines().filter(l -> l.startsWith("error: ")).toList()).as(err).hasSize(1);
+            assertThat(err.lines().filter(l -> l.startsWith("error: ")).findFirst().orElseThrow()).contains(what);
+            assertThat(err).as("no stack trace without --debug").doesNotContain("\tat ").doesNotContain("Exception in");
+            return this;
+        }
+    }
+
+    static Outcome run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true));
+            System.setErr(new PrintStream(err, true));
+            int code = MainAccess.execute(args);
+            return new Outcome(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** Every regular file under {@code root} (relative path -> sha256); empty map when root does not exist. */
+    static Map<String, String> snapshot(Path root) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        if (!Files.exists(root)) {
+            return out;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                out.put(root.relativize(p).toString(), sha256(Files.readAllBytes(p)));
+            }
+        }
+        return out;
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
