@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,15 +35,18 @@ final class OperatorProcess implements AutoCloseable {
     }
 
     static OperatorProcess start(ControlPlane kube, Path workDir) throws IOException, InterruptedException {
-        KubernetesClient admin = kube.client();
-        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
-                .serverSideApply();
-        admin.serviceAccounts().inNamespace(NAMESPACE).resource(new ServiceAccountBuilder().withNewMetadata()
-                .withName(SERVICE_ACCOUNT).endMetadata().build()).serverSideApply();
-        installRbac(admin);
+        return start(kube, workDir, "operator", Map.of());
+    }
 
-        Path kubeconfig = kube.writeKubeconfig(workDir.resolve("operator.kubeconfig"), NAMESPACE, SERVICE_ACCOUNT);
-        Path log = workDir.resolve("operator.log");
+    /**
+     * One replica named {@code name} (log {@code <name>.log}, kubeconfig {@code <name>.kubeconfig} in {@code workDir}); an
+     * entry of {@code env} overrides the default environment, a null value removes the variable.
+     */
+    static OperatorProcess start(ControlPlane kube, Path workDir, String name, Map<String, String> env)
+            throws IOException, InterruptedException {
+        install(kube);
+        Path kubeconfig = kube.writeKubeconfig(workDir.resolve(name + ".kubeconfig"), NAMESPACE, SERVICE_ACCOUNT);
+        Path log = workDir.resolve(name + ".log");
         ProcessBuilder pb = new ProcessBuilder(Repo.java().toString(), "-Xmx256m", "-jar", Repo.operatorJar().toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).directory(workDir.toFile());
         pb.environment().clear();
@@ -51,9 +55,27 @@ final class OperatorProcess implements AutoCloseable {
         pb.environment().put("QUARKUS_OPERATOR_SDK_CONTROLLERS_FINETUNEJOB_NAMESPACES", "JOSDK_ALL_NAMESPACES");
         pb.environment().put("FINETUNE_OPERATOR_LEADER_ELECTION_LEASE_NAMESPACE", NAMESPACE);
         pb.environment().put("QUARKUS_HTTP_PORT", "0");
+        pb.environment().put("QUARKUS_HTTP_HOST", "127.0.0.1");
+        env.forEach((k, v) -> {
+            if (v == null) {
+                pb.environment().remove(k);
+            } else {
+                pb.environment().put(k, v);
+            }
+        });
         OperatorProcess op = new OperatorProcess(pb.start(), log);
         op.awaitStarted(Duration.ofSeconds(90));
         return op;
+    }
+
+    /** The operator's namespace, ServiceAccount and RBAC, as a cluster admin installs them (idempotent). */
+    static void install(ControlPlane kube) throws IOException {
+        KubernetesClient admin = kube.client();
+        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
+                .serverSideApply();
+        admin.serviceAccounts().inNamespace(NAMESPACE).resource(new ServiceAccountBuilder().withNewMetadata()
+                .withName(SERVICE_ACCOUNT).endMetadata().build()).serverSideApply();
+        installRbac(admin);
     }
 
     /**
@@ -106,6 +128,33 @@ final class OperatorProcess implements AutoCloseable {
         } catch (IOException e) {
             return "(cannot read " + log + ": " + e + ")";
         }
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    int exitValue() {
+        return process.exitValue();
+    }
+
+    /** SIGKILL, as the OOM killer or a node failure would; returns once the process is gone. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
+    /** SIGTERM, as a rollout or {@code kubectl delete pod} would; returns the time the process took to exit, or null. */
+    Duration terminate(Duration limit) throws InterruptedException {
+        long t0 = System.nanoTime();
+        process.destroy();
+        return process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS) ? Duration.ofNanos(System.nanoTime() - t0) : null;
+    }
+
+    /** The identity this replica uses in the Lease, from its log line "Leader election on: ..., identity X". */
+    String leaseIdentity() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Leader election on: .*, identity (\\S+)").matcher(log());
+        return m.find() ? m.group(1) : null;
     }
 
     @Override

@@ -2,10 +2,14 @@ package io.finetune.operator;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
-import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.context.Dependent;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
+import jakarta.interceptor.Interceptor;
 import jakarta.inject.Singleton;
 import java.time.Clock;
 
@@ -28,13 +32,22 @@ public class OperatorBeans {
 
     @Produces
     @Singleton
-    LeaderElectionConfiguration leaderElection(OperatorConfig config) {
-        OperatorConfig.LeaderElection le = config.leaderElection();
-        return LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(le.leaseName())
-                .withLeaseNamespace(le.leaseNamespace().orElse(null))
-                .withLeaseDuration(le.leaseDuration())
-                .withRenewDeadline(le.renewDeadline())
-                .withRetryPeriod(le.retryPeriod())
-                .build();
+    LeaderLease leaderLease(KubernetesClient client, OperatorConfig config) {
+        return new LeaderLease(client, config.leaderElection(), LeaderLease.systemExit());
+    }
+
+    /** Null (dependent scope allows it) turns leader election off: QOSDK then passes JOSDK no configuration. */
+    @Produces
+    @Dependent
+    LeaderElectionConfiguration leaderElection(LeaderLease lease) {
+        return lease.configuration();
+    }
+
+    /**
+     * Runs before QOSDK's own ShutdownEvent observer (default priority), which calls Operator.stop(): from then on, losing
+     * the lease is the shutdown itself, not a reason to exit.
+     */
+    void onShutdown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event, LeaderLease lease) {
+        lease.shuttingDown();
     }
 }

@@ -27,8 +27,14 @@ public interface OperatorConfig {
         @WithDefault("finetune-operator-lease")
         String leaseName();
 
-        /** Namespace of the Lease; default: the operator's own namespace. */
+        /**
+         * Namespace of the Lease; default: the client's namespace (kubeconfig context, KUBERNETES_NAMESPACE, or the pod's
+         * own). Without either, leader election is off (see {@link LeaderLease}).
+         */
         Optional<String> leaseNamespace();
+
+        /** This replica's name in the Lease; default: HOSTNAME (the pod name) or the host name, plus a random suffix. */
+        Optional<String> identity();
 
         @WithDefault("15s")
         Duration leaseDuration();

@@ -64,6 +64,8 @@ public final class ControlPlane implements AutoCloseable {
     private String url;
     private KubernetesClient admin;
     private boolean keepDir;
+    private List<String> apiServerCommand;
+    private Duration startupTimeout;
 
     private ControlPlane(KubeBinaries bin, Path dir) {
         this.bin = bin;
@@ -137,8 +139,9 @@ public final class ControlPlane implements AutoCloseable {
 
         int port = Components.freePort();
         url = "https://127.0.0.1:" + port;
-        ManagedProcess api = launch("kube-apiserver",
-                Components.apiServer(bin, pki, tokens, dir.resolve("certs"), etcdPort, port));
+        startupTimeout = opts.startupTimeout;
+        apiServerCommand = Components.apiServer(bin, pki, tokens, dir.resolve("certs"), etcdPort, port);
+        ManagedProcess api = launch("kube-apiserver", apiServerCommand);
         awaitHttpOk(api, url + "/readyz", true, opts.startupTimeout);
         admin = newClient(adminToken, "default");
         if (!opts.crds.isEmpty()) {
@@ -267,6 +270,20 @@ public final class ControlPlane implements AutoCloseable {
             }
             return admin.resource(item).createOr(NonDeletingOperation::update);
         }
+    }
+
+    /**
+     * Stops kube-apiserver (SIGTERM), leaves it down for {@code down}, and starts it again on the same port, etcd and
+     * credentials, as a control-plane upgrade or crash would; returns once it is ready. Clients reconnect on their own.
+     */
+    public void restartApiServer(Duration down) {
+        int i = processes.stream().map(ManagedProcess::name).toList().indexOf("kube-apiserver");
+        processes.get(i).close();
+        sleep(down.toMillis());
+        ManagedProcess api = ManagedProcess.start("kube-apiserver", apiServerCommand,
+                dir.resolve("kube-apiserver-" + System.currentTimeMillis() + ".log"));
+        processes.set(i, api);
+        awaitHttpOk(api, url + "/readyz", true, startupTimeout);
     }
 
     /** Stops all processes (newest first) and clients; deletes {@link #workDir()} unless kept (see class doc). */
