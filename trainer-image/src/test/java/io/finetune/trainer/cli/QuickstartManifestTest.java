@@ -30,4 +30,18 @@ class QuickstartManifestTest {
         assertThat(Sources.local(job.getSpec().model.source, "spec.model.source")).isAbsolute();
         assertThat(Sources.local(job.getSpec().dataset.source, "spec.dataset.source")).isAbsolute();
     }
+
+    @Test
+    void embeddedRealModelManifestIsExamplesQuickstartStories15mYaml() throws Exception {
+        String embedded;
+        try (InputStream in = QuickstartManifestTest.class.getResourceAsStream(RealQuickstart.RESOURCE)) {
+            assertThat(in).as("resource " + RealQuickstart.RESOURCE).isNotNull();
+            embedded = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        Path file = Path.of(System.getProperty("repo.root", "..")).resolve("examples/quickstart-stories15m.yaml");
+        assertThat(embedded).isEqualTo(Files.readString(file));
+        FineTuneJob job = FineTuneJobManifest.parse(embedded, file.toString());
+        assertThat(job.getSpec().method.type).isEqualTo(MethodType.LoRA);
+        assertThat(Sources.local(job.getSpec().dataset.evalSource, "spec.dataset.evalSource")).isAbsolute();
+    }
 }
