@@ -4,7 +4,8 @@ package io.finetune.trainer.precision;
  * Dynamic loss scaling for fp16 (Micikevicius et al. 2018, "Mixed Precision Training", §3.2; torch.amp.GradScaler's
  * defaults): the loss is multiplied by {@link #scale()} before backward so small gradients survive fp16's range, the
  * gradients are divided by it before clipping and the optimizer step, and a step whose gradients hold inf/NaN is skipped and
- * halves the scale; every {@code growthInterval} finite steps in a row double it.
+ * halves the scale; every {@code growthInterval} finite steps in a row double it. The scale is not checkpointed: a resumed
+ * fp16 run starts again from {@link #INITIAL_SCALE}.
  */
 public final class LossScaler {
     public static final double INITIAL_SCALE = 65536.0;
