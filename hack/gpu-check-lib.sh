@@ -1,7 +1,7 @@
 # Shared by hack/gpu-check-prepare.sh (CPU reference runs, here) and hack/gpu-check.sh (the device): the same jobs on both.
 # Cases: name, method block. Every case trains the quick start's tiny model and word-reversal data (java -jar ... quickstart
 # writes them under /tmp/finetune-quickstart), CHECK_STEPS steps, seed 42, no dropout, so CPU and GPU runs are comparable.
-CHECK_STEPS=${CHECK_STEPS:-60}
+CHECK_STEPS=${CHECK_STEPS:-20}
 CHECK_CASES=(lora rslora loraplus dora galore full)
 QS=/tmp/finetune-quickstart
 

@@ -38,7 +38,7 @@ class GpuCheckJobsTest {
                 assertThat(job.getSpec().training.precision).isEqualTo(Precision.valueOf(precision.toUpperCase()));
                 assertThat(job.getSpec().method.type.name().toLowerCase()).as(c)
                         .isEqualTo(c.equals("rslora") ? "lora" : c);
-                assertThat(job.getSpec().training.maxSteps).isEqualTo(60);
+                assertThat(job.getSpec().training.maxSteps).isEqualTo(20);
             }
         }
     }
