@@ -7,10 +7,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * A parsed Dockerfile: its stages and their instructions (continuation lines joined, comments dropped). Enough of the
- * Dockerfile grammar to check paths and commands without a Docker engine.
+ * A parsed Dockerfile: its stages and their instructions (continuation lines joined, comments dropped, a heredoc's body
+ * ({@code RUN cmd <<'EOF'} ... {@code EOF}) kept in its instruction's args after a newline). Enough of the Dockerfile grammar
+ * to check paths and commands without a Docker engine.
  */
 record Dockerfile(Path file, List<Stage> stages) {
     record Instruction(String keyword, String args) {
@@ -46,12 +49,16 @@ record Dockerfile(Path file, List<Stage> stages) {
         }
     }
 
+    private static final Pattern HEREDOC = Pattern.compile("<<-?(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\\1");
+
     static Dockerfile parse(Path file) throws IOException {
         List<Stage> stages = new ArrayList<>();
         List<Instruction> preamble = new ArrayList<>();
         List<Instruction> current = preamble;
         StringBuilder logical = new StringBuilder();
-        for (String line : Files.readAllLines(file)) {
+        List<String> lines = Files.readAllLines(file);
+        for (int n = 0; n < lines.size(); n++) {
+            String line = lines.get(n);
             String trimmed = line.strip();
             if (trimmed.startsWith("#") && logical.length() == 0 || trimmed.isEmpty()) {
                 continue;
@@ -64,6 +71,12 @@ record Dockerfile(Path file, List<Stage> stages) {
                 continue;
             }
             logical.append(trimmed);
+            Matcher heredoc = HEREDOC.matcher(trimmed);
+            if (logical.length() > 0 && !trimmed.startsWith("#") && heredoc.find()) {
+                while (++n < lines.size() && !lines.get(n).strip().equals(heredoc.group(2))) {
+                    logical.append('\n').append(lines.get(n));
+                }
+            }
             String text = logical.toString();
             logical.setLength(0);
             int space = text.indexOf(' ');

@@ -27,15 +27,61 @@ class DockerfilesTest {
         checkTrainerImage(d);
         assertThat(buildCommand(d)).contains("-pl trainer-image").contains("-Dcuda");
         String env = String.join(" ", d.finalStage().all("ENV").stream().map(Dockerfile.Instruction::args).toList());
-        // DJL picks the JNI for this libtorch from these three (pytorch-jni holds jnilib/linux-x86_64/cu128).
-        assertThat(env).contains("PYTORCH_LIBRARY_PATH=/opt/libtorch", "PYTORCH_FLAVOR=cu128", "DJL_OFFLINE=true");
-        assertThat(env).as("PYTORCH_VERSION must match the pytorch-jni the jar is built with (pom property pytorch.native.version)")
-                .contains("PYTORCH_VERSION=" + pomProperty(RepoFiles.root().resolve("pom.xml"), "pytorch.native.version"));
+        // DJL finds libtorch and the JNI from these (LibUtils: <PYTORCH_LIBRARY_PATH>/<djl>-libdjl_torch.so first).
+        assertThat(env).contains("PYTORCH_LIBRARY_PATH=/opt/libtorch", "PYTORCH_VERSION=${PYTORCH_VERSION}",
+                "PYTORCH_FLAVOR=${PYTORCH_FLAVOR}", "DJL_OFFLINE=true");
         assertThat(d.finalStage().from()).isEqualTo("${BASE_IMAGE}");
-        assertThat(Files.readString(d.file())).contains("ARG BASE_IMAGE=pytorch/pytorch:2.7.1-cuda12.8-");
-        // The "cuda" profile exists and is what -Dcuda switches on (the "cpu" profile is active only without it).
+        // The default build arguments describe one consistent PyTorch: the runtime image, its -devel twin for the JNI build,
+        // its version (the one the jar's pytorch-jni was built for) and its CUDA flavor.
+        String version = pomProperty(RepoFiles.root().resolve("pom.xml"), "pytorch.native.version");
+        String base = arg(d, "BASE_IMAGE");
+        assertThat(base).startsWith("pytorch/pytorch:" + version + "-cuda12.8-").endsWith("-runtime");
+        assertThat(arg(d, "JNI_BUILD_IMAGE")).isEqualTo(base.replace("-runtime", "-devel"));
+        assertThat(arg(d, "PYTORCH_VERSION")).isEqualTo(version);
+        assertThat(arg(d, "PYTORCH_FLAVOR")).isEqualTo("cu128");
+        // The CUDA profile exists and is what -Dcuda switches on (the "cpu" profile is active only without it).
         String pom = Files.readString(RepoFiles.root().resolve("trainer-image/pom.xml"));
         assertThat(pom).contains("<id>cuda</id>").contains("<name>!cuda</name>").contains("<exclude>ai.djl.pytorch:pytorch-native-cpu</exclude>");
+    }
+
+    /**
+     * The JNI stage compiles DJL's JNI from DJL's sources at the jar's DJL version against the -devel image's torch, and the
+     * runtime stage installs it where DJL looks first. What this cannot prove without Docker and a GPU: that the clone,
+     * the compile and the link succeed for a given torch, or that DJL then loads the library (hack/gpu-check.sh does the
+     * compile and load on a device machine).
+     */
+    @Test
+    void cudaTrainerImageBuildsDjlsJniAgainstTheBaseImagesLibtorch() throws Exception {
+        Dockerfile d = Dockerfile.parse(RepoFiles.root().resolve("trainer-image/Dockerfile"));
+        assertThat(arg(d, "DJL_VERSION")).as("the DJL the jar is built with").isEqualTo(
+                pomProperty(RepoFiles.root().resolve("pom.xml"), "djl.version"));
+        assertThat(arg(d, "DJL_COMMIT")).as("the tag's commit, pinned").matches("[0-9a-f]{40}");
+        Dockerfile.Stage jni = d.stage("jni");
+        assertThat(jni.from()).isEqualTo("${JNI_BUILD_IMAGE}");
+        String runs = String.join("\n", jni.all("RUN").stream().map(Dockerfile.Instruction::args).toList());
+        assertThat(runs).contains("git clone", "--branch \"v${DJL_VERSION}\"", "https://github.com/deepjavalibrary/djl.git /djl")
+                .contains("rev-parse HEAD)\" = \"${DJL_COMMIT}\"").contains("openjdk-17-jdk-headless", "cmake", "g++")
+                .contains("build-djl-jni.sh /djl /out");
+        Dockerfile.Copy script = Dockerfile.Copy.of(jni.last("COPY"));
+        assertThat(script.sources()).containsExactly("hack/build-djl-jni.sh");
+        Path local = RepoFiles.root().resolve("hack/build-djl-jni.sh");
+        assertThat(local).as("copied from the build context").isRegularFile().isExecutable();
+        assertThat(Files.readString(d.file().resolveSibling("Dockerfile.dockerignore"))).doesNotContain("hack");
+        assertThat(Files.readString(local)).contains("javac -h", "cmake -DCMAKE_PREFIX_PATH=\"$TORCH_PREFIX\"",
+                "torch.utils.cmake_prefix_path", "libdjl_torch.so", "torch-version.txt");
+
+        List<Dockerfile.Copy> fromJni = runtimeCopies(d).stream().filter(c -> "jni".equals(c.from())).toList();
+        assertThat(fromJni).singleElement().satisfies(c -> {
+            assertThat(c.sources()).containsExactly("/out/");
+            assertThat(c.destination()).isEqualTo("/opt/finetune/jni/");
+        });
+        String install = String.join("\n", d.finalStage().all("RUN").stream().map(Dockerfile.Instruction::args).toList());
+        assertThat(install).as("installed as <djl version>-libdjl_torch.so in the directory PYTORCH_LIBRARY_PATH names")
+                .contains("cp /opt/finetune/jni/libdjl_torch.so \"$TORCH_LIB/${DJL_VERSION}-libdjl_torch.so\"")
+                .contains("ln -s \"$TORCH_LIB\" /opt/libtorch")
+                .contains("ldd -r");
+        assertThat(install).as("the runtime torch is the one the JNI was compiled against, and the flavor matches its CUDA")
+                .contains("/opt/finetune/jni/torch-version.txt", "torch.__version__ == built", "os.environ[\"PYTORCH_FLAVOR\"]");
     }
 
     @Test
@@ -100,7 +146,7 @@ class DockerfilesTest {
         assertNonRoot(d);
         assertThat(d.entrypoint()).as("CONTRACTS.md C: the operator runs `java -jar " + TRAINER_JAR + " pod`")
                 .containsExactly("java", "-jar", TRAINER_JAR);
-        List<Dockerfile.Copy> copies = runtimeCopies(d);
+        List<Dockerfile.Copy> copies = runtimeCopies(d).stream().filter(c -> "build".equals(c.from())).toList();
         assertThat(copies).singleElement().satisfies(copy -> {
             assertThat(copy.from()).isEqualTo("build");
             assertThat(copy.destination()).isEqualTo(TRAINER_JAR);
@@ -121,6 +167,15 @@ class DockerfilesTest {
         assertThat(Files.exists(Path.of(d.file() + ".dockerignore"))).as(d.file() + ".dockerignore keeps target/ out of the context").isTrue();
         assertThat(d.stage("build").all("COPY")).as("the build stage copies the repository (context = repo root)")
                 .extracting(Dockerfile.Instruction::args).contains(". .");
+    }
+
+    /** The default value of a global ARG (declared before the first FROM). */
+    private static String arg(Dockerfile d, String name) throws IOException {
+        Matcher m = Pattern.compile("(?m)^ARG " + Pattern.quote(name) + "=(\\S+)$").matcher(Files.readString(d.file()));
+        if (!m.find()) {
+            throw new AssertionError(d.file() + ": no ARG " + name + " with a default");
+        }
+        return m.group(1);
     }
 
     private static String buildCommand(Dockerfile d) {

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.finetune.api.FineTuneJobValidator;
 import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.Precision;
 import io.finetune.api.v1alpha1.ResourcesSpec;
 import io.finetune.operator.desired.CredentialEnv;
 import io.finetune.operator.desired.TrainingJob;
@@ -13,7 +14,7 @@ import java.util.List;
 /**
  * Validation step of the reconcile: the shared spec rules (the server may lack CEL, so they run here too) plus what
  * only the operator knows: name length for derived names, a trainer image, parseable quantities, one credentials
- * Secret per storage family.
+ * Secret per storage family, at most one GPU (the trainer's single device), and no fp16 without a GPU.
  */
 public final class SpecChecks {
     private SpecChecks() {
@@ -40,6 +41,17 @@ public final class SpecChecks {
             if (res.gpus != null && res.gpus > 0 && (res.gpuResourceName == null || res.gpuResourceName.isBlank())) {
                 out.add(new Violation("spec.resources.gpuResourceName", "is required when gpus > 0 (e.g. nvidia.com/gpu)"));
             }
+            // The trainer computes on one device (GPU 0 of those the device plugin makes visible); a pod holding more
+            // would leave them idle, so the spec is refused until data-parallel training exists.
+            if (res.gpus != null && res.gpus > 1) {
+                out.add(new Violation("spec.resources.gpus", "must be 0 or 1: the trainer uses one GPU per job (no "
+                        + "data-parallel training yet), got " + res.gpus));
+            }
+        }
+        int gpus = res == null || res.gpus == null ? 1 : res.gpus;
+        if (gpus == 0 && job.getSpec().training != null && job.getSpec().training.precision == Precision.FP16) {
+            out.add(new Violation("spec.training.precision", "fp16 needs a GPU (spec.resources.gpus is 0): use bf16, fp32 or "
+                    + "auto on the CPU"));
         }
         out.addAll(CredentialEnv.check(job.getSpec()));
         return out;

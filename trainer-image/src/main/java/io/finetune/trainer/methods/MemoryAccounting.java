@@ -1,10 +1,12 @@
 package io.finetune.trainer.methods;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.Optimizer;
+import io.finetune.trainer.precision.HalfOps;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +43,11 @@ public final class MemoryAccounting {
         return m;
     }
 
+    /** Bytes of the array's elements; libtorch's own element size for dtypes DJL reports as UNKNOWN (bf16). */
     static long bytes(NDArray a) {
+        if (a.getDataType() == DataType.UNKNOWN) {
+            return HalfOps.storageBytes(a);
+        }
         return a.getShape().size() * a.getDataType().getNumOfBytes();
     }
 

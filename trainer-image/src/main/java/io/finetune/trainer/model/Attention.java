@@ -1,6 +1,7 @@
 package io.finetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
+import io.finetune.trainer.precision.Autocast;
 
 /**
  * Grouped-query self-attention (Ainslie et al. 2023) as transformers LlamaAttention: q/k/v projections, RoPE on q and k,
@@ -35,8 +36,10 @@ public final class Attention {
         kh = RotaryEmbedding.apply(kh, cos, sin);
         kh = repeatKv(kh, heads / kvHeads); // (B, H, T, hd)
         vh = repeatKv(vh, heads / kvHeads);
-        NDArray scores = OwnedArrays.times(qh.matMul(kh.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd)).add(mask); // (B, H, T, T)
-        NDArray ctxv = scores.softmax(-1).matMul(vh);                                           // (B, H, T, hd)
+        // Under 16-bit autocast both matmuls run in 16 bits; the fp32 mask promotes the scores, so softmax is fp32.
+        NDArray qk = Autocast.matMul(qh, kh.transpose(0, 1, 3, 2));                           // (B, H, T, T)
+        NDArray scores = OwnedArrays.times(qk, 1.0 / Math.sqrt(hd)).add(mask);                 // (B, H, T, T)
+        NDArray ctxv = Autocast.matMul(scores.softmax(-1), vh);                                // (B, H, T, hd)
         return o.forward(ctxv.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * hd), ctx);    // (B, T, d)
     }
 

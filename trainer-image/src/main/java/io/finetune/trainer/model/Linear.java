@@ -1,8 +1,7 @@
 package io.finetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
+import io.finetune.trainer.precision.Autocast;
 
 /**
  * A Hugging Face nn.Linear ({@code name} is its module name, e.g. {@code model.layers.0.self_attn.q_proj}): weight (out, in),
@@ -65,9 +64,9 @@ public final class Linear {
     /**
      * x W^T for x (..., in) and W (out, in), through torch's F.linear without bias: the same matmul as
      * {@code x.matMul(w.transpose())} (bit for bit: torch decomposes linear into matmul(x, w.t())), with one JNI call and no
-     * Java-side transpose view.
+     * Java-side transpose view. Inside a 16-bit {@link Autocast} scope both operands are cast and the product is 16-bit.
      */
     public static NDArray timesTransposed(NDArray x, NDArray w) {
-        return JniUtils.linear((PtNDArray) x, (PtNDArray) w, null);
+        return Autocast.linear(x, w);
     }
 }

@@ -3,10 +3,14 @@ package io.finetune.trainer.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.ModelWeights;
 import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.precision.Autocast;
+import io.finetune.trainer.precision.ComputePrecision;
+import io.finetune.trainer.precision.HalfOps;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -18,7 +22,8 @@ import java.util.Random;
 
 /**
  * LLaMA-family decoder (transformers modeling_llama.py / modeling_qwen2.py) written with DJL NDArray ops, module names as in
- * Hugging Face so that targetModules mean what users expect. All weights are fp32 in {@code manager}.
+ * Hugging Face so that targetModules mean what users expect. Weights load as fp32 in {@code manager}; under mixed precision
+ * ({@link #usePrecision}) the frozen 2-D weights are then held in 16 bits and the forward runs in an {@link Autocast} scope.
  *
  * <p>Memory: a forward allocates its intermediates in the caller's sub-manager; call {@link #attachTo(NDManager)} on that
  * sub-manager first, otherwise results of ops on weights land in the long-lived manager and leak (platform.md).
@@ -31,6 +36,7 @@ public final class LlamaModel implements AutoCloseable {
     private final RmsNorm norm;
     private final Linear lmHead;
     private final RotaryEmbedding rope;
+    private ComputePrecision precision = ComputePrecision.FP32;
 
     private LlamaModel(LlamaConfig config, NDManager manager, WeightSource src) throws IOException {
         this.config = config;
@@ -93,6 +99,27 @@ public final class LlamaModel implements AutoCloseable {
 
     private Linear linear(WeightSource src, String module, long out, long in, boolean bias) throws IOException {
         return new Linear(module, param(src, module + ".weight", out, in), bias ? param(src, module + ".bias", out) : null);
+    }
+
+    /**
+     * Sets the compute precision. Call after the method has marked its trainable parameters: with a 16-bit precision every
+     * frozen 2-D weight (linears, embedding) is replaced by its 16-bit copy, as PEFT users load the base model in bf16; norm
+     * weights, biases and every trainable parameter stay fp32 (the optimizer's master weights).
+     */
+    public void usePrecision(ComputePrecision p) {
+        if (p.mixed()) {
+            HalfOps ops = HalfOps.of(p);
+            for (Parameter w : baseParameters().values()) {
+                if (!w.trainable() && w.array().getShape().dimension() == 2) {
+                    w.holdAs(ops.toHalf(w.array()));
+                }
+            }
+        }
+        this.precision = p;
+    }
+
+    public ComputePrecision precision() {
+        return precision;
     }
 
     public LlamaConfig config() {
@@ -164,14 +191,16 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Logits (B, T, vocab) for the batch; arrays are created in {@code sub}. */
     public NDArray forward(NDManager sub, ModelBatch batch, ForwardContext ctx) {
-        NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
-        NDArray h = embed.array().get(ids); // (B, T, d)
-        NDList cosSin = rope.tables(sub, batch);
-        NDArray mask = AttentionMask.build(sub, batch);
-        for (DecoderLayer layer : layers) {
-            h = layer.forward(h, cosSin.get(0), cosSin.get(1), mask, ctx);
+        try (Autocast.Scope scope = Autocast.enter(precision)) {
+            NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
+            NDArray h = Autocast.toFloat(embed.array().get(ids)); // (B, T, d), the residual stream stays fp32
+            NDList cosSin = rope.tables(sub, batch);
+            NDArray mask = AttentionMask.build(sub, batch);
+            for (DecoderLayer layer : layers) {
+                h = layer.forward(h, cosSin.get(0), cosSin.get(1), mask, ctx);
+            }
+            return Autocast.toFloat(lmHead.forward(norm.forward(h), ctx)); // (B, T, vocab), fp32 for the loss
         }
-        return lmHead.forward(norm.forward(h), ctx); // (B, T, vocab)
     }
 
     /** Weights in HF layout (adapters not merged); a tied lm_head is not written, as transformers does. */
@@ -187,8 +216,14 @@ public final class LlamaModel implements AutoCloseable {
         SafetensorsWriter.write(dir.resolve(ModelWeights.SINGLE), weights);
     }
 
+    /** Values of a weight as fp32 (a 16-bit held weight is widened in libtorch first). */
     public static FloatTensor toHost(NDArray a) {
-        return new FloatTensor(a.getShape().getShape(), a.toFloatArray());
+        if (a.getDataType() == DataType.FLOAT32) {
+            return new FloatTensor(a.getShape().getShape(), a.toFloatArray());
+        }
+        try (NDArray wide = HalfOps.toFloat(a)) {
+            return new FloatTensor(a.getShape().getShape(), wide.toFloatArray());
+        }
     }
 
     @Override

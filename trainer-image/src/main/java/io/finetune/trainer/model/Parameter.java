@@ -9,7 +9,7 @@ import ai.djl.ndarray.NDArray;
  */
 public final class Parameter {
     private final String name;
-    private final NDArray array;
+    private NDArray array;
     private boolean trainable;
 
     public Parameter(String name, NDArray array) {
@@ -35,6 +35,19 @@ public final class Parameter {
             array.setRequiresGradient(true);
             trainable = true;
         }
+    }
+
+    /**
+     * Replaces a frozen parameter's array by {@code held} (the same values in another dtype, e.g. bf16 under mixed precision)
+     * and closes the old one. Trainable parameters keep their fp32 array: the optimizer updates it in place.
+     */
+    public void holdAs(NDArray held) {
+        if (trainable) {
+            throw new IllegalStateException(name + " is trainable: its fp32 array is the master weight");
+        }
+        NDArray old = array;
+        array = held;
+        old.close();
     }
 
     public long numel() {

@@ -16,9 +16,11 @@ import io.finetune.api.v1alpha1.TargetModules;
  *   the others plain Adam moments (GaLore paper Table 1; methods.md §4).</li>
  *   <li>Full: Adam moments 2x every parameter.</li>
  * </ul>
- * Adam moments are fp32 (4 bytes); weights, gradients and activations use {@link PlanInputs#valueBytes()}. With 16-bit values
- * the optimizer also keeps an fp32 master copy of every trainable parameter (mixed-precision Adam: 2 + 2 + 12 bytes per
- * parameter, Rajbhandari et al. 2020, "ZeRO", §3.1), counted as optimizer state.
+ * Bytes follow what the trainer holds under {@code training.precision} (mixed precision as autocast + PEFT, see
+ * {@code LlamaModel.usePrecision}): every trainable parameter, its gradient and its Adam moments are fp32 (4 + 4 + 8 bytes:
+ * the trainable fp32 weights are the master copy); frozen 2-D weights (linears and the embedding) are held in
+ * {@link PlanInputs#valueBytes()} (2 in bf16/fp16, 4 in fp32); frozen norm weights and biases stay fp32. Activations use
+ * {@link PlanInputs#valueBytes()}.
  *
  * <p>Activations count the tensors autograd keeps for backward in the LLaMA forward, per token and layer: RMSNorm input and
  * output (2h) twice, q and k, v repeated to every head for grouped-query attention (3·heads·headDim), the attention output
@@ -28,6 +30,7 @@ import io.finetune.api.v1alpha1.TargetModules;
  */
 public final class MemoryPlanner {
     private static final int ADAM_STATE_BYTES = 4;
+    private static final int FP32_BYTES = 4;
 
     private MemoryPlanner() {
     }
@@ -37,9 +40,8 @@ public final class MemoryPlanner {
         return switch (method) {
             case LoRA, LoRAPlus, DoRA -> adapter(dims, method, settings == null ? new LoraSpec() : settings.loraOrDefault(), in);
             case GaLore -> galore(dims, settings == null ? new GaloreSpec() : settings.galoreOrDefault(), in);
-            case Full -> new MemoryEstimate(method, baseParams, baseParams, baseParams * in.valueBytes(),
-                    baseParams * in.valueBytes(), 2L * baseParams * ADAM_STATE_BYTES + masterCopyBytes(baseParams, in),
-                    activationBytes(dims, in, 0));
+            case Full -> new MemoryEstimate(method, baseParams, baseParams, baseParams * FP32_BYTES,
+                    baseParams * FP32_BYTES, 2L * baseParams * ADAM_STATE_BYTES, activationBytes(dims, in, 0));
         };
     }
 
@@ -53,8 +55,10 @@ public final class MemoryPlanner {
             }
         }
         long total = dims.totalParams() + trainable;
-        return new MemoryEstimate(method, trainable, total, total * in.valueBytes(), trainable * in.valueBytes(),
-                2L * trainable * ADAM_STATE_BYTES + masterCopyBytes(trainable, in), activationBytes(dims, in, adapterRanks));
+        long frozen2d = dims.weightMatrixParams();
+        long frozenWeightBytes = frozen2d * in.valueBytes() + (dims.totalParams() - frozen2d) * FP32_BYTES;
+        return new MemoryEstimate(method, trainable, total, frozenWeightBytes + trainable * FP32_BYTES,
+                trainable * FP32_BYTES, 2L * trainable * ADAM_STATE_BYTES, activationBytes(dims, in, adapterRanks));
     }
 
     private static MemoryEstimate galore(ModelDimensions dims, GaloreSpec galore, PlanInputs in) {
@@ -71,13 +75,8 @@ public final class MemoryPlanner {
             }
         }
         stateValues += 2 * (total - projected); // embeddings, norms, lm_head, untargeted layers: plain AdamW
-        return new MemoryEstimate(MethodType.GaLore, total, total, total * in.valueBytes(), total * in.valueBytes(),
-                stateValues * ADAM_STATE_BYTES + masterCopyBytes(total, in), activationBytes(dims, in, 0));
-    }
-
-    /** fp32 master weights of the trainable parameters when training in 16-bit; none in fp32. */
-    private static long masterCopyBytes(long trainable, PlanInputs in) {
-        return in.valueBytes() < ADAM_STATE_BYTES ? trainable * ADAM_STATE_BYTES : 0;
+        return new MemoryEstimate(MethodType.GaLore, total, total, total * FP32_BYTES, total * FP32_BYTES,
+                stateValues * ADAM_STATE_BYTES, activationBytes(dims, in, 0));
     }
 
     /** See the class comment for the count. */

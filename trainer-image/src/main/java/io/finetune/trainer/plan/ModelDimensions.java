@@ -86,6 +86,11 @@ public record ModelDimensions(String modelType, int hiddenSize, int intermediate
         return (long) vocabSize * hiddenSize + (2L * numLayers + 1) * hiddenSize;
     }
 
+    /** Parameters of the 2-D weights (every linear's weight and the embedding): what mixed precision holds in 16 bits. */
+    public long weightMatrixParams() {
+        return (long) vocabSize * hiddenSize + linears().stream().mapToLong(l -> l.in() * l.out()).sum();
+    }
+
     public long totalParams() {
         return nonLinearParams() + linears().stream().mapToLong(Linear::params).sum();
     }

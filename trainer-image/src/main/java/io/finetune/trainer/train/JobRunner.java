@@ -1,5 +1,6 @@
 package io.finetune.trainer.train;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -18,6 +19,8 @@ import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelBatch;
 import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.plan.PlanCheck;
+import io.finetune.trainer.precision.ComputePrecision;
+import io.finetune.trainer.precision.PrecisionResolver;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -64,6 +67,9 @@ public final class JobRunner {
         long seed = spec.training.seed;
         Files.createDirectories(output);
         PlanCheck.beforeTraining(spec, modelDir); // on a GPU: fail fast when the memory plan cannot fit
+        // before any weight loads: fp16 on the CPU, or bf16 on a pre-Ampere GPU, fails here with the field's name
+        ComputePrecision precision = PrecisionResolver.resolve(spec.training.precision,
+                PrecisionResolver.DeviceCapabilities.of(Engine.getInstance().defaultDevice()));
         try (TextTokenizer tok = TextTokenizer.load(tokDir);
              LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
             if (tok.vocabSize() > model.config().vocabSize()) {
@@ -74,6 +80,9 @@ public final class JobRunner {
             log.printf("data: %s%n", data.stats());
             TrainingMethod method = TrainingMethods.create(spec.method);
             method.attach(model, seed);
+            model.usePrecision(precision);
+            log.printf("precision: %s (spec.training.precision %s) on %s%n", precision, spec.training.precision,
+                    model.manager().getDevice());
             int maxLen = spec.dataset.maxSeqLength;
             Batcher batcher = new Batcher(data.train(), spec.training.batchSize, maxLen, spec.dataset.packing, tok.padId());
             List<ModelBatch> eval = Batcher.sequential(data.eval(), spec.training.batchSize, maxLen, tok.padId()).stream()

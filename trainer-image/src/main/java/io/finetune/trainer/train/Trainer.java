@@ -18,6 +18,7 @@ import io.finetune.trainer.model.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.LrSchedule;
 import io.finetune.trainer.optim.Optimizer;
+import io.finetune.trainer.precision.LossScaler;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -42,6 +43,8 @@ public final class Trainer {
     private final PrintStream log;
     private final List<Parameter> trainable;
     private final Optimizer optimizer;
+    /** fp16 only (model precision FP16): dynamic loss scaling; null otherwise. */
+    private final LossScaler scaler;
     /** Test hook: stop (as if killed) right after this many steps; null = run to the end. */
     private Integer haltAfterStep;
     private TrainingHooks hooks = TrainingHooks.NONE;
@@ -58,6 +61,7 @@ public final class Trainer {
         this.log = log;
         this.trainable = method.trainableParameters(model);
         this.optimizer = method.createOptimizer(method.parameterGroups(model, spec), spec, model.manager());
+        this.scaler = model.precision().needsLossScaling() ? new LossScaler() : null;
     }
 
     public void hooks(TrainingHooks hooks) {
@@ -168,7 +172,7 @@ public final class Trainer {
                 for (ModelBatch b : micro) {
                     NDArray logits = model.forward(sub, b, new ForwardContext(true, dropoutSeed * 64 + j++));
                     NDArray loss = OwnedArrays.dividedBy(CausalLmLoss.sum(sub, logits, b), Math.max(1, tokens));
-                    gc.backward(loss);
+                    gc.backward(scaler == null ? loss : OwnedArrays.times(loss, scaler.scale()));
                     lossValue += loss.getFloat();
                 }
             }
@@ -178,8 +182,20 @@ public final class Trainer {
                 g.attach(sub);
                 grads.add(g);
             }
-            clip(grads, spec.maxGradNorm);
-            optimizer.step(sub, lr);
+            if (scaler == null) {
+                clip(grads, spec.maxGradNorm);
+                optimizer.step(sub, lr);
+            } else {
+                NDArray unscale = OwnedArrays.scalar(sub, 1.0 / scaler.scale());
+                for (NDArray g : grads) {
+                    g.muli(unscale);
+                }
+                if (scaler.update(clip(grads, spec.maxGradNorm))) {
+                    optimizer.step(sub, lr);
+                } else {
+                    log.printf("fp16: gradients overflowed, step skipped, loss scale now %.0f%n", scaler.scale());
+                }
+            }
             for (Parameter p : trainable) {
                 // gradients accumulate across backward calls until zeroed (platform.md); grad.zero_() in place
                 JniUtils.zeroGrad((PtNDArray) p.array());
@@ -242,6 +258,11 @@ public final class Trainer {
             p.array().set(t.data());
         }
         optimizer.loadState(Checkpoints.readTensors(ckpt.resolve("optimizer.safetensors")));
+    }
+
+    /** The fp16 loss scaler, or null when the model does not compute in fp16. */
+    public LossScaler lossScaler() {
+        return scaler;
     }
 
     public Optimizer optimizer() {

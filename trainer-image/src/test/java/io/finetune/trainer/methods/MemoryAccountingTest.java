@@ -20,7 +20,10 @@ import io.finetune.trainer.plan.PlanInputs;
 import io.finetune.trainer.train.Trainer;
 import java.nio.file.Path;
 import java.util.List;
+import io.finetune.trainer.precision.ComputePrecision;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Memory measured from the tensors a run holds: against the closed-form counts, and against the plan. */
@@ -52,13 +55,18 @@ class MemoryAccountingTest {
 
     /** Trains two steps; the summary's memory block is measured from what the run holds. */
     private MemoryUsage measured(MethodType type, LlamaModel model) throws Exception {
+        return measured(type, model, ComputePrecision.FP32);
+    }
+
+    private MemoryUsage measured(MethodType type, LlamaModel model, ComputePrecision precision) throws Exception {
         TrainingMethod method = TrainingMethods.create(spec(type));
         method.attach(model, 1);
+        model.usePrecision(precision);
         TrainingSpec ts = new TrainingSpec();
         ts.maxSteps = 2;
         ts.checkpointEverySteps = 0;
         ts.logEverySteps = 1000;
-        Trainer t = new Trainer(model, method, ts, TinyModels.fixed(DATA), DATA, dir.resolve(type.name()), TinyModels.quiet());
+        Trainer t = new Trainer(model, method, ts, TinyModels.fixed(DATA), DATA, dir.resolve(type.name() + "-" + precision), TinyModels.quiet());
         MemoryUsage memory = t.run().memory(); // what training_summary.json reports
         assertThat(memory).isNotNull();
         return memory;
@@ -116,23 +124,25 @@ class MemoryAccountingTest {
         }
     }
 
-    @Test
-    void planIsWithinTenPercentOfWhatEveryMethodMeasured() throws Exception {
+    /** Every method in each precision the CPU runs (fp32, and bf16 mixed precision; fp16 is CUDA-only). */
+    @ParameterizedTest
+    @EnumSource(value = ComputePrecision.class, names = {"FP32", "BF16"})
+    void planIsWithinTenPercentOfWhatEveryMethodMeasured(ComputePrecision precision) throws Exception {
         for (MethodType type : MethodType.values()) {
             try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
                 Path modelDir = dir.resolve("model-" + type);
                 java.nio.file.Files.createDirectories(modelDir);
                 model.config().write(modelDir, 1, 2);
                 MemoryEstimate plan = MemoryPlanner.estimate(ModelDimensions.read(modelDir.resolve("config.json")), type,
-                        spec(type), new PlanInputs(2, 12, 4));
-                MemoryUsage run = measured(type, model);
-                assertThat((double) plan.trainableParams()).as(type + " trainable")
+                        spec(type), new PlanInputs(2, 12, precision.bytes()));
+                MemoryUsage run = measured(type, model, precision);
+                assertThat((double) plan.trainableParams()).as(type + " " + precision + " trainable")
                         .isCloseTo(run.trainableParameters, org.assertj.core.data.Percentage.withPercentage(10));
-                assertThat((double) plan.weightBytes()).as(type + " weights")
+                assertThat((double) plan.weightBytes()).as(type + " " + precision + " weights")
                         .isCloseTo(run.weightBytes, org.assertj.core.data.Percentage.withPercentage(10));
-                assertThat((double) plan.gradientBytes()).as(type + " gradients")
+                assertThat((double) plan.gradientBytes()).as(type + " " + precision + " gradients")
                         .isCloseTo(run.gradientBytes, org.assertj.core.data.Percentage.withPercentage(10));
-                assertThat((double) plan.optimizerStateBytes()).as(type + " optimizer")
+                assertThat((double) plan.optimizerStateBytes()).as(type + " " + precision + " optimizer")
                         .isCloseTo(run.optimizerStateBytes, org.assertj.core.data.Percentage.withPercentage(10));
             }
         }

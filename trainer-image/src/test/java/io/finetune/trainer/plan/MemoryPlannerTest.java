@@ -56,13 +56,20 @@ class MemoryPlannerTest {
 
         MemoryPlan plan = MemoryPlan.of(d, qv, in, ByteQuantity.parse("80Gi"));
         MemoryEstimate full = plan.estimate(MethodType.Full);
-        // Mixed precision: fp32 moments and master weights, 12 bytes per parameter.
-        assertThat(full.optimizerStateBytes()).isEqualTo(12L * 6_738_415_616L);
-        assertThat(full.weightBytes() + full.gradientBytes()).isEqualTo(4L * 6_738_415_616L);
+        // Mixed precision as autocast: every weight trains, so it stays an fp32 master (4), with an fp32 gradient (4) and
+        // fp32 Adam moments (8): 16 bytes per parameter.
+        assertThat(full.optimizerStateBytes()).isEqualTo(8L * 6_738_415_616L);
+        assertThat(full.weightBytes() + full.gradientBytes()).isEqualTo(8L * 6_738_415_616L);
+        // LoRA: the frozen 7B base in bf16 (norms fp32), the adapter fp32 with its gradient and moments.
+        MemoryEstimate lora = plan.estimate(MethodType.LoRA);
+        long norms = (2L * 32 + 1) * 4096;
+        assertThat(lora.weightBytes()).isEqualTo(2L * (6_738_415_616L - norms) + 4L * norms + 4L * 4_194_304);
+        assertThat(lora.gradientBytes()).isEqualTo(4L * 4_194_304);
+        assertThat(lora.optimizerStateBytes()).isEqualTo(8L * 4_194_304);
         assertThat(plan.fits(MethodType.Full)).as("16 bytes per parameter of 7B exceed 80Gi").isFalse();
         assertThat(plan.fits(MethodType.LoRA)).isTrue();
         assertThat(plan.fits(MethodType.GaLore)).as("GaLore r=128 of 7B fits 80Gi").isTrue();
-        // GaLore keeps compact moments (plus the fp32 master copy in 16-bit): far below Full.
+        // GaLore keeps compact moments: far below Full.
         assertThat(plan.estimate(MethodType.GaLore).optimizerStateBytes()).isLessThan(full.optimizerStateBytes() / 2);
         assertThat(plan.table()).contains("* LoRA").contains("NO").contains("GaLore");
     }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The device check of the GPU path (issue 14), one script of ~8 minutes on a machine with an NVIDIA GPU, Python + torch,
+# transformers, peft, CMake and nvcc, and no Java and no network. Prepare its payload here first (hack/gpu-check-prepare.sh),
+# then run it through the device tool: command "hack/gpu-check.sh", carry ["target/gpu-check"]. Results go to $OUT (or
+# /tmp/gpu-check-out): summary.md plus every log. Steps, each timed:
+#   1. build DJL's JNI from the carried sources against the device's torch (hack/build-djl-jni.sh), ldd -r it
+#   2. the quick start on CUDA (LoRA, bf16 by precision auto)
+#   3. LoRA, rsLoRA, LoRA+, DoRA, GaLore, Full for CHECK_STEPS steps in fp32 and bf16; loss curves against the CPU fp32
+#      reference runs made by the prepare script (same jobs, seed 42). Tolerance: fp32 every step within 0.02, bf16 within
+#      0.1 (hack/gpu_check.py compare)
+#   4. our adapters (LoRA, rsLoRA, LoRA+, DoRA) loaded with peft, our GaLore/Full weights with transformers: eval loss on the
+#      quick start's eval set against the trainer's own evalLossAfter (fp32 runs; within 1e-3 relative)
+#   5. tokens/s and peak GPU memory, ours vs transformers + PEFT (LoRA r=16 on all linears), fp32 and bf16, on one random
+#      TinyLlama-1.1B-shaped model (hidden 2048, 16 layers, 16 heads, 4 KV heads, intermediate 5632, vocab 32000), batch 8 x 512
+#      (our tokens/s is the trainer's own figure over all 20 steps; PEFT's skips its first 2 warm-up steps; peak memory is the
+#      largest nvidia-smi reading during each run, plus torch's max_memory_allocated for PEFT)
+# A failing step is recorded and the script goes on; the exit code is the number of failed steps.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PAY=$ROOT/target/gpu-check
+OUT=${OUT:-/tmp/gpu-check-out}
+WORK=${WORK:-/tmp/gpu-check-work}
+PYTHON=${PYTHON:-$([[ -x /opt/torch/.venv/bin/python ]] && echo /opt/torch/.venv/bin/python || echo python3)}
+mkdir -p "$OUT" "$WORK"
+SUMMARY=$OUT/summary.md
+FAILED=0
+: > "$SUMMARY"
+note() { echo "$*" | tee -a "$SUMMARY"; }
+step() { # step NAME COMMAND...: runs it with its log in $OUT/NAME.log, records time and outcome
+  local name=$1; shift
+  local t0=$SECONDS
+  if "$@" > "$OUT/$name.log" 2>&1; then
+    note "- $name: ok ($((SECONDS - t0)) s)"
+  else
+    note "- $name: FAILED ($((SECONDS - t0)) s), last lines:"; tail -n 15 "$OUT/$name.log" | sed 's/^/    /' | tee -a "$SUMMARY"
+    FAILED=$((FAILED + 1))
+  fi
+}
+for f in jre.tar.xz trainer.jar.xz djl-jni.tar.xz reference/lora.json; do
+  [[ -f "$PAY/$f" ]] || { echo "missing $PAY/$f: run hack/gpu-check-prepare.sh and carry target/gpu-check" >&2; exit 100; }
+done
+source hack/gpu-check-lib.sh
+
+note "# GPU check $(date -u +%FT%TZ)"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | sed 's/^/- GPU: /' | tee -a "$SUMMARY"
+"$PYTHON" -c 'import torch, transformers, peft; print("- torch", torch.__version__, "CUDA", torch.version.cuda, "| transformers", transformers.__version__, "| peft", peft.__version__)' | tee -a "$SUMMARY"
+
+# --- payload: JRE, jar, JNI sources --------------------------------------------------------------------------------------
+xz -dc "$PAY/jre.tar.xz" | tar -x -C "$WORK" && xz -dc "$PAY/trainer.jar.xz" > "$WORK/trainer.jar" \
+  && xz -dc "$PAY/djl-jni.tar.xz" | tar -x -C "$WORK" || { note "payload does not unpack"; exit 101; }
+JAVA=$WORK/jre/bin/java
+TORCH_LIB=$("$PYTHON" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+TORCH_VERSION=$("$PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])')
+TORCH_FLAVOR=cu$("$PYTHON" -c 'import torch; print(torch.version.cuda.replace(".", ""))')
+SITE=$(dirname "$(dirname "$TORCH_LIB")")
+NVIDIA_LIBS=$(ls -d "$SITE"/nvidia/*/lib 2>/dev/null | tr '\n' ':')
+
+# --- 1. the JNI against this torch --------------------------------------------------------------------------------------
+export DJL_CACHE_DIR=$WORK/djl-cache
+JNI_DIR=$DJL_CACHE_DIR/pytorch/$TORCH_VERSION-$TORCH_FLAVOR-linux-x86_64
+build_jni() {
+  PYTHON=$PYTHON JNI_HEADER_DIR=$WORK/djl/header JNI_INCLUDE=$WORK/djl/jni-include hack/build-djl-jni.sh "$WORK/djl" "$WORK/jni" \
+    && mkdir -p "$JNI_DIR" && cp "$WORK/jni/libdjl_torch.so" "$JNI_DIR/0.36.0-libdjl_torch.so" \
+    && ! LD_LIBRARY_PATH="$TORCH_LIB:$NVIDIA_LIBS" ldd -r "$JNI_DIR/0.36.0-libdjl_torch.so" | grep -E "not found|undefined symbol"
+}
+step jni-build build_jni
+# DJL: libtorch from the torch wheel, the JNI from DJL_CACHE_DIR (LibUtils.findJniLibrary's third place), nothing downloaded.
+export PYTORCH_LIBRARY_PATH=$TORCH_LIB PYTORCH_VERSION=$TORCH_VERSION PYTORCH_FLAVOR=$TORCH_FLAVOR DJL_OFFLINE=true
+export LD_LIBRARY_PATH=$TORCH_LIB:$NVIDIA_LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+trainer() { "$JAVA" -jar "$WORK/trainer.jar" "$@"; }
+
+# --- 2. quick start on CUDA ------------------------------------------------------------------------------------------------
+step quickstart trainer quickstart
+grep -E "precision:|eval loss|tok/s" "$OUT/quickstart.log" | tail -n 4 | sed 's/^/    /' | tee -a "$SUMMARY"
+
+# --- 3. every method, fp32 and bf16, against the CPU reference -----------------------------------------------------------
+for p in fp32 bf16; do
+  for c in "${CHECK_CASES[@]}"; do
+    write_job "$c" "$p" "$WORK/runs/$c-$p" "$WORK/$c-$p.yaml"
+    step "run-$c-$p" trainer run "$WORK/$c-$p.yaml"
+  done
+done
+step compare-losses "$PYTHON" hack/gpu_check.py compare "$PAY/reference" "$WORK/runs"
+sed 's/^/    /' "$OUT/compare-losses.log" | tee -a "$SUMMARY"
+
+# --- 4. our outputs in peft / transformers -------------------------------------------------------------------------------
+step peft-load "$PYTHON" hack/gpu_check.py peft-eval "$QS/base-model" "$QS/data/eval.jsonl" "$WORK/runs"
+sed 's/^/    /' "$OUT/peft-load.log" | tee -a "$SUMMARY"
+
+# --- 5. speed and memory vs transformers + PEFT --------------------------------------------------------------------------
+BENCH=$WORK/bench
+step bench-model "$PYTHON" hack/gpu_check.py make-bench "$BENCH"
+for p in fp32 bf16; do
+  sed -e "s/@PRECISION@/$p/" -e "s#@BENCH@#$BENCH#g" > "$WORK/bench-$p.yaml" <<'YAML'
+apiVersion: finetune.io/v1alpha1
+kind: FineTuneJob
+metadata:
+  name: bench-@PRECISION@
+spec:
+  model: {source: "file://@BENCH@/model"}
+  dataset: {source: "file://@BENCH@/train.jsonl", evalSource: "file://@BENCH@/eval.jsonl", format: text, maxSeqLength: 512, packing: true}
+  method: {type: LoRA, lora: {rank: 16, alpha: 32, targetModules: [all-linear]}}
+  training: {maxSteps: 20, batchSize: 8, learningRate: 0.0002, warmupSteps: 2, checkpointEverySteps: 0, logEverySteps: 5, precision: "@PRECISION@"}
+  output: {destination: "file://@BENCH@/out-@PRECISION@"}
+YAML
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/bench-ours-$p.mem" &
+  SMI=$!
+  step "bench-ours-$p" trainer run "$WORK/bench-$p.yaml"
+  kill "$SMI"
+  note "    ours $p: $(grep -o '"tokensPerSecond" : [0-9.]*' "$BENCH/out-$p/training_summary.json" 2>/dev/null), peak GPU memory used $(sort -n "$OUT/bench-ours-$p.mem" | tail -1) MiB (nvidia-smi)"
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/bench-peft-$p.mem" &
+  SMI=$!
+  step "bench-peft-$p" "$PYTHON" hack/gpu_check.py hf-bench "$BENCH" "$p"
+  kill "$SMI"
+  note "    peft $p: $(tail -n 1 "$OUT/bench-peft-$p.log"), peak GPU memory used $(sort -n "$OUT/bench-peft-$p.mem" | tail -1) MiB (nvidia-smi)"
+done
+
+note "failed steps: $FAILED"
+exit "$FAILED"
