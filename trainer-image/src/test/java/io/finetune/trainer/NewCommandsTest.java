@@ -52,7 +52,7 @@ class NewCommandsTest {
         assertThat(bad.code()).isEqualTo(2);
         assertThat(bad.err()).startsWith("error: generate: --max-new-tokens must be >= 1 and --temperature >= 0");
         Result noAdapter = run("generate", "--model", model.toString(), "--prompt", "x", "--adapter", dir.toString());
-        assertThat(noAdapter.code()).isEqualTo(2);
+        assertThat(noAdapter.code()).isEqualTo(3);   // bad input, not usage (cli/ErrorReport)
         assertThat(noAdapter.err()).startsWith("error: " + dir + ": not a PEFT adapter directory");
     }
 
@@ -61,7 +61,7 @@ class NewCommandsTest {
         Path bin = Files.write(dir.resolve("model.bin"), new byte[] {1, 2, 3});
         Path tok = Files.write(dir.resolve("tokenizer.bin"), new byte[8]);
         Result r = run("import-llama2c", bin.toString(), tok.toString(), "--output", dir.resolve("out").toString());
-        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.code()).isEqualTo(3);
         assertThat(r.err()).startsWith("error: " + bin + ": 3 bytes, too short for a llama2.c header");
         Result missing = run("import-llama2c", dir.resolve("nope.bin").toString(), tok.toString(), "--output", "x");
         assertThat(missing.code()).isEqualTo(2);
