@@ -207,6 +207,11 @@ public class FineTuneJobController {
             boolean warning = now.phase() == Phase.Failed || "Unschedulable".equals(now.reason()) || "Blocked".equals(now.reason());
             events.record(resource, warning ? Type.Warning : Type.Normal, now.reason(), now.message());
         }
+        var servingNow = Conditions.find(now.status().conditions, ConditionType.ServingCompatible).filter(c -> "False".equals(c.getStatus()));
+        if (servingNow.isPresent() && (prev == null || !Conditions.find(prev.conditions, ConditionType.ServingCompatible)
+                .map(c -> "False".equals(c.getStatus())).orElse(false))) {
+            events.record(resource, Type.Warning, servingNow.get().getReason(), servingNow.get().getMessage());
+        }
         boolean ignoredBefore = prev != null && Conditions.isTrue(prev.conditions,
                 ConditionType.SpecChangeIgnored);
         boolean ignoredNow = Conditions.isTrue(now.status().conditions,

@@ -15,5 +15,7 @@ public enum ConditionType {
     /** The run failed; reason is a {@link FailureReason}. */
     Failed,
     /** The spec changed after the Job was created; the change is not applied. */
-    SpecChangeIgnored
+    SpecChangeIgnored,
+    /** The output the spec asks for loads in vLLM (False: reason NotServableByVllm, message names the setting and the fix). */
+    ServingCompatible
 }

@@ -71,6 +71,7 @@ public final class StatusDeriver {
         want.add(Conditions.of(ConditionType.SpecChangeIgnored, o.specChangeIgnored() != null,
                 o.specChangeIgnored() != null ? "SpecChangeIgnored" : "SpecUnchanged",
                 o.specChangeIgnored() != null ? o.specChangeIgnored() : "the running Job matches the spec"));
+        ServingAdvice.condition(o.resource()).ifPresent(want::add);
         s.conditions = Conditions.merge(prev.conditions, want, now, generation);
         if (Conditions.find(prev.conditions, ConditionType.SpecChangeIgnored).isEmpty() && o.specChangeIgnored() == null) {
             s.conditions.removeIf(c -> ConditionType.SpecChangeIgnored.name().equals(c.getType()));

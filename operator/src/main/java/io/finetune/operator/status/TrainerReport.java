@@ -58,6 +58,7 @@ public final class TrainerReport {
             a.servableBy.stream().filter(s -> s != null && s.matches("[A-Za-z0-9._-]{1,32}")).limit(8).forEach(servable::add);
             clean.servableBy = servable;
         }
+        clean.servingNote = a.servingNote == null ? null : clip(a.servingNote);
         return new Success(clean, metrics(r.metrics()), memory(r.memory()), null);
     }
 

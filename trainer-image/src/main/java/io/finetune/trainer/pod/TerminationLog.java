@@ -80,6 +80,7 @@ public final class TerminationLog {
         copy.sizeBytes = a.sizeBytes;
         copy.format = a.format;
         copy.servableBy = a.servableBy;
+        copy.servingNote = a.servingNote;
         return copy;
     }
 

@@ -107,6 +107,9 @@ class PodTrainingTest {
                 .isEqualTo("sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(manifest)));
         assertThat(a.path("uri").asText()).isEqualTo("file://" + out);
         assertThat(a.path("format").asText()).isEqualTo("peft-lora");
+        assertThat(a.path("servableBy").toString()).as("r=4 plain LoRA, judged from the written adapter_config.json")
+                .isEqualTo("[\"peft\",\"vllm\"]");
+        assertThat(a.has("servingNote")).as("r=4 fits vLLM's default --max-lora-rank 16").isFalse();
         assertThat(new String(manifest)).contains("adapter_model.safetensors").doesNotContain("checkpoints/");
         assertThat(out.resolve("checkpoints/step-2/manifest.json")).as("checkpoint published to the destination").exists();
         assertThat(pod.result().path("steps").asInt()).isEqualTo(4);
