@@ -87,6 +87,11 @@ public final class Main {
         Path output = a.options().containsKey("output") ? Path.of(a.options().get("output")) : JobRunner.defaultOutput(job);
         var result = io.finetune.trainer.run.LocalRun.run(job, output, System.out);
         var summary = result.summary();
+        if (summary.gate() != null && !summary.gate().passed()) {
+            System.err.println("error: evaluation gate failed: " + summary.gate().message() + "; the output is kept for inspection in "
+                    + output.toAbsolutePath().resolve(io.finetune.trainer.train.EvaluationGate.REJECTED_DIR));
+            return 1;
+        }
         System.out.printf("done: eval loss %.4f -> %.4f, %d steps, %.0f tok/s; output in %s%n", summary.evalLossBefore(),
                 summary.evalLossAfter(), summary.steps(), summary.tokensPerSecond(), output.toAbsolutePath());
         return 0;

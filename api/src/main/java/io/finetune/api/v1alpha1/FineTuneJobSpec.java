@@ -37,6 +37,11 @@ public class FineTuneJobSpec {
     public OutputSpec output;
 
     @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)
+    @JsonPropertyDescription("Evaluation gate: eval-loss thresholds the run must meet before its output is published, and "
+            + "best-checkpoint selection. Default: none (every finished run is published).")
+    public EvaluationSpec evaluation;
+
+    @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)
     @JsonPropertyDescription("Hardware for the training pod: GPUs, CPU, memory and scheduling constraints.")
     public ResourcesSpec resources = new ResourcesSpec();
 

@@ -13,5 +13,7 @@ public enum FailureReason {
     /** The spec cannot run; the condition message names the field. */
     InvalidSpec,
     /** The trainer reported a failure (termination message) or exited with an error. */
-    TrainerError
+    TrainerError,
+    /** The run finished but missed spec.evaluation; the losses are in status.metrics, the output under rejected/. */
+    EvaluationGateFailed
 }

@@ -101,13 +101,20 @@ public final class StatusDeriver {
         if (jobCondition(job, "Complete").isPresent()) {
             Optional<Pod> pod = PodFacts.lastFinished(o.pods(), "Succeeded");
             String message = pod.flatMap(PodFacts::terminated).map(ContainerStateTerminated::getMessage).orElse(null);
+            Optional<TrainerReport.Success> gate = TrainerReport.gateFailed(message);
+            if (gate.isPresent()) {
+                Outcome f = failed(want, FailureReason.EvaluationGateFailed, gate.get().problem());
+                return new Outcome(f.phase(), f.reason(), f.message(), gate.get());   // metrics recorded, no artifact
+            }
             TrainerReport.Success report = TrainerReport.success(message, destination(o.resource()));
             if (report.problem() != null) {
                 return failed(want, FailureReason.TrainerError, report.problem());
             }
             want.add(Conditions.of(ConditionType.Running, false, "Succeeded", "the trainer finished"));
+            Integer best = report.metrics() == null ? null : report.metrics().bestStep;
             want.add(Conditions.of(ConditionType.Succeeded, true, "Succeeded", "artifact " + report.artifact().uri
-                    + " (" + report.artifact().digest + ")"));
+                    + " (" + report.artifact().digest + ")" + (best == null ? "" : ", the weights of step " + best
+                    + " (lowest eval loss)")));
             return new Outcome(Phase.Succeeded, "Succeeded", "artifact written to " + report.artifact().uri, report);
         }
         for (Pod pod : o.pods()) {

@@ -13,6 +13,7 @@ import io.finetune.trainer.method.PeftAdapterWriter;
 import io.finetune.trainer.run.StagedRun;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageEnvironment;
+import io.finetune.trainer.train.EvaluationGate;
 import io.finetune.trainer.train.TrainingHooks;
 import io.finetune.trainer.train.TrainingSummary;
 import java.io.IOException;
@@ -48,6 +49,12 @@ public final class PodTraining implements PodRunner.Training {
     }
 
     static TrainerResult result(MethodType type, StagedRun.Result r, Path output) throws IOException {
+        TrainingSummary s = r.summary();
+        if (s.gate() != null && !s.gate().passed()) {
+            String rejected = r.artifact().uri().replaceAll("/+$", "") + "/" + EvaluationGate.REJECTED_DIR + "/";
+            return TrainerResult.gateFailed(s.gate().message() + "; the output is not published as servable: it is kept for "
+                    + "inspection under " + rejected, metrics(s), memory(s), s.steps());
+        }
         Artifact a = new Artifact();
         a.uri = r.artifact().uri();
         a.digest = r.artifact().digest();
@@ -57,11 +64,19 @@ public final class PodTraining implements PodRunner.Training {
         a.servableBy = serving.servableBy();
         a.servingNote = serving.vllmProblem() == null ? serving.note()
                 : serving.vllmProblem() + (serving.note() == null ? "" : "; " + serving.note());
-        TrainingSummary s = r.summary();
+        return TrainerResult.succeeded(a, metrics(s), memory(s), s.steps());
+    }
+
+    private static Metrics metrics(TrainingSummary s) {
         Metrics m = new Metrics();
         m.trainLoss = s.trainLoss();
         m.evalLossBefore = s.evalLossBefore();
         m.evalLossAfter = s.evalLossAfter();
+        m.bestStep = s.bestStep();
+        return m;
+    }
+
+    private static MemoryUsage memory(TrainingSummary s) {
         MemoryUsage mem = new MemoryUsage();
         mem.trainableParameters = s.trainableParameters();
         mem.totalParameters = s.totalParameters();
@@ -69,7 +84,7 @@ public final class PodTraining implements PodRunner.Training {
         mem.gradientBytes = s.trainableParameters() * Float.BYTES;   // fp32 gradients of the trainable parameters
         mem.weightBytes = s.totalParameters() * Float.BYTES;         // fp32 weights (the CPU trainer widens bf16/fp16)
         mem.peakRssBytes = peakRssBytes();
-        return TrainerResult.succeeded(a, m, mem, s.steps());
+        return mem;
     }
 
     /** Judged from the adapter_config.json as written (r, use_dora, modules_to_save), not from the spec. */

@@ -96,6 +96,7 @@ public final class TerminationLog {
         copy.trainLoss = finite(m.trainLoss);
         copy.evalLossBefore = finite(m.evalLossBefore);
         copy.evalLossAfter = finite(m.evalLossAfter);
+        copy.bestStep = m.bestStep;
         return copy;
     }
 
