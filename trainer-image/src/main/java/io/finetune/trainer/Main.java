@@ -30,7 +30,7 @@ public final class Main {
                                                            write a random-init LLaMA model in Hugging Face layout
               quickstart                                   tiny model + generated task, LoRA, eval loss and samples before/after
               pod                                          in a Kubernetes pod: the job from $FINETUNE_CONFIG (set by the operator)
-            """ + PlanCommand.USAGE;
+            """ + PlanCommand.USAGE + io.finetune.trainer.preflight.PreflightCommand.USAGE;
 
     private Main() {
     }
@@ -52,6 +52,7 @@ public final class Main {
                 case "init-model" -> InitModel.command(args);
                 case "quickstart" -> Quickstart.command(args);
                 case "plan" -> PlanCommand.command(args, System.out);
+                case "preflight" -> io.finetune.trainer.preflight.PreflightCommand.command(args, System.out);
                 case "help", "--help", "-h" -> {
                     System.out.print(USAGE);
                     yield 0;
