@@ -42,6 +42,11 @@ public class FineTuneJobSpec {
     public EvaluationSpec evaluation;
 
     @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)
+    @JsonPropertyDescription("Auto: a small CPU-only Job checks the dataset, targetModules, the memory plan and storage before the "
+            + "GPU Job is created; Skip: create the GPU Job directly. Default: Auto.")
+    public PreflightMode preflight = PreflightMode.Auto;
+
+    @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)
     @JsonPropertyDescription("Hardware for the training pod: GPUs, CPU, memory and scheduling constraints.")
     public ResourcesSpec resources = new ResourcesSpec();
 

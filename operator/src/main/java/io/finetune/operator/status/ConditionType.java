@@ -17,5 +17,7 @@ public enum ConditionType {
     /** The spec changed after the Job was created; the change is not applied. */
     SpecChangeIgnored,
     /** The output the spec asks for loads in vLLM (False: reason NotServableByVllm, message names the setting and the fix). */
-    ServingCompatible
+    ServingCompatible,
+    /** The CPU preflight passed (False: reason is the FailureReason it found, no GPU Job was created). */
+    PreflightPassed
 }

@@ -59,6 +59,7 @@ public final class StatusDeriver {
         s.message = outcome.message;
         s.observedGeneration = generation;
         s.progress = prev.progress;
+        s.preflight = prev.preflight;
         s.artifact = outcome.success != null ? outcome.success.artifact() : null;
         s.metrics = outcome.success != null ? outcome.success.metrics() : null;
         s.memory = outcome.success != null ? outcome.success.memory() : null;
