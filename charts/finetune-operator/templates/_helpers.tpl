@@ -54,6 +54,11 @@ the trainer only as secretKeyRef env vars, which the kubelet resolves.
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]
+# Nodes: list only, for the preflight's GPU size (the nvidia.com/gpu.memory label of the nodes a job may land on). With
+# watchNamespaces (Roles only) the list is refused and the preflight notes that memory was not checked.
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["list"]
 # ConfigMap <job>-config: the resolved run configuration mounted by the trainer.
 - apiGroups: [""]
   resources: ["configmaps"]

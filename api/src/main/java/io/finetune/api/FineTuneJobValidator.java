@@ -1,6 +1,7 @@
 package io.finetune.api;
 
 import io.finetune.api.v1alpha1.DatasetSpec;
+import io.finetune.api.v1alpha1.EvaluationSpec;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.api.v1alpha1.GaloreSpec;
 import io.finetune.api.v1alpha1.LoraSpec;
@@ -43,6 +44,7 @@ public final class FineTuneJobValidator {
         dataset(out, spec.dataset);
         method(out, spec.method);
         training(out, spec.training);
+        evaluation(out, spec);
         if (spec.output == null) {
             out.add(new Violation("spec.output", "is required"));
         } else {
@@ -183,6 +185,26 @@ public final class FineTuneJobValidator {
         }
         if (t.maxGradNorm != null && t.maxGradNorm < 0) {
             out.add(new Violation("spec.training.maxGradNorm", "must be >= 0 (0 disables clipping), got " + t.maxGradNorm));
+        }
+    }
+
+    private static void evaluation(List<Violation> out, FineTuneJobSpec spec) {
+        EvaluationSpec e = spec.evaluation;
+        if (e == null) {
+            return;
+        }
+        if (e.maxEvalLoss != null && !(e.maxEvalLoss > 0)) {
+            out.add(new Violation("spec.evaluation.maxEvalLoss", "must be > 0, got " + e.maxEvalLoss));
+        }
+        if (e.minRelativeImprovement != null && !(e.minRelativeImprovement >= 0 && e.minRelativeImprovement < 1)) {
+            out.add(new Violation("spec.evaluation.minRelativeImprovement", "must be >= 0 and < 1 (0.05 = 5% lower), got "
+                    + e.minRelativeImprovement));
+        }
+        positive(out, "spec.evaluation.evalEverySteps", e.evalEverySteps);
+        if (spec.dataset != null && spec.dataset.evalSource == null && spec.dataset.evalFraction != null
+                && spec.dataset.evalFraction == 0) {
+            out.add(new Violation("spec.evaluation", "needs held-out data, but spec.dataset.evalFraction is 0 and no "
+                    + "spec.dataset.evalSource is set"));
         }
     }
 

@@ -42,6 +42,8 @@ public record TrainerResult(Outcome outcome, Reason reason, String message, Arti
     /** Why a run failed, as the trainer classifies it. Unknown values read as TrainerError. */
     public enum Reason {
         InvalidDataset, InvalidModel, StorageError, OutOfMemory,
+        /** The run finished but missed spec.evaluation; its output is kept under rejected/, not published. */
+        EvaluationGateFailed,
         @JsonEnumDefaultValue
         TrainerError
     }
@@ -52,6 +54,11 @@ public record TrainerResult(Outcome outcome, Reason reason, String message, Arti
 
     public static TrainerResult failed(Reason reason, String message) {
         return new TrainerResult(Outcome.Failed, reason, oneLine(message), null, null, null, null);
+    }
+
+    /** A finished run that missed spec.evaluation: the losses are recorded, no artifact is. */
+    public static TrainerResult gateFailed(String message, Metrics metrics, MemoryUsage memory, long steps) {
+        return new TrainerResult(Outcome.Failed, Reason.EvaluationGateFailed, oneLine(message), null, metrics, memory, steps);
     }
 
     /** JSON of at most {@link #MAX_BYTES} bytes: the message is shortened first, then memory and metrics are dropped. */

@@ -12,17 +12,19 @@ final class RbacRules {
      * What the operator needs in each namespace it watches, and nothing more (issue 5 "Reconcile"). Leases are separate:
      * they live in the release namespace only.
      */
-    static final Map<String, Set<String>> OPERATOR = Map.of(
-            "finetune.io/finetunejobs", Set.of("get", "list", "watch", "patch", "update"),
-            "finetune.io/finetunejobs/status", Set.of("get", "patch", "update"),
-            "finetune.io/finetunejobs/finalizers", Set.of("update"),
-            "batch/jobs", Set.of("get", "list", "watch", "create", "patch"),
-            "/pods", Set.of("get", "list", "watch"),
-            "/configmaps", Set.of("get", "create", "update"),
-            "/serviceaccounts", Set.of("get", "create"),
-            "rbac.authorization.k8s.io/roles", Set.of("get", "create"),
-            "rbac.authorization.k8s.io/rolebindings", Set.of("get", "create"),
-            "/events", Set.of("create", "patch"));
+    static final Map<String, Set<String>> OPERATOR = Map.ofEntries(
+            Map.entry("finetune.io/finetunejobs", Set.of("get", "list", "watch", "patch", "update")),
+            Map.entry("finetune.io/finetunejobs/status", Set.of("get", "patch", "update")),
+            Map.entry("finetune.io/finetunejobs/finalizers", Set.of("update")),
+            Map.entry("batch/jobs", Set.of("get", "list", "watch", "create", "patch")),
+            Map.entry("/pods", Set.of("get", "list", "watch")),
+            Map.entry("/configmaps", Set.of("get", "create", "update")),
+            Map.entry("/serviceaccounts", Set.of("get", "create")),
+            Map.entry("rbac.authorization.k8s.io/roles", Set.of("get", "create")),
+            Map.entry("rbac.authorization.k8s.io/rolebindings", Set.of("get", "create")),
+            Map.entry("/events", Set.of("create", "patch")),
+            // preflight: the nvidia.com/gpu.memory label of the nodes a job may use (refused, and noted, in a namespaced install)
+            Map.entry("/nodes", Set.of("list")));
 
     // patch: fabric8's LeaderElector renews the lease with PATCH; without it the leader loses the lease and stops reconciling.
     static final Map<String, Set<String>> LEADER_ELECTION = Map.of("coordination.k8s.io/leases", Set.of("get", "create", "update", "patch"));

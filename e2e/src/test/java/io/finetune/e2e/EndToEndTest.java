@@ -105,6 +105,7 @@ class EndToEndTest {
                     lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
                   training: {maxSteps: 12, batchSize: 4, learningRate: 0.01, checkpointEverySteps: 4, logEverySteps: 1, seed: 11}
                   resources: {gpus: 1}
+                  preflight: Skip   # PreflightEndToEndTest covers the preflight
                   backoffLimit: %d
                   output:
                     destination: file://%s

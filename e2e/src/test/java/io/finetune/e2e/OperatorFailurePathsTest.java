@@ -103,6 +103,7 @@ class OperatorFailurePathsTest {
                     lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
                   training: {maxSteps: 12, batchSize: 4}
                   resources: {gpus: %d, memory: %s}
+                  preflight: Skip   # PreflightEndToEndTest covers the preflight
                   backoffLimit: %d
                   output: {destination: "file://%s/out/%s"}
                 """.formatted(name, NS, work, work, gpus, memory, backoffLimit, work, name);

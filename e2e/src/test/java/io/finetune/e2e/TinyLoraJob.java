@@ -59,6 +59,7 @@ final class TinyLoraJob {
                     lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
                   training: {maxSteps: %d, batchSize: 4, learningRate: 0.01, logEverySteps: 1, seed: 11}
                   resources: {gpus: 1}
+                  preflight: Skip   # PreflightEndToEndTest covers the preflight
                   output:
                     destination: file://%s
                 """.formatted(name, namespace, work.resolve("model"), work.resolve("train.jsonl"), STEPS, output(work, name));

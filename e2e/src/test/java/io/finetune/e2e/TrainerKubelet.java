@@ -80,7 +80,9 @@ final class TrainerKubelet implements FakeNode.PodHandler {
 
     @Override
     public void onPod(BoundPod bound) throws Exception {
-        if (bound.name().startsWith(OOM_PREFIX)) {
+        // The preflight pod of an oom-*/hold-* job runs the real trainer like any other: only training pods are played.
+        boolean preflight = "preflight".equals(bound.pod().getMetadata().getLabels().get("finetune.io/component"));
+        if (!preflight && bound.name().startsWith(OOM_PREFIX)) {
             Thread.sleep(CONTAINER_START.toMillis());
             bound.running();
             Thread.sleep(OOM_AFTER.toMillis());
@@ -89,7 +91,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
             }
             return;
         }
-        if (bound.name().startsWith(HOLD_PREFIX)) {
+        if (!preflight && bound.name().startsWith(HOLD_PREFIX)) {
             bound.running();
             while (!bound.isDeleted()) {
                 Thread.sleep(100);

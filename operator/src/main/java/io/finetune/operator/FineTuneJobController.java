@@ -82,16 +82,29 @@ public class FineTuneJobController {
         }
         List<Violation> violations = job == null && blocked == null ? SpecChecks.check(resource, settings) : List.of();
         String specChange = null;
+        PreflightStep.Verdict preflight = null;
         if (job == null && blocked == null && violations.isEmpty()) {
-            job = createResources(resource);
+            if (PreflightStep.required(resource)) {
+                preflight = preflightFirst(resource);
+            }
+            if (preflight == null || preflight.passed()) {
+                job = createResources(resource);
+            }
         } else if (job != null) {
+            if (PreflightStep.required(resource)) {
+                preflight = new PreflightStep(client, settings).existing(resource).filter(PreflightStep.Verdict::passed).orElse(null);
+            }
             specChange = specChange(resource, job);
             ensureRbac(resource);
             job = syncSuspend(resource, job);
         }
         List<Pod> pods = job == null ? List.of() : client.pods().inNamespace(ns)
-                .withLabel(Names.JOB_NAME_LABEL, resource.getMetadata().getName()).list().getItems();
+                .withLabel(Names.JOB_NAME_LABEL, resource.getMetadata().getName()).list().getItems().stream()
+                .filter(p -> !Names.PREFLIGHT.equals(p.getMetadata().getLabels().get(Names.COMPONENT_LABEL))).toList();
         Derived derived = StatusDeriver.derive(new Observation(resource, job, pods, violations, specChange, blocked, clock.instant()));
+        if (preflight != null) {
+            derived = PreflightStep.apply(derived, preflight, resource.getMetadata().getGeneration(), clock.instant());
+        }
         if (derived.phase() == Phase.Failed && FailureReason.ImagePullBackOff.name().equals(derived.reason()) && job != null) {
             // The pod would hold its GPU while the kubelet retries the pull forever: suspending the Job deletes it.
             patchSuspend(job, true);
@@ -123,6 +136,18 @@ public class FineTuneJobController {
             return created;
         }
         return client.batch().v1().jobs().inNamespace(desired.getMetadata().getNamespace()).withName(desired.getMetadata().getName()).get();
+    }
+
+    /** ConfigMap and RBAC (the preflight pod runs as the job's ServiceAccount), then the preflight Job or its verdict. */
+    private PreflightStep.Verdict preflightFirst(FineTuneJob resource) {
+        ConfigMap cm = TrainerConfigMap.desired(resource);
+        client.configMaps().inNamespace(cm.getMetadata().getNamespace()).resource(cm).createOr(op -> op.update());
+        ensureRbac(resource);
+        PreflightStep.Verdict v = new PreflightStep(client, settings).observe(resource, this::createIfAbsent);
+        if (v.passed()) {
+            events.record(resource, Type.Normal, ConditionType.PreflightPassed.name(), v.message());
+        }
+        return v;
     }
 
     private void ensureRbac(FineTuneJob resource) {
@@ -206,6 +231,11 @@ public class FineTuneJobController {
         if (!after.equals(before)) {
             boolean warning = now.phase() == Phase.Failed || "Unschedulable".equals(now.reason()) || "Blocked".equals(now.reason());
             events.record(resource, warning ? Type.Warning : Type.Normal, now.reason(), now.message());
+        }
+        var servingNow = Conditions.find(now.status().conditions, ConditionType.ServingCompatible).filter(c -> "False".equals(c.getStatus()));
+        if (servingNow.isPresent() && (prev == null || !Conditions.find(prev.conditions, ConditionType.ServingCompatible)
+                .map(c -> "False".equals(c.getStatus())).orElse(false))) {
+            events.record(resource, Type.Warning, servingNow.get().getReason(), servingNow.get().getMessage());
         }
         boolean ignoredBefore = prev != null && Conditions.isTrue(prev.conditions,
                 ConditionType.SpecChangeIgnored);

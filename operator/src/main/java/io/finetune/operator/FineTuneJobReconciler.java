@@ -32,6 +32,8 @@ import java.util.stream.Collectors;
 @RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch"})
 // Pods: read-only, for scheduling failures, container states and the trainer's termination message.
 @RBACRule(apiGroups = "", resources = "pods", verbs = {"get", "list", "watch"})
+// Nodes: list only, for the preflight's GPU size (nvidia.com/gpu.memory label of the nodes matching the job's nodeSelector).
+@RBACRule(apiGroups = "", resources = "nodes", verbs = {"list"})
 // ConfigMap <job>-config: the resolved run configuration the trainer mounts.
 @RBACRule(apiGroups = "", resources = "configmaps", verbs = {"get", "create", "update"})
 // Per-job ServiceAccount the trainer pod runs as.

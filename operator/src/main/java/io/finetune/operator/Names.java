@@ -15,6 +15,10 @@ public final class Names {
     /** sha256 of the spec (suspend excluded) the Job was built from: later spec edits are detected and ignored. */
     public static final String SPEC_HASH_ANNOTATION = "finetune.io/spec-hash";
 
+    /** Set on the preflight Job's pods (value {@link #PREFLIGHT}): they are not training pods. */
+    public static final String COMPONENT_LABEL = "finetune.io/component";
+    public static final String PREFLIGHT = "preflight";
+
     public static final String CONTAINER = "trainer";
     public static final String CONFIG_KEY = "job.yaml";
 
@@ -23,6 +27,11 @@ public final class Names {
 
     public static String configMap(FineTuneJob job) {
         return job.getMetadata().getName() + "-config";
+    }
+
+    /** The CPU preflight Job ("-check" keeps it within the limit the "-trainer" suffix sets). */
+    public static String preflight(FineTuneJob job) {
+        return job.getMetadata().getName() + "-check";
     }
 
     /** One name for the per-job Job, ServiceAccount, Role and RoleBinding. */

@@ -38,6 +38,7 @@ public final class SpecChecks {
         if (res != null) {
             quantity(out, "spec.resources.cpu", res.cpu);
             quantity(out, "spec.resources.memory", res.memory);
+            quantity(out, "spec.resources.gpuMemory", res.gpuMemory);
             if (res.gpus != null && res.gpus > 0 && (res.gpuResourceName == null || res.gpuResourceName.isBlank())) {
                 out.add(new Violation("spec.resources.gpuResourceName", "is required when gpus > 0 (e.g. nvidia.com/gpu)"));
             }

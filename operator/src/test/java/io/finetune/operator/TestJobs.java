@@ -28,8 +28,14 @@ final class TestJobs {
                 """);
     }
 
-    /** A job from a spec body (YAML under spec:), without validation so invalid specs can be built too. */
+    /**
+     * A job from a spec body (YAML under spec:), without validation so invalid specs can be built too. Jobs that do not say
+     * otherwise skip the preflight, so the training Job is the first thing created; PreflightFlowTest sets preflight: Auto.
+     */
     static FineTuneJob parse(String name, String specYaml) {
+        if (!specYaml.contains("preflight:")) {
+            specYaml = specYaml.stripTrailing() + "\npreflight: Skip\n";
+        }
         String yaml = "apiVersion: finetune.io/v1alpha1\nkind: FineTuneJob\nmetadata:\n  name: " + name + "\nspec:\n"
                 + specYaml.indent(2);
         FineTuneJob job;

@@ -183,6 +183,7 @@ public final class OperatorBench {
                   method: {type: LoRA}
                   training: {maxSteps: 10}
                   output: {destination: "file:///out/%s"}
+                  preflight: Skip
                 """.formatted(name, NS, name);
         GenericKubernetesResource r = c.genericKubernetesResources(FTJ)
                 .load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).item();

@@ -33,7 +33,8 @@ public final class Main {
                                                            write a random-init LLaMA model in Hugging Face layout
               quickstart                                   tiny model + generated task, LoRA, eval loss and samples before/after
               pod                                          in a Kubernetes pod: the job from $FINETUNE_CONFIG (set by the operator)
-            """ + PlanCommand.USAGE + io.finetune.trainer.llama2c.ImportLlama2c.USAGE + io.finetune.trainer.cli.Generate.USAGE + """
+            """ + PlanCommand.USAGE + io.finetune.trainer.preflight.PreflightCommand.USAGE
+            + io.finetune.trainer.llama2c.ImportLlama2c.USAGE + io.finetune.trainer.cli.Generate.USAGE + """
               --debug (or FINETUNE_DEBUG=1)                print the stack trace of a failure
             exit codes: 0 done, 1 internal error, 2 usage, 3 bad input (manifest, model, tokenizer, data, storage location,
             output), 4 resources (out of memory, disk full, storage unreachable)
@@ -70,6 +71,7 @@ public final class Main {
                 case "init-model" -> InitModel.command(args);
                 case "quickstart" -> Quickstart.command(args);
                 case "plan" -> PlanCommand.command(args, System.out);
+                case "preflight" -> io.finetune.trainer.preflight.PreflightCommand.command(args, System.out);
                 case "import-llama2c" -> io.finetune.trainer.llama2c.ImportLlama2c.command(args);
                 case "generate" -> io.finetune.trainer.cli.Generate.command(args, System.out);
                 case "help", "--help", "-h" -> {
@@ -102,6 +104,11 @@ public final class Main {
         var result = io.finetune.trainer.run.LocalRun.run(job, output, System.out,
                 new StagedRun.Options(null, a.flag("force-new"), true));
         var summary = result.summary();
+        if (summary.gate() != null && !summary.gate().passed()) {
+            System.err.println("error: evaluation gate failed: " + summary.gate().message() + "; the output is kept for inspection in "
+                    + output.toAbsolutePath().resolve(io.finetune.trainer.train.EvaluationGate.REJECTED_DIR));
+            return 1;
+        }
         System.out.printf("done: eval loss %.4f -> %.4f, %d steps, %.0f tok/s; output in %s%n", summary.evalLossBefore(),
                 summary.evalLossAfter(), summary.steps(), summary.tokensPerSecond(), output.toAbsolutePath());
         return 0;

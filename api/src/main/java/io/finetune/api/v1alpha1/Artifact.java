@@ -21,6 +21,11 @@ public class Artifact {
     @JsonPropertyDescription("peft-lora (PEFT adapter) or hf-full (Hugging Face model directory).")
     public String format;
 
-    @JsonPropertyDescription("Servers known to load this artifact as is (e.g. peft, vllm, transformers).")
+    @JsonPropertyDescription("Servers that load the artifact at uri as written: peft, vllm (not for DoRA, modules_to_save or rank > 512), "
+            + "transformers, tgi (full weights).")
     public List<String> servableBy;
+
+    @JsonPropertyDescription("How to serve it, when a server needs a setting (e.g. vLLM's --max-lora-rank for r > 16) or why vLLM "
+            + "is not listed, with the fix. Default: none.")
+    public String servingNote;
 }

@@ -37,6 +37,16 @@ public class FineTuneJobSpec {
     public OutputSpec output;
 
     @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)
+    @JsonPropertyDescription("Evaluation gate: eval-loss thresholds the run must meet before its output is published, and "
+            + "best-checkpoint selection. Default: none (every finished run is published).")
+    public EvaluationSpec evaluation;
+
+    @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)
+    @JsonPropertyDescription("Auto: a small CPU-only Job checks the dataset, targetModules, the memory plan and storage before the "
+            + "GPU Job is created; Skip: create the GPU Job directly. Default: Auto.")
+    public PreflightMode preflight = PreflightMode.Auto;
+
+    @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)
     @JsonPropertyDescription("Hardware for the training pod: GPUs, CPU, memory and scheduling constraints.")
     public ResourcesSpec resources = new ResourcesSpec();
 

@@ -30,6 +30,9 @@ public class FineTuneJobStatus {
     @JsonPropertyDescription("Training pods started so far (a retried or preempted pod counts again).")
     public Integer attempts;
 
+    @JsonPropertyDescription("What the CPU preflight found (records, tokens, planned GPU bytes, fit) before the GPU Job was created.")
+    public PreflightStatus preflight;
+
     @JsonPropertyDescription("Live training progress, reported by the trainer.")
     public Progress progress;
 

@@ -12,6 +12,11 @@ public class Metrics {
     @JsonPropertyDescription("Mean loss on the held-out split before training.")
     public Double evalLossBefore;
 
-    @JsonPropertyDescription("Mean loss on the held-out split after training.")
+    @JsonPropertyDescription("Mean loss on the held-out split of the published (or rejected) weights: after the last step, or of "
+            + "the best step with spec.evaluation.evalEverySteps.")
     public Double evalLossAfter;
+
+    @JsonPropertyDescription("Optimizer step whose weights were published (spec.evaluation.evalEverySteps: lowest eval loss). "
+            + "Default: none (the last step).")
+    public Integer bestStep;
 }

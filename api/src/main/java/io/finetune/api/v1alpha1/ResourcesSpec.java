@@ -25,6 +25,11 @@ public class ResourcesSpec {
     public String gpuResourceName = "nvidia.com/gpu";
 
     @Pattern(QUANTITY)
+    @JsonPropertyDescription("Memory of one GPU (Kubernetes quantity, e.g. 80Gi), for the preflight's memory check. Default: the "
+            + "smallest nvidia.com/gpu.memory label (MiB) of the nodes matching nodeSelector; unchecked when none has it.")
+    public String gpuMemory;
+
+    @Pattern(QUANTITY)
     @JsonPropertyDescription("CPU request and limit for the training pod (Kubernetes quantity, e.g. 8). Default: operator default.")
     public String cpu;
 

@@ -15,5 +15,9 @@ public enum ConditionType {
     /** The run failed; reason is a {@link FailureReason}. */
     Failed,
     /** The spec changed after the Job was created; the change is not applied. */
-    SpecChangeIgnored
+    SpecChangeIgnored,
+    /** The output the spec asks for loads in vLLM (False: reason NotServableByVllm, message names the setting and the fix). */
+    ServingCompatible,
+    /** The CPU preflight passed (False: reason is the FailureReason it found, no GPU Job was created). */
+    PreflightPassed
 }

@@ -13,5 +13,19 @@ public enum FailureReason {
     /** The spec cannot run; the condition message names the field. */
     InvalidSpec,
     /** The trainer reported a failure (termination message) or exited with an error. */
-    TrainerError
+    TrainerError,
+    /** The run finished but missed spec.evaluation; the losses are in status.metrics, the output under rejected/. */
+    EvaluationGateFailed,
+    /** Preflight: a record breaks the record policies (message: file:line and the reason). */
+    InvalidDataset,
+    /** Preflight: a targetModules entry matches no module of the model (message lists those that exist). */
+    TargetModulesNotFound,
+    /** Preflight: the memory plan does not fit the GPU (message: the plan's figures and what would fit). */
+    InsufficientGPUMemory,
+    /** Preflight: a source or the destination cannot be reached with the given credentials. */
+    StorageError,
+    /** Preflight: the model's config.json or tokenizer cannot be used. */
+    InvalidModel,
+    /** Preflight: the preflight pod failed without a verdict (message: its log tail). */
+    PreflightError
 }

@@ -59,6 +59,7 @@ public final class StatusDeriver {
         s.message = outcome.message;
         s.observedGeneration = generation;
         s.progress = prev.progress;
+        s.preflight = prev.preflight;
         s.artifact = outcome.success != null ? outcome.success.artifact() : null;
         s.metrics = outcome.success != null ? outcome.success.metrics() : null;
         s.memory = outcome.success != null ? outcome.success.memory() : null;
@@ -71,6 +72,7 @@ public final class StatusDeriver {
         want.add(Conditions.of(ConditionType.SpecChangeIgnored, o.specChangeIgnored() != null,
                 o.specChangeIgnored() != null ? "SpecChangeIgnored" : "SpecUnchanged",
                 o.specChangeIgnored() != null ? o.specChangeIgnored() : "the running Job matches the spec"));
+        ServingAdvice.condition(o.resource()).ifPresent(want::add);
         s.conditions = Conditions.merge(prev.conditions, want, now, generation);
         if (Conditions.find(prev.conditions, ConditionType.SpecChangeIgnored).isEmpty() && o.specChangeIgnored() == null) {
             s.conditions.removeIf(c -> ConditionType.SpecChangeIgnored.name().equals(c.getType()));
@@ -100,13 +102,20 @@ public final class StatusDeriver {
         if (jobCondition(job, "Complete").isPresent()) {
             Optional<Pod> pod = PodFacts.lastFinished(o.pods(), "Succeeded");
             String message = pod.flatMap(PodFacts::terminated).map(ContainerStateTerminated::getMessage).orElse(null);
+            Optional<TrainerReport.Success> gate = TrainerReport.gateFailed(message);
+            if (gate.isPresent()) {
+                Outcome f = failed(want, FailureReason.EvaluationGateFailed, gate.get().problem());
+                return new Outcome(f.phase(), f.reason(), f.message(), gate.get());   // metrics recorded, no artifact
+            }
             TrainerReport.Success report = TrainerReport.success(message, destination(o.resource()));
             if (report.problem() != null) {
                 return failed(want, FailureReason.TrainerError, report.problem());
             }
             want.add(Conditions.of(ConditionType.Running, false, "Succeeded", "the trainer finished"));
+            Integer best = report.metrics() == null ? null : report.metrics().bestStep;
             want.add(Conditions.of(ConditionType.Succeeded, true, "Succeeded", "artifact " + report.artifact().uri
-                    + " (" + report.artifact().digest + ")"));
+                    + " (" + report.artifact().digest + ")" + (best == null ? "" : ", the weights of step " + best
+                    + " (lowest eval loss)")));
             return new Outcome(Phase.Succeeded, "Succeeded", "artifact written to " + report.artifact().uri, report);
         }
         for (Pod pod : o.pods()) {

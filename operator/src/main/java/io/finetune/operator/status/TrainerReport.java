@@ -58,7 +58,23 @@ public final class TrainerReport {
             a.servableBy.stream().filter(s -> s != null && s.matches("[A-Za-z0-9._-]{1,32}")).limit(8).forEach(servable::add);
             clean.servableBy = servable;
         }
+        clean.servingNote = a.servingNote == null ? null : clip(a.servingNote);
         return new Success(clean, metrics(r.metrics()), memory(r.memory()), null);
+    }
+
+    /**
+     * A completed pod's verdict that the run missed spec.evaluation: metrics and memory (checked like a success's) with the
+     * trainer's message as {@code problem}; empty for any other message.
+     */
+    public static Optional<Success> gateFailed(String terminationMessage) {
+        Optional<TrainerResult> parsed = TrainerResult.parse(terminationMessage);
+        if (parsed.isEmpty() || parsed.get().outcome() != TrainerResult.Outcome.Failed
+                || parsed.get().reason() != TrainerResult.Reason.EvaluationGateFailed) {
+            return Optional.empty();
+        }
+        TrainerResult r = parsed.get();
+        return Optional.of(new Success(null, metrics(r.metrics()), memory(r.memory()),
+                clip(r.message() == null ? "the evaluation gate was not met" : r.message())));
     }
 
     /** One line describing a failed pod from its termination message: the trainer's reason and message, or the log tail. */
@@ -88,6 +104,7 @@ public final class TrainerReport {
         out.trainLoss = finite(m.trainLoss);
         out.evalLossBefore = finite(m.evalLossBefore);
         out.evalLossAfter = finite(m.evalLossAfter);
+        out.bestStep = m.bestStep != null && m.bestStep >= 0 ? m.bestStep : null;
         return out;
     }
 

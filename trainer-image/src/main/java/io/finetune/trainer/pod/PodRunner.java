@@ -106,7 +106,10 @@ public final class PodRunner {
     private static int finish(TerminationLog termination, TrainerResult result) {
         String json = termination.write(result);
         LOG.info("result: {}", json);
-        return result.outcome() == TrainerResult.Outcome.Succeeded ? 0 : 1;
+        // A missed evaluation gate is a verdict on a finished run: a retry would train the same steps to the same verdict,
+        // so the pod exits 0 (the Job completes) and the operator reads the verdict from the termination message.
+        return result.outcome() == TrainerResult.Outcome.Succeeded || result.reason() == TrainerResult.Reason.EvaluationGateFailed
+                ? 0 : 1;
     }
 
     static TrainerResult.Reason reasonOf(Throwable e, Function<Throwable, TrainerResult.Reason> classify) {

@@ -1,20 +1,24 @@
 package io.finetune.trainer.pod;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.finetune.api.Serving;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.Metrics;
+import io.finetune.trainer.method.PeftAdapterWriter;
 import io.finetune.trainer.run.StagedRun;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageEnvironment;
+import io.finetune.trainer.train.EvaluationGate;
 import io.finetune.trainer.train.TrainingHooks;
 import io.finetune.trainer.train.TrainingSummary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -44,7 +48,7 @@ public final class PodTraining implements PodRunner.Training {
         try (Storage storage = Storage.create(env.scratch().resolve("cache"), StorageEnvironment.fromEnv(envVars))) {
             StagedRun.Result r = StagedRun.run(job, storage, output, System.out, new ProgressHooks(progress),
                     new StagedRun.Options(uid, false, false));
-            return result(job.getSpec().method.type, r);
+            return result(job.getSpec().method.type, r, output);
         }
     }
 
@@ -63,18 +67,35 @@ public final class PodTraining implements PodRunner.Training {
         return fromEnv.isEmpty() ? fromConfig : fromEnv;
     }
 
-    static TrainerResult result(MethodType type, StagedRun.Result r) {
+    static TrainerResult result(MethodType type, StagedRun.Result r, Path output) throws IOException {
+        TrainingSummary s = r.summary();
+        if (s.gate() != null && !s.gate().passed()) {
+            String rejected = r.artifact().uri().replaceAll("/+$", "") + "/" + EvaluationGate.REJECTED_DIR + "/";
+            return TrainerResult.gateFailed(s.gate().message() + "; the output is not published as servable: it is kept for "
+                    + "inspection under " + rejected, metrics(s), memory(s), s.steps());
+        }
         Artifact a = new Artifact();
         a.uri = r.artifact().uri();
         a.digest = r.artifact().digest();
         a.sizeBytes = r.artifact().sizeBytes();
         a.format = type.isAdapter() ? "peft-lora" : "hf-full";
-        a.servableBy = servableBy(type);
-        TrainingSummary s = r.summary();
+        Serving.Verdict serving = servingOf(type, output);
+        a.servableBy = serving.servableBy();
+        a.servingNote = serving.vllmProblem() == null ? serving.note()
+                : serving.vllmProblem() + (serving.note() == null ? "" : "; " + serving.note());
+        return TrainerResult.succeeded(a, metrics(s), memory(s), s.steps());
+    }
+
+    private static Metrics metrics(TrainingSummary s) {
         Metrics m = new Metrics();
         m.trainLoss = s.trainLoss();
         m.evalLossBefore = s.evalLossBefore();
         m.evalLossAfter = s.evalLossAfter();
+        m.bestStep = s.bestStep();
+        return m;
+    }
+
+    private static MemoryUsage memory(TrainingSummary s) {
         MemoryUsage mem = new MemoryUsage();
         mem.trainableParameters = s.trainableParameters();
         mem.totalParameters = s.totalParameters();
@@ -82,16 +103,18 @@ public final class PodTraining implements PodRunner.Training {
         mem.gradientBytes = s.trainableParameters() * Float.BYTES;   // fp32 gradients of the trainable parameters
         mem.weightBytes = s.totalParameters() * Float.BYTES;         // fp32 weights (the CPU trainer widens bf16/fp16)
         mem.peakRssBytes = peakRssBytes();
-        return TrainerResult.succeeded(a, m, mem, s.steps());
+        return mem;
     }
 
-    /** DoRA adapters load in PEFT but not in vLLM's LoRA loader; plain LoRA adapters load in both. */
-    static List<String> servableBy(MethodType type) {
-        return switch (type) {
-            case LoRA, LoRAPlus -> List.of("peft", "vllm");
-            case DoRA -> List.of("peft");
-            default -> List.of("transformers", "vllm");
-        };
+    /** Judged from the adapter_config.json as written (r, use_dora, modules_to_save), not from the spec. */
+    static Serving.Verdict servingOf(MethodType type, Path output) throws IOException {
+        if (!type.isAdapter()) {
+            return Serving.fullWeights();
+        }
+        JsonNode c = new ObjectMapper().readTree(output.resolve(PeftAdapterWriter.CONFIG).toFile());
+        JsonNode save = c.path("modules_to_save");
+        return Serving.adapter(new Serving.AdapterFacts(c.path("r").asInt(), c.path("use_dora").asBoolean(false),
+                save.isArray() && !save.isEmpty(), Files.isDirectory(output.resolve("merged"))));
     }
 
     /** VmHWM of /proc/self/status (Linux); null where it is not available. */

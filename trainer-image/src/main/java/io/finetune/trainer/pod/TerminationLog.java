@@ -80,6 +80,7 @@ public final class TerminationLog {
         copy.sizeBytes = a.sizeBytes;
         copy.format = a.format;
         copy.servableBy = a.servableBy;
+        copy.servingNote = a.servingNote;
         return copy;
     }
 
@@ -95,6 +96,7 @@ public final class TerminationLog {
         copy.trainLoss = finite(m.trainLoss);
         copy.evalLossBefore = finite(m.evalLossBefore);
         copy.evalLossAfter = finite(m.evalLossAfter);
+        copy.bestStep = m.bestStep;
         return copy;
     }
 

@@ -100,24 +100,34 @@ public final class JobRunner {
             };
             Trainer trainer = new Trainer(model, method, spec.training, source, eval, output, log);
             trainer.hooks(hooks);
+            if (spec.evaluation != null && spec.evaluation.evalEverySteps != null) {
+                trainer.evalEvery(spec.evaluation.evalEverySteps);
+            }
             long trainable = method.trainableParameters(model).stream().mapToLong(p -> p.numel()).sum();
             log.printf("%s: %s on %s, %,d trainable of %,d parameters (%.2f%%), %d steps%n", job.getMetadata().getName(),
                     method.type(), modelDir, trainable, model.totalParameters(), 100.0 * trainable / model.totalParameters(),
                     trainer.totalSteps());
             TrainingSummary s = trainer.run();
-            method.saveOutput(model, output, spec.model.source);
+            EvaluationGate.Verdict gate = EvaluationGate.check(spec.evaluation, s.evalLossBefore(), s.evalLossAfter());
+            if (gate != null) {
+                log.printf("%s%n", gate.message());
+            }
+            // A rejected run's weights go under rejected/: kept for inspection, never where a server would load them.
+            Path target = gate == null || gate.passed() ? output : output.resolve(EvaluationGate.REJECTED_DIR);
+            Files.createDirectories(target);
+            method.saveOutput(model, target, spec.model.source);
             if (!method.type().isAdapter()) {
-                copyModelFiles(modelDir, tokDir, output);
+                copyModelFiles(modelDir, tokDir, target);
             } else if (Boolean.TRUE.equals(spec.output.merge)) {
-                Path merged = output.resolve("merged");
+                Path merged = target.resolve("merged");
                 Files.createDirectories(merged);
                 SafetensorsWriter.write(merged.resolve(ModelWeights.SINGLE), MergedWeights.of(model));
                 copyModelFiles(modelDir, tokDir, merged);
             }
             TrainingSummary summary = new TrainingSummary(s.method(), s.steps(), s.trainLoss(), s.evalLossBefore(),
                     s.evalLossAfter(), s.trainableParameters(), s.totalParameters(), s.optimizerStateBytes(), s.tokensPerSecond(),
-                    s.durationSeconds(), s.lossCurve(), data.stats(), s.memory());
-            JSON.writeValue(output.resolve(SUMMARY).toFile(), summary);
+                    s.durationSeconds(), s.lossCurve(), data.stats(), s.memory(), s.bestStep(), gate);
+            JSON.writeValue(target.resolve(SUMMARY).toFile(), summary);
             if (after != null) {
                 after.accept(model, tok);
             }

@@ -48,6 +48,8 @@ public final class Trainer {
     /** Test hook: stop (as if killed) right after this many steps; null = run to the end. */
     private Integer haltAfterStep;
     private TrainingHooks hooks = TrainingHooks.NONE;
+    /** spec.evaluation.evalEverySteps; 0 = evaluate only after the last step. */
+    private int evalEvery;
 
     /** The method must already be attached to the model. */
     public Trainer(LlamaModel model, TrainingMethod method, TrainingSpec spec, BatchSource data, List<ModelBatch> eval,
@@ -66,6 +68,11 @@ public final class Trainer {
 
     public void hooks(TrainingHooks hooks) {
         this.hooks = hooks;
+    }
+
+    /** Evaluate every {@code steps} optimizer steps and end with the weights of the lowest eval loss (0: off). */
+    public void evalEvery(int steps) {
+        this.evalEvery = Math.max(0, steps);
     }
 
     void haltAfter(int step) {
@@ -102,6 +109,7 @@ public final class Trainer {
             evalBefore = evalLoss(model, eval);
             log.printf("eval loss before training: %.4f%n", evalBefore);
         }
+        BestWeights best = evalEvery > 0 ? BestWeights.open(output) : null;
         hooks.started(startStep, total, data.batchesPerEpoch() / (double) accum);
         long loopStart = System.nanoTime();
         long loopTokens = 0;
@@ -140,6 +148,10 @@ public final class Trainer {
                 double eta = secs / (done - startStep) * (total - done);
                 log.printf("step %d/%d  loss %.4f  lr %.3e  tok/s %.0f  ETA %s%n", done, total, loss, lr, tps, eta(eta));
             }
+            if (best != null && done % evalEvery == 0 && done < total) {
+                double l = evalLoss(model, eval);
+                log.printf("step %d/%d  eval loss %.4f%s%n", done, total, l, best.offer(done, l, trainable) ? " (best so far)" : "");
+            }
             boolean halt = haltAfterStep != null && done == haltAfterStep;
             if (spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt) && done < total) {
                 hooks.checkpointSaved(saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore)));
@@ -150,12 +162,24 @@ public final class Trainer {
         }
         double loopSecs = (System.nanoTime() - loopStart) / 1e9;
         double evalAfter = evalLoss(model, eval);
+        Integer bestStep = null;
+        if (best != null) {
+            bestStep = total;
+            if (best.best() != null && best.best().loss() < evalAfter) {
+                best.restoreInto(trainable);
+                log.printf("step %d has the lowest eval loss (%.4f < %.4f at step %d): its weights are the output%n",
+                        best.best().step(), best.best().loss(), evalAfter, total);
+                evalAfter = best.best().loss();
+                bestStep = best.best().step();
+            }
+            best.delete();
+        }
         log.printf("eval loss: %.4f -> %.4f%n", evalBefore, evalAfter);
         long trainableCount = trainable.stream().mapToLong(Parameter::numel).sum();
         return new TrainingSummary(method.type().name(), total, losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1),
                 evalBefore, evalAfter, trainableCount, model.totalParameters(), optimizer.stateBytes(),
                 loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, null,
-                MemoryAccounting.measure(model, trainable, optimizer));
+                MemoryAccounting.measure(model, trainable, optimizer), bestStep, null);
     }
 
     /** One optimizer step over the micro-batches; returns the mean loss per loss token. */

@@ -5,9 +5,12 @@ import java.util.List;
 
 /**
  * training_summary.json: what a user checks after a run (Jackson-serialised; dataStats is the data pipeline's DataStats;
- * memory is measured from the tensors the run held, see io.finetune.trainer.methods.MemoryAccounting).
+ * memory is measured from the tensors the run held, see io.finetune.trainer.methods.MemoryAccounting). evalLossAfter is
+ * the loss of the output's weights: those of bestStep when spec.evaluation.evalEverySteps chose an earlier step (bestStep
+ * null without evalEverySteps); gate is spec.evaluation's verdict (null without thresholds).
  */
 public record TrainingSummary(String method, int steps, double trainLoss, double evalLossBefore, double evalLossAfter,
                               long trainableParameters, long totalParameters, long optimizerStateBytes, double tokensPerSecond,
-                              double durationSeconds, List<Double> lossCurve, Object dataStats, MemoryUsage memory) {
+                              double durationSeconds, List<Double> lossCurve, Object dataStats, MemoryUsage memory,
+                              Integer bestStep, EvaluationGate.Verdict gate) {
 }

@@ -57,6 +57,11 @@ class PodTrainingTest {
     }
 
     static Pod runPod(String name, String dataset, String pod) throws Exception {
+        return runPod(name, dataset, pod, "");
+    }
+
+    /** {@code extraSpec}: more lines under spec: (indented two spaces), e.g. an evaluation block. */
+    static Pod runPod(String name, String dataset, String pod, String extraSpec) throws Exception {
         Path podDir = Files.createDirectories(dir.resolve(pod));
         Path config = Files.writeString(podDir.resolve("job.yaml"), """
                 apiVersion: finetune.io/v1alpha1
@@ -70,7 +75,8 @@ class PodTrainingTest {
                     lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
                   training: {maxSteps: 4, batchSize: 4, learningRate: 0.01, checkpointEverySteps: 2}
                   output: {destination: "file://%s"}
-                """.formatted(name, dir.resolve("model"), dir.resolve(dataset), dir.resolve("out").resolve(name)));
+                %s
+                """.formatted(name, dir.resolve("model"), dir.resolve(dataset), dir.resolve("out").resolve(name), extraSpec));
         Map<String, String> env = new HashMap<>();
         env.put("FINETUNE_CONFIG", config.toString());
         env.put("FINETUNE_JOB_NAME", name);
@@ -107,6 +113,9 @@ class PodTrainingTest {
                 .isEqualTo("sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(manifest)));
         assertThat(a.path("uri").asText()).isEqualTo("file://" + out);
         assertThat(a.path("format").asText()).isEqualTo("peft-lora");
+        assertThat(a.path("servableBy").toString()).as("r=4 plain LoRA, judged from the written adapter_config.json")
+                .isEqualTo("[\"peft\",\"vllm\"]");
+        assertThat(a.has("servingNote")).as("r=4 fits vLLM's default --max-lora-rank 16").isFalse();
         assertThat(new String(manifest)).contains("adapter_model.safetensors").doesNotContain("checkpoints/");
         assertThat(out.resolve("checkpoints/step-2/manifest.json")).as("checkpoint published to the destination").exists();
         assertThat(pod.result().path("steps").asInt()).isEqualTo(4);
@@ -138,5 +147,43 @@ class PodTrainingTest {
         assertThat(second.progress().get(0).step).as("first step reported after resuming from step-2").isEqualTo(3);
         assertThat(second.result().path("metrics").path("trainLoss").asDouble())
                 .isCloseTo(first.result().path("metrics").path("trainLoss").asDouble(), within(1e-6));
+    }
+
+    @Test
+    void missedEvaluationGateRecordsBothLossesAndKeepsTheOutputUnderRejected() throws Exception {
+        Pod pod = runPod("gate", "train.jsonl", "pod-gate", "  evaluation: {minRelativeImprovement: 0.9}");
+
+        assertThat(pod.exit()).as("a verdict on a finished run: the Job completes instead of retrying").isZero();
+        assertThat(pod.result().path("outcome").asText()).isEqualTo("Failed");
+        assertThat(pod.result().path("reason").asText()).isEqualTo("EvaluationGateFailed");
+        double before = pod.result().path("metrics").path("evalLossBefore").asDouble();
+        double after = pod.result().path("metrics").path("evalLossAfter").asDouble();
+        assertThat(pod.result().path("message").asText())
+                .contains(String.format(java.util.Locale.ROOT, "%.4f before training, %.4f after", before, after))
+                .contains("minRelativeImprovement=0.9").contains("/out/gate/rejected/");
+        assertThat(pod.result().has("artifact")).isFalse();
+        Path out = dir.resolve("out/gate");
+        assertThat(out.resolve("rejected/adapter_config.json")).as("kept for inspection").exists();
+        assertThat(out.resolve("rejected/training_summary.json")).exists();
+        assertThat(out.resolve("adapter_config.json")).as("nothing servable at the destination's top level").doesNotExist();
+    }
+
+    @Test
+    void evalEveryStepsPublishesTheBestStepsWeights() throws Exception {
+        Pod last = runPod("last", "train.jsonl", "pod-last", "  evaluation: {maxEvalLoss: 100}");
+        Pod best = runPod("best", "train.jsonl", "pod-best", "  evaluation: {maxEvalLoss: 100, evalEverySteps: 1}");
+
+        assertThat(best.exit()).isZero();
+        assertThat(best.result().path("outcome").asText()).isEqualTo("Succeeded");
+        int step = best.result().path("metrics").path("bestStep").asInt();
+        assertThat(step).isBetween(1, 4);
+        double lastLoss = last.result().path("metrics").path("evalLossAfter").asDouble();
+        double bestLoss = best.result().path("metrics").path("evalLossAfter").asDouble();
+        assertThat(bestLoss).as("the chosen weights are never worse than the last step's").isLessThanOrEqualTo(lastLoss + 1e-6);
+        if (step == 4) {
+            assertThat(bestLoss).isCloseTo(lastLoss, within(1e-6));
+        }
+        assertThat(dir.resolve("out/best/eval-best")).as("the kept weights are not published").doesNotExist();
+        assertThat(dir.resolve("out/best/adapter_config.json")).exists();
     }
 }

@@ -1,0 +1,82 @@
+package io.finetune.trainer.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.Parameter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * spec.evaluation.evalEverySteps: the trainable weights of the step with the lowest eval loss so far, kept on local disk
+ * under {@code <output>/eval-best/} (not in memory: for Full the trainable weights are the whole model). A local resume
+ * finds them again; a new pod (fresh scratch) chooses among the evaluations after its resume point.
+ */
+final class BestWeights {
+    static final String DIR = "eval-best";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** step and eval loss of the kept weights. */
+    record Best(int step, double loss) {
+    }
+
+    private final Path dir;
+    private Best best;
+
+    private BestWeights(Path dir, Best best) {
+        this.dir = dir;
+        this.best = best;
+    }
+
+    static BestWeights open(Path output) throws IOException {
+        Path dir = output.resolve(DIR);
+        Path state = dir.resolve("best.json");
+        Best best = Files.isRegularFile(state) && Files.isRegularFile(dir.resolve("trainable.safetensors"))
+                ? JSON.readValue(state.toFile(), Best.class) : null;
+        return new BestWeights(dir, best);
+    }
+
+    Best best() {
+        return best;
+    }
+
+    /** Keeps the weights when {@code loss} is the lowest seen; returns whether it was. */
+    boolean offer(int step, double loss, List<Parameter> trainable) throws IOException {
+        if (!Double.isFinite(loss) || (best != null && best.loss() <= loss)) {
+            return false;
+        }
+        Map<String, FloatTensor> weights = new LinkedHashMap<>();
+        for (Parameter p : trainable) {
+            weights.put(p.name(), LlamaModel.toHost(p.array()));
+        }
+        Files.createDirectories(dir);
+        SafetensorsWriter.write(dir.resolve("trainable.safetensors"), weights);
+        best = new Best(step, loss);
+        JSON.writeValue(dir.resolve("best.json").toFile(), best);
+        return true;
+    }
+
+    /** Loads the kept weights back into the model's trainable parameters. */
+    void restoreInto(List<Parameter> trainable) throws IOException {
+        Map<String, FloatTensor> weights = Checkpoints.readTensors(dir.resolve("trainable.safetensors"));
+        for (Parameter p : trainable) {
+            FloatTensor t = weights.get(p.name());
+            if (t == null) {
+                throw new IOException(dir + ": kept weights have no tensor '" + p.name() + "'");
+            }
+            p.array().set(t.data());
+        }
+    }
+
+    /** Removes the directory so it is never published with the output. */
+    void delete() throws IOException {
+        Files.deleteIfExists(dir.resolve("trainable.safetensors"));
+        Files.deleteIfExists(dir.resolve("best.json"));
+        Files.deleteIfExists(dir);
+    }
+}
