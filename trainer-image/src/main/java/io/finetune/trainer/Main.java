@@ -13,6 +13,9 @@ import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.plan.PlanCommand;
 import io.finetune.trainer.storage.StorageException;
 import io.finetune.trainer.train.JobRunner;
+import io.finetune.trainer.train.StopRequest;
+import io.finetune.trainer.train.TrainingStoppedException;
+import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +23,8 @@ import java.util.Set;
 
 /**
  * Trainer CLI: {@code run <FineTuneJob.yaml> [--output DIR]}, {@code init-model --preset tiny --seed S --output DIR},
- * {@code quickstart}. Bad input exits 2 with one clear line; an unexpected failure exits 1 with its stack trace.
+ * {@code quickstart}. Bad input exits 2 with one clear line; an unexpected failure exits 1 with its stack trace; SIGTERM
+ * during training exits 75 after a checkpoint at the step reached (the same command resumes there).
  */
 public final class Main {
     static final String USAGE = """
@@ -38,6 +42,7 @@ public final class Main {
     public static void main(String[] args) {
         Threads.configure();
         NativeAllocator.configure();
+        StopRequest.installSignalHandler();   // SIGTERM: checkpoint at the next step boundary, then exit 75
         System.exit(execute(args));
     }
 
@@ -58,6 +63,9 @@ public final class Main {
                 }
                 default -> throw new UsageException("unknown command '" + args[0] + "'");
             };
+        } catch (TrainingStoppedException e) {
+            System.err.println("stopped: " + e.getMessage());
+            return TrainerResult.PREEMPTED_EXIT_CODE;
         } catch (UsageException e) {
             System.err.println("error: " + e.getMessage());
             System.err.print(USAGE);

@@ -45,6 +45,7 @@ public final class Trainer {
     /** Test hook: stop (as if killed) right after this many steps; null = run to the end. */
     private Integer haltAfterStep;
     private TrainingHooks hooks = TrainingHooks.NONE;
+    private StopRequest stop = StopRequest.process();
 
     /** The method must already be attached to the model. */
     public Trainer(LlamaModel model, TrainingMethod method, TrainingSpec spec, BatchSource data, List<ModelBatch> eval,
@@ -62,6 +63,11 @@ public final class Trainer {
 
     public void hooks(TrainingHooks hooks) {
         this.hooks = hooks;
+    }
+
+    /** The flag read between steps (default: the one SIGTERM sets in this JVM). */
+    public void stopOn(StopRequest stop) {
+        this.stop = stop;
     }
 
     void haltAfter(int step) {
@@ -99,6 +105,9 @@ public final class Trainer {
             log.printf("eval loss before training: %.4f%n", evalBefore);
         }
         hooks.started(startStep, total, data.batchesPerEpoch() / (double) accum);
+        if (stop.isRequested() && startStep < total) {
+            throw new TrainingStoppedException(startStep, total, null, stop.reason());
+        }
         long loopStart = System.nanoTime();
         long loopTokens = 0;
         int every = Math.max(1, spec.logEverySteps);
@@ -137,11 +146,20 @@ public final class Trainer {
                 log.printf("step %d/%d  loss %.4f  lr %.3e  tok/s %.0f  ETA %s%n", done, total, loss, lr, tps, eta(eta));
             }
             boolean halt = haltAfterStep != null && done == haltAfterStep;
-            if (spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt) && done < total) {
-                hooks.checkpointSaved(saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore)));
+            // Read once per step: a SIGTERM that lands after this line is honoured after the next step.
+            boolean stopping = stop.isRequested() && done < total;
+            Path saved = null;
+            if (done < total && (stopping || spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt))) {
+                saved = saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore));
+                hooks.checkpointSaved(saved);
             }
             if (halt) {
                 return null;
+            }
+            if (stopping) {
+                TrainingStoppedException stopped = new TrainingStoppedException(done, total, saved, stop.reason());
+                log.println(stopped.getMessage());
+                throw stopped;
             }
         }
         double loopSecs = (System.nanoTime() - loopStart) / 1e9;
