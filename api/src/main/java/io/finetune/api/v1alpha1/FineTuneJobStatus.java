@@ -30,6 +30,9 @@ public class FineTuneJobStatus {
     @JsonPropertyDescription("Training pods started so far (a retried or preempted pod counts again).")
     public Integer attempts;
 
+    @JsonPropertyDescription("GPU time and attempts, for chargeback: summed over every training pod that ran.")
+    public Usage usage;
+
     @JsonPropertyDescription("Live training progress, reported by the trainer.")
     public Progress progress;
 
