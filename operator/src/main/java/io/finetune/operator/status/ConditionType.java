@@ -15,5 +15,11 @@ public enum ConditionType {
     /** The run failed; reason is a {@link FailureReason}. */
     Failed,
     /** The spec changed after the Job was created; the change is not applied. */
-    SpecChangeIgnored
+    SpecChangeIgnored,
+    /** True only when the run succeeded; False with the phase's reason otherwise (Flux / kstatus readiness). */
+    Ready,
+    /** kstatus "abnormal-true" condition: True while the run is in progress (Pending, Running). */
+    Reconciling,
+    /** kstatus "abnormal-true" condition: True when the run failed (it will not progress without a new FineTuneJob). */
+    Stalled
 }
