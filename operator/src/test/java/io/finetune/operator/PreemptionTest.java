@@ -128,6 +128,35 @@ class PreemptionTest extends ControllerTestBase {
     }
 
     @Test
+    void aPodDeletedWhileRunningIsStoppingThenCountsAsAPreemptionEvenIfItsEndWasNeverSeen() {
+        // Pure derivation: the CRUD mock server cannot hold a pod in graceful deletion (deletionTimestamp set, still there).
+        FineTuneJob ftj = TestJobs.lora("evicted");
+        ftj.getMetadata().setGeneration(1L);
+        io.fabric8.kubernetes.api.model.batch.v1.Job job = io.finetune.operator.desired.TrainingJob.desired(ftj, OperatorSettings.defaults());
+        Pod pod = new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName("evicted-trainer-x1")
+                .withDeletionTimestamp("2026-01-01T00:01:00Z").endMetadata()
+                .withSpec(job.getSpec().getTemplate().getSpec())
+                .withNewStatus().withPhase("Running").addNewContainerStatus().withName("trainer").withNewState()
+                .withNewRunning("2026-01-01T00:00:05Z").endState().endContainerStatus().endStatus().build();
+        java.time.Instant t0 = java.time.Instant.parse("2026-01-01T00:01:00Z");
+        var ledger = io.finetune.operator.status.AttemptLedger.update(java.util.Map.of(), java.util.List.of(pod), t0);
+        job.getMetadata().setAnnotations(java.util.Map.of(io.finetune.operator.status.AttemptLedger.ANNOTATION,
+                io.finetune.operator.status.AttemptLedger.write(ledger)));
+        var stopping = io.finetune.operator.status.StatusDeriver.derive(new io.finetune.operator.status.StatusDeriver.Observation(
+                ftj, job, java.util.List.of(pod), java.util.List.of(), null, null, t0));
+        assertThat(stopping.phase()).isEqualTo(Phase.Running);
+        assertThat(stopping.reason()).isEqualTo("Preempted");
+        assertThat(stopping.message()).contains("evicted-trainer-x1 is being deleted").contains("checkpoints its current step");
+
+        // The kubelet removed it before its final state was observed (common on a real node): still a preemption.
+        var after = io.finetune.operator.status.AttemptLedger.update(ledger, java.util.List.of(), t0.plusSeconds(30));
+        var usage = io.finetune.operator.status.AttemptLedger.usage(after);
+        assertThat(usage.preemptions).isEqualTo(1);
+        assertThat(usage.attempts).isEqualTo(1);
+        assertThat(usage.gpuSeconds).as("00:00:05 to when it was seen gone, 1 GPU").isEqualTo(85.0);
+    }
+
+    @Test
     void failedRunIsDegradedForArgoAndFailedForKstatus() throws Exception {
         FineTuneJob ftj = create(TestJobs.lora("broken"));
         reconcile(ftj);

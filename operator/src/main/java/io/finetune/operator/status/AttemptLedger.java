@@ -33,10 +33,13 @@ public final class AttemptLedger {
      * @param finishedAt when it ended; null while it runs
      * @param gpus       GPUs the pod held (its container's *gpu limits)
      * @param exitCode   the trainer's exit code; null while running or when the pod vanished before its end was seen
+     * @param deleted    true once the pod was seen being deleted while it ran (eviction, preemption, suspend, drain): the
+     *                   kubelet then SIGTERMs the trainer, and often removes the pod before its final state is observed
      */
-    public record Attempt(String startedAt, String finishedAt, int gpus, Integer exitCode) {
+    public record Attempt(String startedAt, String finishedAt, int gpus, Integer exitCode, Boolean deleted) {
+        /** Stopped on SIGTERM with a checkpoint (exit 75), or deleted while running with no other exit code seen. */
         public boolean preempted() {
-            return exitCode != null && exitCode == TrainerResult.PREEMPTED_EXIT_CODE;
+            return exitCode != null ? exitCode == TrainerResult.PREEMPTED_EXIT_CODE : Boolean.TRUE.equals(deleted);
         }
 
         /** Running time x GPUs; 0 until the attempt has ended. */
@@ -97,13 +100,14 @@ public final class AttemptLedger {
             Optional<ContainerStateTerminated> t = PodFacts.finished(pod) ? PodFacts.terminated(pod) : Optional.empty();
             String finished = PodFacts.finished(pod) ? t.map(ContainerStateTerminated::getFinishedAt).orElse(now.toString()) : null;
             Integer exit = t.map(ContainerStateTerminated::getExitCode).orElse(null);
-            out.put(name, new Attempt(started, finished, gpus(pod), exit));
+            boolean deleted = pod.getMetadata().getDeletionTimestamp() != null || had != null && Boolean.TRUE.equals(had.deleted());
+            out.put(name, new Attempt(started, finished, gpus(pod), exit, deleted ? Boolean.TRUE : null));
         }
         for (Map.Entry<String, Attempt> e : out.entrySet()) {
             Attempt a = e.getValue();
             boolean present = pods.stream().anyMatch(p -> e.getKey().equals(p.getMetadata().getName()));
             if (a.finishedAt() == null && !present) {
-                e.setValue(new Attempt(a.startedAt(), now.toString(), a.gpus(), null));
+                e.setValue(new Attempt(a.startedAt(), now.toString(), a.gpus(), null, a.deleted()));
             }
         }
         return out;

@@ -135,6 +135,12 @@ public final class StatusDeriver {
         }
         want.add(Conditions.of(ConditionType.Suspended, false, "Resumed", "spec.suspend is false"));
         Optional<Pod> running = o.pods().stream().filter(p -> "Running".equals(PodFacts.phase(p))).findFirst();
+        if (running.isPresent() && running.get().getMetadata().getDeletionTimestamp() != null) {
+            String msg = "pod " + running.get().getMetadata().getName() + " is being deleted (eviction, preemption, drain or"
+                    + " suspend): the trainer got SIGTERM and checkpoints its current step before it exits";
+            want.add(Conditions.of(ConditionType.Running, true, PREEMPTED, msg));
+            return new Outcome(Phase.Running, PREEMPTED, msg, null);
+        }
         if (running.isPresent()) {
             want.add(Conditions.of(ConditionType.Scheduled, true, "Scheduled", "on node " + running.get().getSpec().getNodeName()));
             want.add(Conditions.of(ConditionType.Running, true, "Running", "pod " + running.get().getMetadata().getName() + " is training"));
