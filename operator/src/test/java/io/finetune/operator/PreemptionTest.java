@@ -96,6 +96,7 @@ class PreemptionTest extends ControllerTestBase {
         assertThat(done.phase).isEqualTo(Phase.Succeeded);
         assertThat(done.usage.gpuSeconds).as("300 s + 600 s on 1 GPU").isEqualTo(900.0);
         assertThat(done.usage.attempts).isEqualTo(2);
+        assertThat(done.attempts).isEqualTo(2);
         assertThat(done.usage.preemptions).isEqualTo(1);
         assertThat(registry.get("finetune.gpu.seconds").tag("namespace", TestJobs.NAMESPACE).counter().count()).isEqualTo(900.0);
         assertThat(Conditions.find(done.conditions, ConditionType.Ready)).get()

@@ -73,6 +73,9 @@ public final class StatusDeriver {
             s.completionTime = prev.completionTime != null ? prev.completionTime : completionTime(o.job()).orElse(now);
         }
         s.usage = o.job() != null ? AttemptLedger.usage(AttemptLedger.read(o.job())) : prev.usage;
+        if (s.usage != null && s.usage.attempts != null && s.usage.attempts > (s.attempts == null ? 0 : s.attempts)) {
+            s.attempts = s.usage.attempts;   // the ledger also remembers pods deleted before the Job controller counted them
+        }
         Readiness.add(want, s.phase, outcome.reason, outcome.message);
         want.add(Conditions.of(ConditionType.SpecChangeIgnored, o.specChangeIgnored() != null,
                 o.specChangeIgnored() != null ? "SpecChangeIgnored" : "SpecUnchanged",
