@@ -152,6 +152,7 @@ class PreemptionEndToEndTest {
 
         FineTuneJobStatus s = done.getStatus();
         assertThat(s.usage.attempts).isEqualTo(2);
+        assertThat(s.attempts).as("status.attempts counts the deleted pod too").isEqualTo(2);
         double measured = runs.stream().mapToDouble(r -> kubelet.ranFor().get(r.pod().name()).toMillis() / 1000.0).sum();
         System.out.printf("%s: status.usage.gpuSeconds %.1f, fake node measured %.3f s over %d pods%n", job, s.usage.gpuSeconds,
                 measured, runs.size());
