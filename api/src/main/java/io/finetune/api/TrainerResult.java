@@ -31,6 +31,12 @@ public record TrainerResult(Outcome outcome, Reason reason, String message, Arti
                             MemoryUsage memory, Long steps) {
     /** The kubelet keeps at most 4096 bytes of a termination message. */
     public static final int MAX_BYTES = 4096;
+    /**
+     * Exit code of a trainer that stopped on SIGTERM after checkpointing (reason {@link Reason#Preempted}): sysexits.h's
+     * EX_TEMPFAIL ("temporary failure, the user is invited to retry"), distinct from 1 (failed), 137 (SIGKILL, e.g. an
+     * expired grace period or OOM) and 143 (SIGTERM's default action: died without a checkpoint).
+     */
+    public static final int PREEMPTED_EXIT_CODE = 75;
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -44,12 +50,19 @@ public record TrainerResult(Outcome outcome, Reason reason, String message, Arti
         InvalidDataset, InvalidModel, StorageError, OutOfMemory,
         /** The run finished but missed spec.evaluation; its output is kept under rejected/, not published. */
         EvaluationGateFailed,
+        /** Stopped by SIGTERM at a step boundary with a checkpoint: resumable, not a failure of the run. */
+        Preempted,
         @JsonEnumDefaultValue
         TrainerError
     }
 
     public static TrainerResult succeeded(Artifact artifact, Metrics metrics, MemoryUsage memory, long steps) {
         return new TrainerResult(Outcome.Succeeded, null, null, artifact, metrics, memory, steps);
+    }
+
+    /** Stopped on SIGTERM after {@code steps} optimizer steps, all of them in a checkpoint. */
+    public static TrainerResult preempted(long steps, String message) {
+        return new TrainerResult(Outcome.Failed, Reason.Preempted, oneLine(message), null, null, null, steps);
     }
 
     public static TrainerResult failed(Reason reason, String message) {

@@ -38,6 +38,7 @@ final class StatusRecorder implements AutoCloseable {
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final Watch watch;
     private volatile FineTuneJob latest;
+    private final java.util.Map<Phase, FineTuneJob> byPhase = new java.util.EnumMap<>(Phase.class);
 
     StatusRecorder(KubernetesClient admin, String namespace, String name) {
         watch = admin.resources(FineTuneJob.class).inNamespace(namespace).withName(name).watch(new Watcher<>() {
@@ -54,6 +55,9 @@ final class StatusRecorder implements AutoCloseable {
 
     private synchronized void record(FineTuneJob job) {
         latest = job;
+        if (job.getStatus() != null && job.getStatus().phase != null) {
+            byPhase.putIfAbsent(job.getStatus().phase, job);
+        }
         FineTuneJobStatus s = job.getStatus();
         Seen now = s == null ? new Seen(elapsed(), null, null, null, null, null, null, null)
                 : new Seen(elapsed(), s.phase, s.progress == null ? null : s.progress.step,
@@ -99,6 +103,11 @@ final class StatusRecorder implements AutoCloseable {
 
     private long elapsed() {
         return (System.nanoTime() - start) / 1_000_000;
+    }
+
+    /** The first object seen in each phase (what a GitOps tool would have read then). */
+    synchronized java.util.Map<Phase, FineTuneJob> firstByPhase() {
+        return new java.util.EnumMap<>(byPhase);
     }
 
     List<Seen> seen() {

@@ -61,6 +61,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
     private final Path workDir;
     private final Map<String, Run> runs = new ConcurrentHashMap<>();
     private final List<String> logs = new ArrayList<>();
+    private final Map<String, Duration> ranFor = new ConcurrentHashMap<>();
     /** Called with each trainer output line; true = kill the trainer now (SIGKILL), like a preempted node. */
     private volatile BiPredicate<Run, String> killWhen = (r, line) -> false;
 
@@ -133,7 +134,9 @@ final class TrainerKubelet implements FakeNode.PodHandler {
         Process process = pb.start();
         Run run = new Run(bound, process, dir, token);
         runs.put(bound.name(), run);
-        bound.onDeletion(process::destroyForcibly);
+        long grace = pod.getSpec().getTerminationGracePeriodSeconds() == null ? 30 : pod.getSpec().getTerminationGracePeriodSeconds();
+        bound.onDeletion(() -> stopGracefully(bound, process, termination, grace));
+        long started = System.nanoTime();
         bound.running();
 
         Path log = dir.resolve("trainer.log");
@@ -160,6 +163,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
             process.destroyForcibly();
         }
         int code = process.exitValue();
+        ranFor.putIfAbsent(bound.name(), Duration.ofNanos(System.nanoTime() - started));
         synchronized (logs) {
             logs.add("---- " + bound.name() + " (exit " + code + ")\n" + Files.readString(log));
         }
@@ -173,6 +177,39 @@ final class TrainerKubelet implements FakeNode.PodHandler {
             // SIGKILL (137) leaves no message: what a preempted/killed container looks like.
             bound.failed(code, "Error", message.isEmpty() ? null : message);
         }
+    }
+
+    /**
+     * A kubelet deleting a pod: SIGTERM to the container (ProcessHandle.destroy; Process.destroy would also close the
+     * pipes the handler still reads), up to the pod's terminationGracePeriodSeconds for it to exit, then SIGKILL; the
+     * container's final state (exit code, termination message) is written before the node confirms the deletion.
+     */
+    private void stopGracefully(BoundPod bound, Process process, Path termination, long graceSeconds) {
+        try {
+            if (process.isAlive()) {
+                process.toHandle().destroy();
+                if (!process.waitFor(graceSeconds, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    process.waitFor(30, TimeUnit.SECONDS);
+                }
+            }
+            int code = process.exitValue();
+            String message = Files.isRegularFile(termination) ? Files.readString(termination) : "";
+            if (code == 0) {
+                bound.succeeded(message.isEmpty() ? null : message);
+            } else {
+                bound.failed(code, "Error", message.isEmpty() ? null : message);
+            }
+        } catch (IOException | RuntimeException e) {
+            // the pod may be gone already (forced deletion): nothing left to report on
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** How long each pod's trainer ran on this node (from Running to its exit), by pod name. */
+    Map<String, Duration> ranFor() {
+        return ranFor;
     }
 
     /** Every trainer's output so far (printed when a test fails). */

@@ -19,6 +19,7 @@ import io.finetune.operator.desired.SpecHash;
 import io.finetune.operator.desired.TrainerConfigMap;
 import io.finetune.operator.desired.TrainerRbac;
 import io.finetune.operator.desired.TrainingJob;
+import io.finetune.operator.status.AttemptLedger;
 import io.finetune.operator.status.ConditionType;
 import io.finetune.operator.status.Conditions;
 import io.finetune.operator.status.FailureReason;
@@ -28,6 +29,7 @@ import io.finetune.operator.status.StatusDeriver.Observation;
 import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.jboss.logging.Logger;
 
@@ -101,6 +103,9 @@ public class FineTuneJobController {
         List<Pod> pods = job == null ? List.of() : client.pods().inNamespace(ns)
                 .withLabel(Names.JOB_NAME_LABEL, resource.getMetadata().getName()).list().getItems().stream()
                 .filter(p -> !Names.PREFLIGHT.equals(p.getMetadata().getLabels().get(Names.COMPONENT_LABEL))).toList();
+        if (job != null) {
+            job = recordAttempts(resource, job, pods);
+        }
         Derived derived = StatusDeriver.derive(new Observation(resource, job, pods, violations, specChange, blocked, clock.instant()));
         if (preflight != null) {
             derived = PreflightStep.apply(derived, preflight, resource.getMetadata().getGeneration(), clock.instant());
@@ -114,6 +119,33 @@ public class FineTuneJobController {
             announce(resource, prev, derived);
         }
         return derived.status();
+    }
+
+    /**
+     * Records the pods that ran in the Job's attempt ledger (GPU time survives their deletion) and, on clusters whose API
+     * server dropped the Job's podFailurePolicy (before 1.26; the project's 1.20 tier), keeps preemptions out of the failure
+     * budget: the Job's backoffLimit (mutable, unlike its template) becomes spec.backoffLimit + preemptions seen. Billed GPU-seconds go to finetune_gpu_seconds_total once, when an attempt ends.
+     */
+    private Job recordAttempts(FineTuneJob resource, Job job, List<Pod> pods) {
+        Map<String, AttemptLedger.Attempt> before = AttemptLedger.read(job);
+        Map<String, AttemptLedger.Attempt> after = AttemptLedger.update(before, pods, clock.instant());
+        int preemptions = AttemptLedger.usage(after).preemptions;
+        boolean finished = job.getStatus() != null && job.getStatus().getConditions() != null && job.getStatus().getConditions()
+                .stream().anyMatch(c -> ("Complete".equals(c.getType()) || "Failed".equals(c.getType())) && "True".equals(c.getStatus()));
+        // A server that kept spec.podFailurePolicy (1.26+) already ignores exit code 75: raising the limit too would hand out
+        // extra failures.
+        boolean serverIgnoresPreemption = job.getSpec().getPodFailurePolicy() != null;
+        Integer limit = resource.getSpec() == null || finished || serverIgnoresPreemption ? job.getSpec().getBackoffLimit()
+                : TrainingJob.backoffLimit(resource.getSpec()) + preemptions;
+        if (after.equals(before) && Objects.equals(limit, job.getSpec().getBackoffLimit())) {
+            return job;
+        }
+        Map<String, Object> patch = Map.of("metadata", Map.of("annotations", Map.of(AttemptLedger.ANNOTATION, AttemptLedger.write(after))),
+                "spec", limit == null ? Map.of() : Map.of("backoffLimit", limit));
+        Job patched = client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
+                .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
+        metrics.gpuSeconds(resource.getMetadata().getNamespace(), AttemptLedger.newlyBilled(before, after));
+        return patched;
     }
 
     /** An InvalidSpec failure created nothing; when the spec was edited (server without CEL) it is checked again. */
@@ -177,7 +209,7 @@ public class FineTuneJobController {
         boolean want = resource.getSpec() != null && Boolean.TRUE.equals(resource.getSpec().suspend);
         boolean finished = job.getStatus() != null && job.getStatus().getConditions() != null && job.getStatus().getConditions()
                 .stream().anyMatch(c -> ("Complete".equals(c.getType()) || "Failed".equals(c.getType())) && "True".equals(c.getStatus()));
-        if (finished || want == Boolean.TRUE.equals(job.getSpec().getSuspend())) {
+        if (finished || want == StatusDeriver.isSuspended(job)) {
             return job;
         }
         Job patched = patchSuspend(job, want);
@@ -189,7 +221,8 @@ public class FineTuneJobController {
 
     private Job patchSuspend(Job job, boolean suspend) {
         return client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + "}}");
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + ",\"parallelism\":"
+                        + (suspend ? 0 : 1) + "}}");
     }
 
     /** Non-null when the spec (suspend aside) differs from the one the Job was built from. */

@@ -11,15 +11,18 @@ import java.util.function.Supplier;
 
 /**
  * Prometheus metrics on /q/metrics: finetune_reconciles_total, finetune_reconcile_errors_total,
- * finetune_jobs_created_total and finetune_jobs{phase=...} counted from the operator's cache of FineTuneJobs.
+ * finetune_jobs_created_total, finetune_jobs{phase=...} counted from the operator's cache of FineTuneJobs, and
+ * finetune_gpu_seconds_total{namespace} (chargeback: GPU time of training pods, added when each pod ends).
  */
 public class OperatorMetrics {
     private final Counter reconciles;
     private final Counter errors;
     private final Counter jobsCreated;
     private volatile Supplier<Collection<FineTuneJob>> jobs = List::of;
+    private final MeterRegistry registry;
 
     public OperatorMetrics(MeterRegistry registry) {
+        this.registry = registry;
         reconciles = Counter.builder("finetune.reconciles").description("FineTuneJob reconciles run").register(registry);
         errors = Counter.builder("finetune.reconcile.errors").description("FineTuneJob reconciles that threw").register(registry);
         jobsCreated = Counter.builder("finetune.jobs.created").description("Training Jobs created").register(registry);
@@ -40,6 +43,15 @@ public class OperatorMetrics {
 
     public void failed() {
         errors.increment();
+    }
+
+    /** GPU-seconds of training pods that ended, by the FineTuneJob's namespace. */
+    public void gpuSeconds(String namespace, double seconds) {
+        Counter c = Counter.builder("finetune.gpu.seconds").description("GPU-seconds used by training pods (running time x GPUs)")
+                .tag("namespace", namespace).register(registry);
+        if (seconds > 0) {
+            c.increment(seconds);
+        }
     }
 
     public void jobCreated() {

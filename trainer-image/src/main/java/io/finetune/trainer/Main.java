@@ -12,6 +12,9 @@ import io.finetune.trainer.cli.UsageException;
 import io.finetune.trainer.plan.PlanCommand;
 import io.finetune.trainer.run.StagedRun;
 import io.finetune.trainer.train.JobRunner;
+import io.finetune.trainer.train.StopRequest;
+import io.finetune.trainer.train.TrainingStoppedException;
+import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +24,8 @@ import java.util.Set;
 
 /**
  * Trainer CLI: {@code run <FineTuneJob.yaml> [--output DIR]}, {@code init-model --preset tiny --seed S --output DIR},
- * {@code quickstart}. Every failure ends in one {@code error:} line and an exit code by class ({@link ErrorReport}).
+ * {@code quickstart}. Every failure ends in one {@code error:} line and an exit code by class ({@link ErrorReport}); SIGTERM
+ * during training exits 75 after a checkpoint at the step reached (the same command resumes there).
  */
 public final class Main {
     static final String USAGE = """
@@ -31,7 +35,7 @@ public final class Main {
                                                            directory holding another run's files aside (never deletes)
               init-model --preset tiny|small --seed S --output DIR
                                                            write a random-init LLaMA model in Hugging Face layout
-              quickstart                                   tiny model + generated task, LoRA, eval loss and samples before/after
+              quickstart                                   stories15M (else the tiny model) + a WordNet task, LoRA, eval loss and samples
               pod                                          in a Kubernetes pod: the job from $FINETUNE_CONFIG (set by the operator)
             """ + PlanCommand.USAGE + io.finetune.trainer.preflight.PreflightCommand.USAGE
             + io.finetune.trainer.llama2c.ImportLlama2c.USAGE + io.finetune.trainer.cli.Generate.USAGE + """
@@ -47,6 +51,7 @@ public final class Main {
         CudaProbe.quietWithoutGpu();   // first: before anything logs
         Threads.configure();
         NativeAllocator.configure();
+        StopRequest.installSignalHandler();   // SIGTERM: checkpoint at the next step boundary, then exit 75
         System.exit(execute(args));
     }
 
@@ -80,6 +85,9 @@ public final class Main {
                 }
                 default -> throw new UsageException("unknown command '" + args[0] + "'");
             };
+        } catch (TrainingStoppedException e) {
+            System.err.println("stopped: " + e.getMessage());
+            return TrainerResult.PREEMPTED_EXIT_CODE;
         } catch (Throwable e) {   // OutOfMemoryError included: the user gets the one line, not a trace
             ErrorReport report = ErrorReport.of(e);
             int code = report.print(e, System.err, debug);

@@ -32,6 +32,8 @@ public class FineTuneJobStatus {
 
     @JsonPropertyDescription("What the CPU preflight found (records, tokens, planned GPU bytes, fit) before the GPU Job was created.")
     public PreflightStatus preflight;
+    @JsonPropertyDescription("GPU time and attempts, for chargeback: summed over every training pod that ran.")
+    public Usage usage;
 
     @JsonPropertyDescription("Live training progress, reported by the trainer.")
     public Progress progress;

@@ -27,6 +27,12 @@ public class Progress {
     @JsonPropertyDescription("Estimated time to finish, e.g. 4m10s.")
     public String eta;
 
+    @JsonPropertyDescription("Percent of the planned optimizer steps done, 0-100 (rounded down), as Kubeflow Trainer's trainerStatus.progressPercentage.")
+    public Integer percentage;
+
+    @JsonPropertyDescription("Seconds left at this pod's measured step rate (integer), as Kubeflow Trainer's trainerStatus.estimatedRemainingSeconds; absent until a step was timed.")
+    public Long estimatedRemainingSeconds;
+
     @JsonPropertyDescription("step/totalSteps, shown by kubectl get ftj.")
     public String summary;
 }

@@ -58,6 +58,11 @@ public class TrainingSpec {
     @JsonPropertyDescription("Print and report progress every N optimizer steps. Default: 10.")
     public Integer logEverySteps = 10;
 
+    @Min(1)
+    @Max(86400)
+    @JsonPropertyDescription("Seconds the trainer gets after SIGTERM (pod deleted, evicted, preempted, Job suspended) to finish its optimizer step and write a checkpoint before SIGKILL; the pod's terminationGracePeriodSeconds. Default: 120.")
+    public Integer checkpointGracePeriodSeconds;
+
     @JsonPropertyDescription("Numeric precision: auto (bf16 on capable GPUs, fp32 on CPU), fp32, bf16 or fp16. Default: auto.")
     public Precision precision = Precision.AUTO;
 }

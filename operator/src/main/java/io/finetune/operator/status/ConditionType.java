@@ -19,5 +19,11 @@ public enum ConditionType {
     /** The output the spec asks for loads in vLLM (False: reason NotServableByVllm, message names the setting and the fix). */
     ServingCompatible,
     /** The CPU preflight passed (False: reason is the FailureReason it found, no GPU Job was created). */
-    PreflightPassed
+    PreflightPassed,
+    /** True only when the run succeeded; False with the phase's reason otherwise (Flux / kstatus readiness). */
+    Ready,
+    /** kstatus "abnormal-true" condition: True while the run is in progress (Pending, Running). */
+    Reconciling,
+    /** kstatus "abnormal-true" condition: True when the run failed (it will not progress without a new FineTuneJob). */
+    Stalled
 }

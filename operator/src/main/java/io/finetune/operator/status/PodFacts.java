@@ -45,6 +45,18 @@ final class PodFacts {
         return pod.getStatus().getContainerStatuses().stream().filter(c -> Names.CONTAINER.equals(c.getName())).findFirst();
     }
 
+    /** The trainer container of the pod's spec. */
+    static Optional<io.fabric8.kubernetes.api.model.Container> trainerContainer(Pod pod) {
+        return pod.getSpec() == null || pod.getSpec().getContainers() == null ? Optional.empty()
+                : pod.getSpec().getContainers().stream().filter(c -> Names.CONTAINER.equals(c.getName())).findFirst();
+    }
+
+    /** The trainer stopped on SIGTERM with a checkpoint (resumable; not a failure of the run). */
+    static boolean preempted(Pod pod) {
+        return terminated(pod).map(t -> t.getExitCode() != null
+                && t.getExitCode() == io.finetune.api.TrainerResult.PREEMPTED_EXIT_CODE).orElse(false);
+    }
+
     static Optional<ContainerStateWaiting> waiting(Pod pod) {
         return trainer(pod).map(ContainerStatus::getState).map(s -> s.getWaiting());
     }

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.finetune.api.TrainerResult;
 import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
@@ -22,6 +23,9 @@ import java.util.stream.Collectors;
  * {@code progress} is copied through untouched: the trainer owns it.
  */
 public final class StatusDeriver {
+    /** Reason (phase Running) after a trainer stopped on SIGTERM with a checkpoint and exit code 75. */
+    public static final String PREEMPTED = "Preempted";
+
     /**
      * Everything one reconcile observed.
      *
@@ -69,6 +73,11 @@ public final class StatusDeriver {
         if (s.phase.isFinal()) {
             s.completionTime = prev.completionTime != null ? prev.completionTime : completionTime(o.job()).orElse(now);
         }
+        s.usage = o.job() != null ? AttemptLedger.usage(AttemptLedger.read(o.job())) : prev.usage;
+        if (s.usage != null && s.usage.attempts != null && s.usage.attempts > (s.attempts == null ? 0 : s.attempts)) {
+            s.attempts = s.usage.attempts;   // the ledger also remembers pods deleted before the Job controller counted them
+        }
+        Readiness.add(want, s.phase, outcome.reason, outcome.message);
         want.add(Conditions.of(ConditionType.SpecChangeIgnored, o.specChangeIgnored() != null,
                 o.specChangeIgnored() != null ? "SpecChangeIgnored" : "SpecUnchanged",
                 o.specChangeIgnored() != null ? o.specChangeIgnored() : "the running Job matches the spec"));
@@ -127,13 +136,23 @@ public final class StatusDeriver {
                         + (waiting.get().getMessage() != null ? ": " + TrainerReport.clip(waiting.get().getMessage()) : ""));
             }
         }
-        if (Boolean.TRUE.equals(job.getSpec().getSuspend())) {
+        if (isSuspended(job)) {
             want.add(Conditions.of(ConditionType.Suspended, true, "Suspended", "spec.suspend is true: no training pod runs"));
             want.add(Conditions.of(ConditionType.Running, false, "Suspended", "the Job is suspended"));
-            return new Outcome(Phase.Suspended, "Suspended", "suspended (spec.suspend); set it to false to resume", null);
+            String at = o.resource().getStatus() != null && o.resource().getStatus().progress != null
+                    && o.resource().getStatus().progress.summary != null
+                    ? " at step " + o.resource().getStatus().progress.summary : "";
+            return new Outcome(Phase.Suspended, "Suspended", "suspended (spec.suspend)" + at
+                    + "; set spec.suspend to false to resume from its checkpoint", null);
         }
         want.add(Conditions.of(ConditionType.Suspended, false, "Resumed", "spec.suspend is false"));
         Optional<Pod> running = o.pods().stream().filter(p -> "Running".equals(PodFacts.phase(p))).findFirst();
+        if (running.isPresent() && running.get().getMetadata().getDeletionTimestamp() != null) {
+            String msg = "pod " + running.get().getMetadata().getName() + " is being deleted (eviction, preemption, drain or"
+                    + " suspend): the trainer got SIGTERM and checkpoints its current step before it exits";
+            want.add(Conditions.of(ConditionType.Running, true, PREEMPTED, msg));
+            return new Outcome(Phase.Running, PREEMPTED, msg, null);
+        }
         if (running.isPresent()) {
             want.add(Conditions.of(ConditionType.Scheduled, true, "Scheduled", "on node " + running.get().getSpec().getNodeName()));
             want.add(Conditions.of(ConditionType.Running, true, "Running", "pod " + running.get().getMetadata().getName() + " is training"));
@@ -143,6 +162,9 @@ public final class StatusDeriver {
             // The kubelet reports a finished pod before the Job controller updates the Job: until it does (Complete,
             // Failed, or a retry pod after its back-off), the run stays where it was instead of going back to Pending.
             Pod pod = PodFacts.lastFinished(o.pods(), "Succeeded").or(() -> PodFacts.lastFinished(o.pods(), "Failed")).orElseThrow();
+            if (PodFacts.preempted(pod)) {
+                return preempted(want, pod, "the Job controller starts a retry pod that resumes");
+            }
             String msg = "pod " + pod.getMetadata().getName() + " exited (" + PodFacts.phase(pod)
                     + "); waiting for the Job controller to record the outcome or start a retry";
             want.add(Conditions.of(ConditionType.Running, true, "Finishing", msg));
@@ -163,6 +185,9 @@ public final class StatusDeriver {
             // reason Retrying) instead of stepping back to Pending and forth (a retry no node can take is Unschedulable above).
             String retry = o.pods().stream().filter(p -> !PodFacts.started(p)).map(p -> p.getMetadata().getName())
                     .findFirst().orElse("?");
+            if (PodFacts.preempted(failedAttempt.get())) {
+                return preempted(want, failedAttempt.get(), "retry pod " + retry + " resumes");
+            }
             String exit = PodFacts.terminated(failedAttempt.get())
                     .map(t -> " (" + t.getReason() + ", exit code " + t.getExitCode() + ")").orElse("");
             String msg = "pod " + failedAttempt.get().getMetadata().getName() + " failed" + exit + "; retry pod " + retry
@@ -195,6 +220,17 @@ public final class StatusDeriver {
                 + (failed.getMessage() != null ? " (" + failed.getMessage() + ")" : ""));
     }
 
+    /** A trainer that stopped on SIGTERM after checkpointing: the run goes on (phase Running, reason Preempted). */
+    private static Outcome preempted(List<Condition> want, Pod pod, String next) {
+        Optional<Long> steps = PodFacts.terminated(pod).flatMap(t -> TrainerResult.parse(t.getMessage())).map(TrainerResult::steps);
+        String msg = "pod " + pod.getMetadata().getName() + " was stopped by SIGTERM"
+                + steps.map(k -> " after step " + k + " (checkpoint saved); " + next + " at step " + (k + 1))
+                .orElse(" (checkpoint saved); " + next + " from it")
+                + "; not counted against spec.backoffLimit";
+        want.add(Conditions.of(ConditionType.Running, true, PREEMPTED, msg));
+        return new Outcome(Phase.Running, PREEMPTED, msg, null);
+    }
+
     private static Outcome failed(List<Condition> want, FailureReason reason, String message) {
         want.add(Conditions.of(ConditionType.Running, false, "Failed", "the run ended"));
         want.add(Conditions.of(ConditionType.Failed, true, reason.name(), message));
@@ -208,6 +244,15 @@ public final class StatusDeriver {
 
     private static String destination(FineTuneJob resource) {
         return resource.getSpec() == null || resource.getSpec().output == null ? null : resource.getSpec().output.destination;
+    }
+
+    /**
+     * spec.suspend (Kubernetes 1.21+), or parallelism 0: a 1.20 API server drops spec.suspend (the field does not exist
+     * there), so the operator also sets parallelism to 0, which makes every Job controller delete the pod (SIGTERM, grace
+     * period) and start none.
+     */
+    public static boolean isSuspended(Job job) {
+        return Boolean.TRUE.equals(job.getSpec().getSuspend()) || Integer.valueOf(0).equals(job.getSpec().getParallelism());
     }
 
     private static Optional<JobCondition> jobCondition(Job job, String type) {

@@ -2,6 +2,7 @@ package io.finetune.trainer.pod;
 
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.train.TrainingStoppedException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -46,7 +47,8 @@ public final class PodRunner {
      * Runs the training and writes its result. {@code classify} maps a failure to its reason (the trainer knows its
      * dataset/storage/model exception types); errors it leaves as TrainerError are checked for out-of-memory here.
      *
-     * @return the process exit code: 0 when the result is Succeeded, 1 otherwise
+     * @return the process exit code: 0 when the result is Succeeded, {@link TrainerResult#PREEMPTED_EXIT_CODE} when it
+     *         stopped on SIGTERM with a checkpoint, 1 otherwise
      */
     public static int run(Map<String, String> envVars, Training training, Function<Throwable, TrainerResult.Reason> classify,
                           SecretRedactor redactor, Wiring wiring) {
@@ -81,6 +83,10 @@ public final class PodRunner {
             if (result == null || result.outcome() == null) {
                 result = TrainerResult.failed(TrainerResult.Reason.TrainerError, "trainer finished without a result");
             }
+        } catch (TrainingStoppedException e) {
+            // SIGTERM (pod deleted, evicted, preempted, Job suspended): the checkpoint is published; the next pod resumes.
+            LOG.info("{}", e.getMessage());
+            result = TrainerResult.preempted(e.step(), e.getMessage());
         } catch (Throwable e) {   // OutOfMemoryError included: the result must still be written
             LOG.error("training failed", e);
             result = termination.failure(reasonOf(e, classify), e);
@@ -106,10 +112,15 @@ public final class PodRunner {
     private static int finish(TerminationLog termination, TrainerResult result) {
         String json = termination.write(result);
         LOG.info("result: {}", json);
+        if (result.outcome() == TrainerResult.Outcome.Succeeded) {
+            return 0;
+        }
+        if (result.reason() == TrainerResult.Reason.Preempted) {
+            return TrainerResult.PREEMPTED_EXIT_CODE;
+        }
         // A missed evaluation gate is a verdict on a finished run: a retry would train the same steps to the same verdict,
         // so the pod exits 0 (the Job completes) and the operator reads the verdict from the termination message.
-        return result.outcome() == TrainerResult.Outcome.Succeeded || result.reason() == TrainerResult.Reason.EvaluationGateFailed
-                ? 0 : 1;
+        return result.reason() == TrainerResult.Reason.EvaluationGateFailed ? 0 : 1;
     }
 
     static TrainerResult.Reason reasonOf(Throwable e, Function<Throwable, TrainerResult.Reason> classify) {

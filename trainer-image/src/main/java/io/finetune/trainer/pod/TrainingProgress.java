@@ -29,7 +29,17 @@ public record TrainingProgress(long step, long totalSteps, double epoch, double 
         p.tokensPerSecond = finite(tokensPerSecond);
         p.eta = eta == null ? null : formatDuration(eta);
         p.summary = step + "/" + totalSteps;
+        p.percentage = percentage(step, totalSteps);
+        p.estimatedRemainingSeconds = eta == null ? null : Math.max(0, Math.round(eta.toMillis() / 1000.0));
         return p;
+    }
+
+    /** Whole percent of the planned steps done, rounded down (100 only when every step is done); null without a plan. */
+    static Integer percentage(long step, long totalSteps) {
+        if (totalSteps <= 0) {
+            return null;
+        }
+        return (int) Math.max(0, Math.min(100, step * 100 / totalSteps));
     }
 
     /**

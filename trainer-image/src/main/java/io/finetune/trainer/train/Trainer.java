@@ -50,6 +50,7 @@ public final class Trainer {
     private TrainingHooks hooks = TrainingHooks.NONE;
     /** spec.evaluation.evalEverySteps; 0 = evaluate only after the last step. */
     private int evalEvery;
+    private StopRequest stop = StopRequest.process();
 
     /** The method must already be attached to the model. */
     public Trainer(LlamaModel model, TrainingMethod method, TrainingSpec spec, BatchSource data, List<ModelBatch> eval,
@@ -73,6 +74,11 @@ public final class Trainer {
     /** Evaluate every {@code steps} optimizer steps and end with the weights of the lowest eval loss (0: off). */
     public void evalEvery(int steps) {
         this.evalEvery = Math.max(0, steps);
+    }
+
+    /** The flag read between steps (default: the one SIGTERM sets in this JVM). */
+    public void stopOn(StopRequest stop) {
+        this.stop = stop;
     }
 
     void haltAfter(int step) {
@@ -111,6 +117,9 @@ public final class Trainer {
         }
         BestWeights best = evalEvery > 0 ? BestWeights.open(output) : null;
         hooks.started(startStep, total, data.batchesPerEpoch() / (double) accum);
+        if (stop.isRequested() && startStep < total) {
+            throw new TrainingStoppedException(startStep, total, null, stop.reason());
+        }
         long loopStart = System.nanoTime();
         long loopTokens = 0;
         int every = Math.max(1, spec.logEverySteps);
@@ -153,11 +162,20 @@ public final class Trainer {
                 log.printf("step %d/%d  eval loss %.4f%s%n", done, total, l, best.offer(done, l, trainable) ? " (best so far)" : "");
             }
             boolean halt = haltAfterStep != null && done == haltAfterStep;
-            if (spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt) && done < total) {
-                hooks.checkpointSaved(saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore)));
+            // Read once per step: a SIGTERM that lands after this line is honoured after the next step.
+            boolean stopping = stop.isRequested() && done < total;
+            Path saved = null;
+            if (done < total && (stopping || spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt))) {
+                saved = saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore));
+                hooks.checkpointSaved(saved);
             }
             if (halt) {
                 return null;
+            }
+            if (stopping) {
+                TrainingStoppedException stopped = new TrainingStoppedException(done, total, saved, stop.reason());
+                log.println(stopped.getMessage());
+                throw stopped;
             }
         }
         double loopSecs = (System.nanoTime() - loopStart) / 1e9;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Progress;
+import io.finetune.trainer.train.TrainingStoppedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -87,6 +88,24 @@ class PodRunnerTest {
         assertThat(result.get("outcome").asText()).isEqualTo("Failed");
         assertThat(result.get("reason").asText()).isEqualTo("InvalidDataset");
         assertThat(result.get("message").asText()).isEqualTo("train.jsonl:3: expected a JSON object (token <redacted:HF_TOKEN>)");
+    }
+
+    @Test
+    void aStopOnSigtermExits75WithReasonPreemptedTheStepReachedAndItsLastProgress() throws IOException {
+        int exit = run((job, podEnv, progress) -> {
+            for (int step = 1; step <= 7; step++) {
+                progress.report(new TrainingProgress(step, 20, step / 20.0, 3.0 - step * 0.1, 1e-4, 500, null).toProgress());
+            }
+            throw new TrainingStoppedException(7, 20, Path.of("/scratch/output/checkpoints/step-7"), "SIGTERM");
+        });
+
+        assertThat(exit).isEqualTo(TrainerResult.PREEMPTED_EXIT_CODE).isEqualTo(75);
+        JsonNode result = JSON.readTree(Files.readString(terminationLog));
+        assertThat(result.get("reason").asText()).isEqualTo("Preempted");
+        assertThat(result.get("steps").asLong()).isEqualTo(7);
+        assertThat(result.get("message").asText()).isEqualTo(
+                "stopped by SIGTERM after step 7/20; checkpoint step-7 saved, a new run resumes at step 8");
+        assertThat(patched.get(patched.size() - 1).summary).as("progress is flushed before the exit").isEqualTo("7/20");
     }
 
     @Test

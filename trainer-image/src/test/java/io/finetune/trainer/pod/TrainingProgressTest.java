@@ -19,6 +19,18 @@ class TrainingProgressTest {
     }
 
     @Test
+    void kubeflowStylePercentageAndRemainingSecondsSitBesideOurFields() {
+        Progress p = new TrainingProgress(120, 500, 1.25, 0.83, 1e-4, 2048.5, Duration.ofMillis(250_400)).toProgress();
+        assertThat(p.percentage).isEqualTo(24);
+        assertThat(p.estimatedRemainingSeconds).isEqualTo(250L);
+        // rounded down: 499/500 is not "100% done"; only the last step is
+        assertThat(new TrainingProgress(499, 500, 1, 1, 1, 1, Duration.ofSeconds(2)).toProgress().percentage).isEqualTo(99);
+        assertThat(new TrainingProgress(500, 500, 1, 1, 1, 1, Duration.ZERO).toProgress().percentage).isEqualTo(100);
+        assertThat(new TrainingProgress(1, 2, 0.5, 1, 1, 1, null).toProgress().estimatedRemainingSeconds)
+                .as("no rate measured yet").isNull();
+    }
+
+    @Test
     void durationsFormatLikeKubectl() {
         assertThat(TrainingProgress.formatDuration(Duration.ZERO)).isEqualTo("0s");
         assertThat(TrainingProgress.formatDuration(Duration.ofMillis(44_600))).isEqualTo("45s");

@@ -95,6 +95,74 @@ class TrainerTest {
     }
 
     @Test
+    void stopRequestCheckpointsTheStepReachedAndTheResumeRepeatsNoStep() throws Exception {
+        TrainingSummary straight = train(lora(), spec(10), dir.resolve("straight"), null);
+        Path out = dir.resolve("stopped");
+        StopRequest stop = new StopRequest();
+        List<Integer> stepsSeen = new java.util.ArrayList<>();
+        TrainingStoppedException stopped;
+        try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
+            LoraMethod m = lora();
+            m.attach(model, spec(10).seed);
+            Trainer t = new Trainer(model, m, spec(10), shuffled(), DATA.subList(0, 2), out, TinyModels.quiet());
+            t.stopOn(stop);
+            t.hooks(new TrainingHooks() {
+                @Override
+                public void stepDone(int done, double loss, double learningRate, long tokens) {
+                    stepsSeen.add(done);
+                    if (done == 5) {
+                        stop.request("SIGTERM"); // what the signal handler does, mid-way through step 5's bookkeeping
+                    }
+                }
+            });
+            stopped = org.assertj.core.api.Assertions.catchThrowableOfType(TrainingStoppedException.class, t::run);
+        }
+        // Step 5 is not a periodic checkpoint (every 4): the stop itself wrote it, and nothing ran past it.
+        assertThat(stopped.step()).isEqualTo(5);
+        assertThat(stopped.getMessage()).contains("stopped by SIGTERM after step 5/10").contains("resumes at step 6");
+        assertThat(stepsSeen).containsExactly(1, 2, 3, 4, 5);
+        assertThat(stopped.checkpoint()).isEqualTo(out.resolve("checkpoints/step-5"));
+        assertThat(Checkpoints.readState(stopped.checkpoint()).losses()).containsExactlyElementsOf(straight.lossCurve().subList(0, 5));
+
+        List<Integer> resumedSteps = new java.util.ArrayList<>();
+        TrainingSummary resumed;
+        try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
+            LoraMethod m = lora();
+            m.attach(model, spec(10).seed);
+            Trainer t = new Trainer(model, m, spec(10), shuffled(), DATA.subList(0, 2), out, TinyModels.quiet());
+            t.stopOn(new StopRequest());
+            t.hooks(new TrainingHooks() {
+                @Override
+                public void stepDone(int done, double loss, double learningRate, long tokens) {
+                    resumedSteps.add(done);
+                }
+            });
+            resumed = t.run();
+        }
+        assertThat(resumedSteps).containsExactly(6, 7, 8, 9, 10);
+        assertThat(resumed.lossCurve()).containsExactlyElementsOf(straight.lossCurve());
+        assertThat(resumed.trainLoss()).isEqualTo(straight.trainLoss());
+        assertThat(resumed.evalLossAfter()).isEqualTo(straight.evalLossAfter());
+    }
+
+    @Test
+    void stopRequestedBeforeTheFirstStepTrainsNothingAndSavesNothing() throws Exception {
+        StopRequest stop = new StopRequest();
+        stop.request("SIGTERM");
+        try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
+            LoraMethod m = lora();
+            m.attach(model, 1);
+            Trainer t = new Trainer(model, m, spec(4), shuffled(), List.of(), dir.resolve("early"), TinyModels.quiet());
+            t.stopOn(stop);
+            TrainingStoppedException e = org.assertj.core.api.Assertions.catchThrowableOfType(TrainingStoppedException.class, t::run);
+            assertThat(e.step()).isZero();
+            assertThat(e.checkpoint()).isNull();
+            assertThat(e.getMessage()).contains("a new run starts at step 1");
+        }
+        assertThat(dir.resolve("early/checkpoints")).doesNotExist();
+    }
+
+    @Test
     void fullFineTuningTrainsEveryParameter() throws Exception {
         TrainingSummary s = train(new FullMethod(), spec(6), dir.resolve("full"), null);
         assertThat(s.trainableParameters()).isEqualTo(s.totalParameters());

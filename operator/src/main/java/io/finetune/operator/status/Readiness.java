@@ -1,0 +1,25 @@
+package io.finetune.operator.status;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.finetune.api.v1alpha1.Phase;
+import java.util.List;
+
+/**
+ * The conditions generic tools read: {@code Ready} (True only on Succeeded; False with the phase's reason otherwise) and
+ * kstatus's abnormal-true pair (sigs.k8s.io/cli-utils pkg/kstatus, used by Flux and kpt): {@code Reconciling} True while
+ * the run is in progress, {@code Stalled} True once it failed. With observedGeneration on the status and on each
+ * condition, kstatus computes InProgress, Current (Succeeded, Suspended) or Failed without knowing this CRD.
+ */
+final class Readiness {
+    private Readiness() {
+    }
+
+    static void add(List<Condition> want, Phase phase, String reason, String message) {
+        boolean inProgress = phase == Phase.Pending || phase == Phase.Running;
+        want.add(Conditions.of(ConditionType.Ready, phase == Phase.Succeeded, reason, message));
+        want.add(Conditions.of(ConditionType.Reconciling, inProgress, inProgress ? reason : phase.name(),
+                inProgress ? message : "the run is " + phase.name().toLowerCase(java.util.Locale.ROOT)));
+        want.add(Conditions.of(ConditionType.Stalled, phase == Phase.Failed, phase == Phase.Failed ? reason : phase.name(),
+                phase == Phase.Failed ? message : "the run has not failed"));
+    }
+}

@@ -1,0 +1,94 @@
+package io.finetune.operator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+import org.luaj.vm2.Globals;
+import org.luaj.vm2.LuaTable;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.lib.jse.JsePlatform;
+
+/**
+ * How GitOps tools judge a FineTuneJob: Argo CD runs the Lua health check we ship (examples/gitops/argocd-cm-health.yaml)
+ * with the object as the global {@code obj}; Flux and kpt use kstatus, whose generic rules for a custom resource are
+ * ported here (sigs.k8s.io/cli-utils pkg/kstatus/status: checkGenericProperties; observedGeneration first, then the
+ * Reconciling and Stalled conditions, otherwise Current).
+ */
+final class HealthChecks {
+    static final String ARGO_KEY = "resource.customizations.health.finetune.io_FineTuneJob";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    record ArgoHealth(String status, String message) {
+    }
+
+    private HealthChecks() {
+    }
+
+    /** The Lua script as shipped in the argocd-cm snippet. */
+    static String argoScript() throws IOException {
+        Path file = Path.of(System.getProperty("repo.root", ".."), "examples", "gitops", "argocd-cm-health.yaml");
+        ConfigMap cm = Serialization.unmarshal(Files.readString(file), ConfigMap.class);
+        return cm.getData().get(ARGO_KEY);
+    }
+
+    static ArgoHealth argo(FineTuneJob job) throws IOException {
+        Globals globals = JsePlatform.standardGlobals();
+        globals.set("obj", toLua(JSON.valueToTree(job)));
+        LuaValue hs = globals.load(argoScript(), "health.lua").call();
+        return new ArgoHealth(hs.get("status").tojstring(), hs.get("message").isnil() ? null : hs.get("message").tojstring());
+    }
+
+    /** kstatus's status of a resource it has no specific rules for: InProgress, Failed or Current. */
+    static String kstatus(FineTuneJob job) {
+        JsonNode o = JSON.valueToTree(job);
+        JsonNode observed = o.at("/status/observedGeneration");
+        if (!observed.isMissingNode() && observed.asLong() != o.at("/metadata/generation").asLong()) {
+            return "InProgress";
+        }
+        for (JsonNode c : o.at("/status/conditions")) {
+            if ("Reconciling".equals(c.path("type").asText()) && "True".equals(c.path("status").asText())) {
+                return "InProgress";
+            }
+            if ("Stalled".equals(c.path("type").asText()) && "True".equals(c.path("status").asText())) {
+                return "Failed";
+            }
+        }
+        return "Current";
+    }
+
+    /** JSON as Argo CD hands it to Lua: objects and arrays become tables (arrays 1-based), numbers stay numbers. */
+    static LuaValue toLua(JsonNode n) {
+        if (n == null || n.isNull() || n.isMissingNode()) {
+            return LuaValue.NIL;
+        }
+        if (n.isObject()) {
+            LuaTable t = new LuaTable();
+            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                t.set(e.getKey(), toLua(e.getValue()));
+            }
+            return t;
+        }
+        if (n.isArray()) {
+            LuaTable t = new LuaTable();
+            for (int i = 0; i < n.size(); i++) {
+                t.set(i + 1, toLua(n.get(i)));
+            }
+            return t;
+        }
+        if (n.isBoolean()) {
+            return LuaValue.valueOf(n.asBoolean());
+        }
+        if (n.isNumber()) {
+            return LuaValue.valueOf(n.asDouble());
+        }
+        return LuaValue.valueOf(n.asText());
+    }
+}
