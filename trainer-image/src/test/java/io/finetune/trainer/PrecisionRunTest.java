@@ -63,7 +63,7 @@ class PrecisionRunTest {
                   output:
                     destination: file://%s
                     merge: true
-                """.formatted(dir.resolve("model"), dir.resolve("train.jsonl"), precision, dir.resolve("out"));
+                """.formatted(dir.resolve("model"), dir.resolve("train.jsonl"), precision, dir.resolve("out-" + precision));   // one output per run: a run never resumes another's
         Path f = dir.resolve("job-" + precision + ".yaml");
         Files.writeString(f, yaml);
         return f.toString();
@@ -74,7 +74,7 @@ class PrecisionRunTest {
         RunCommandTest.Outcome o = RunCommandTest.main("run", job("bf16"));
         assertThat(o.code()).as(o.err()).isZero();
         assertThat(o.out()).contains("precision: BF16 (spec.training.precision BF16)");
-        SafetensorsFile merged = SafetensorsFile.open(dir.resolve("out/merged/model.safetensors"));
+        SafetensorsFile merged = SafetensorsFile.open(dir.resolve("out-bf16/merged/model.safetensors"));
         assertThat(merged.tensors().get("model.layers.0.mlp.up_proj.weight").dtype().name()).isEqualTo("F32");
     }
 

@@ -1,5 +1,6 @@
 package io.finetune.trainer.cli;
 
+import io.finetune.trainer.util.FileTrees;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
@@ -69,7 +70,7 @@ public final class Quickstart {
                 .filter(s -> !trainWords.contains(s.prompt())).toList();
         QuickstartTask.writeJsonl(trainFile, train);
         QuickstartTask.writeJsonl(evalFile, eval);
-        deleteTree(output); // a previous quick start would otherwise be resumed from its checkpoints
+        FileTrees.deleteTree(output); // a previous quick start would otherwise be resumed from its checkpoints
         List<QuickstartTask.Sample> scored = eval.subList(0, Math.min(SCORED, eval.size()));
         List<String> before = new ArrayList<>();
         try (TextTokenizer tok = TextTokenizer.load(modelDir);
@@ -115,16 +116,5 @@ public final class Quickstart {
 
     private static String printable(String s) {
         return "'" + s.replace("\n", "\\n") + "'";
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.finetune.trainer.cli;
 
+import io.finetune.trainer.util.FileTrees;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
@@ -68,7 +69,7 @@ final class RealQuickstart {
         List<Sample> eval = split.eval().subList(0, Math.min(EVAL, split.eval().size()));
         QuickstartTask.writeJsonl(trainFile, split.train());
         QuickstartTask.writeJsonl(evalFile, eval);
-        Quickstart.deleteTree(output); // a previous quick start would otherwise be resumed from its checkpoints
+        FileTrees.deleteTree(output); // a previous quick start would otherwise be resumed from its checkpoints
         out.printf("quick start: stories15M (%s) learns WordNet definitions: %d words to train on, %d held-out words; "
                 + "output %s%n", hf, split.train().size(), eval.size(), output);
         List<Sample> shown = eval.subList(0, Math.min(SAMPLES, eval.size()));

@@ -1,5 +1,6 @@
 package io.finetune.trainer.llama2c;
 
+import io.finetune.trainer.util.FileTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -86,7 +87,7 @@ public final class Stories15M {
                 Files.move(tmp, dir.resolve(p.name()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             }
         } finally {
-            deleteTree(work);
+            FileTrees.deleteTree(work);
         }
         return dir;
     }
@@ -101,10 +102,10 @@ public final class Stories15M {
         Path tmp = Files.createTempDirectory(src, "hf-");
         try {
             ImportLlama2c.convert(src.resolve("model.bin"), src.resolve("tokenizer.bin"), tmp);
-            deleteTree(hf);
+            FileTrees.deleteTree(hf);
             Files.move(tmp, hf, StandardCopyOption.ATOMIC_MOVE);
         } finally {
-            deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
         }
         log.printf("imported stories15M into %s%n", hf);
         return hf;
@@ -159,17 +160,6 @@ public final class Stories15M {
             String out = Files.readString(log).strip();
             String last = out.lines().reduce((a, b) -> b).orElse("");
             throw new UnavailableException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + last);
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 }

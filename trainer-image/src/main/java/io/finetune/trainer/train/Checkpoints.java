@@ -1,5 +1,6 @@
 package io.finetune.trainer.train;
 
+import io.finetune.trainer.util.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsFile;
@@ -43,12 +44,12 @@ public final class Checkpoints {
         JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("trainer_state.json").toFile(), state);
         Path dest = root.resolve("step-" + state.step());
         if (Files.exists(dest)) {
-            deleteTree(dest);
+            FileTrees.deleteTree(dest);
         }
         Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
         List<Path> all = list(root);
         for (int i = 0; i + KEEP < all.size(); i++) {
-            deleteTree(all.get(i));
+            FileTrees.deleteTree(all.get(i));
         }
         return dest;
     }
@@ -82,14 +83,6 @@ public final class Checkpoints {
                     .filter(p -> Files.isRegularFile(p.resolve("trainer_state.json")))
                     .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(5))))
                     .toList();
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 }
