@@ -46,6 +46,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OperatorFailurePathsTest {
+    /** The default GPU resource, which the test node has one of. */
+    static final String GPU = "nvidia.com/gpu";
+    /** A GPU resource no node of this plane has. */
+    static final String OTHER_GPU = "amd.com/gpu";
+
     static final String NS = "paths";
     static final String JOB_LABEL = OwnedObjects.JOB_LABEL;
     static final Duration GC_LIMIT = Duration.ofSeconds(60);
@@ -88,6 +93,10 @@ class OperatorFailurePathsTest {
     }
 
     static FineTuneJob submit(String name, int gpus, String memory, int backoffLimit) {
+        return submit(name, gpus, GPU, memory, backoffLimit);
+    }
+
+    static FineTuneJob submit(String name, int gpus, String gpuResource, String memory, int backoffLimit) {
         String yaml = """
                 apiVersion: finetune.io/v1alpha1
                 kind: FineTuneJob
@@ -102,11 +111,11 @@ class OperatorFailurePathsTest {
                     type: LoRA
                     lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
                   training: {maxSteps: 12, batchSize: 4}
-                  resources: {gpus: %d, memory: %s}
+                  resources: {gpus: %d, gpuResourceName: %s, memory: %s}
                   preflight: Skip   # PreflightEndToEndTest covers the preflight
                   backoffLimit: %d
                   output: {destination: "file://%s/out/%s"}
-                """.formatted(name, NS, work, work, gpus, memory, backoffLimit, work, name);
+                """.formatted(name, NS, work, work, gpus, gpuResource, memory, backoffLimit, work, name);
         FineTuneJob job = admin().resources(FineTuneJob.class)
                 .load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).item();
         return admin().resources(FineTuneJob.class).inNamespace(NS).resource(job).create();
@@ -118,7 +127,9 @@ class OperatorFailurePathsTest {
         FineTuneJob created;
         FineTuneJob pending;
         try (StatusRecorder rec = new StatusRecorder(admin(), NS, "big")) {
-            created = submit("big", 2, "2Gi");
+            // No node has this kind of GPU (more than one GPU per job is refused by the validator, so a second GPU
+            // cannot be what the node lacks).
+            created = submit("big", 1, OTHER_GPU, "2Gi", 0);
             pending = rec.await(j -> "Unschedulable".equals(StatusRecorder.reason(j.getStatus())), Duration.ofSeconds(60),
                     "big to be reported Unschedulable");
             // The scheduler retries the pod; the job must stay where it is meanwhile (no flapping, no failure).
@@ -131,15 +142,15 @@ class OperatorFailurePathsTest {
         Condition scheduled = StatusRecorder.condition(pending.getStatus(), "Scheduled").orElseThrow();
         assertThat(scheduled.getStatus()).isEqualTo("False");
         assertThat(scheduled.getReason()).isEqualTo("Unschedulable");
-        // The real kube-scheduler's words, e.g. "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
-        assertThat(scheduled.getMessage()).contains("Insufficient nvidia.com/gpu");
-        assertThat(pending.getStatus().message).contains("Insufficient nvidia.com/gpu");
+        // The real kube-scheduler's words, e.g. "0/1 nodes are available: 1 Insufficient amd.com/gpu."
+        assertThat(scheduled.getMessage()).contains("Insufficient " + OTHER_GPU);
+        assertThat(pending.getStatus().message).contains("Insufficient " + OTHER_GPU);
         assertThat(pods("big")).singleElement().satisfies(p -> assertThat(p.getSpec().getNodeName()).isNull());
         assertThat(node.pods()).noneMatch(p -> p.name().startsWith("big-"));
 
         Event warning = awaitEvent(created, e -> "Unschedulable".equals(e.getReason()), Duration.ofSeconds(30));
         assertThat(warning.getType()).isEqualTo("Warning");
-        assertThat(warning.getMessage()).contains("Insufficient nvidia.com/gpu");
+        assertThat(warning.getMessage()).contains("Insufficient " + OTHER_GPU);
         assertThat(events(created)).filteredOn(e -> "Unschedulable".equals(e.getReason())).as("one event per transition")
                 .hasSize(1);
         System.out.println("Events of FineTuneJob " + NS + "/big:\n" + describe(events(created)));
@@ -227,8 +238,9 @@ class OperatorFailurePathsTest {
     @Test
     @Order(4)
     void theJobAndPodAsTheApiServerStoredThemCarryTheGpuLimitAndTheRestrictedSecurityContext() throws Exception {
-        // Two GPUs: not the default of 1, so the limit must come from the spec (and the pod stays unscheduled, unbound).
-        FineTuneJob created = submit("shape", 2, "3Gi");
+        // A GPU resource other than the default nvidia.com/gpu, so the limit must come from the spec (and the pod stays
+        // unscheduled, unbound: the node has none of it).
+        FineTuneJob created = submit("shape", 1, OTHER_GPU, "3Gi", 0);
         Job job = await(() -> admin().batch().v1().jobs().inNamespace(NS).withName("shape-trainer").get(),
                 Duration.ofSeconds(30), "Job shape-trainer");
         Pod pod = await(() -> pods("shape").stream().findFirst().orElse(null), Duration.ofSeconds(30), "the pod of shape");
@@ -240,7 +252,7 @@ class OperatorFailurePathsTest {
         assertThat(job.getSpec().getBackoffLimit()).isZero();
         for (PodSpec spec : List.of(job.getSpec().getTemplate().getSpec(), pod.getSpec())) {
             Container c = spec.getContainers().get(0);
-            assertThat(c.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("2"))
+            assertThat(c.getResources().getLimits()).containsEntry(OTHER_GPU, new Quantity("1"))
                     .containsEntry("memory", new Quantity("3Gi"));
             assertThat(spec.getRestartPolicy()).isEqualTo("Never");
             assertThat(spec.getServiceAccountName()).isEqualTo("shape-trainer");
@@ -259,7 +271,7 @@ class OperatorFailurePathsTest {
         }
         // The API server defaults requests to limits for extended resources: what the scheduler counted in case 1.
         assertThat(pod.getSpec().getContainers().get(0).getResources().getRequests())
-                .containsEntry("nvidia.com/gpu", new Quantity("2"));
+                .containsEntry(OTHER_GPU, new Quantity("1"));
         // The pod's identity is the per-job ServiceAccount, allowed nothing but its own job's status.
         assertThat(admin().serviceAccounts().inNamespace(NS).withName("shape-trainer").get()).isNotNull();
         Role role = admin().rbac().roles().inNamespace(NS).withName("shape-trainer").get();

@@ -105,6 +105,7 @@ class OperatorLeaderElectionTest {
                   method: {type: LoRA, lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}}
                   training: {maxSteps: 12, batchSize: 4}
                   resources: {gpus: 1, memory: 2Gi}
+                  preflight: Skip   # PreflightEndToEndTest covers the preflight; here only the GPU Job's objects count
                   output: {destination: "file:///out/%s"}
                 """.formatted(name, NS, name);
         FineTuneJob job = admin().resources(FineTuneJob.class)

@@ -93,6 +93,7 @@ class PreemptionEndToEndTest {
                              seed: 11, checkpointGracePeriodSeconds: 60}
                   resources: {gpus: 1}
                   backoffLimit: 0
+                  preflight: Skip   # PreflightEndToEndTest covers the preflight
                   output:
                     destination: file://%s
                 """.formatted(name, NS, work.resolve("model"), work.resolve(dataset), STEPS, work.resolve("out").resolve(name));
