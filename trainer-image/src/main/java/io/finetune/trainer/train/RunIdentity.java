@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.storage.Manifest;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -159,15 +159,8 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
         }
     }
 
-    static String sha256(Path file) throws IOException {
-        MessageDigest md = digest();
-        byte[] buf = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
+    private static String sha256(Path file) throws IOException {
+        return Manifest.sha256(file);
     }
 
     private static String sha256(byte[] bytes) {
