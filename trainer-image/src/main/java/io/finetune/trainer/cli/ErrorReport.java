@@ -110,7 +110,11 @@ public record ErrorReport(ExitClass exitClass, String message) {
         return pkg.startsWith("io.finetune.") && e instanceof RuntimeException;
     }
 
-    static boolean isOutOfMemory(Throwable e) {
+    /**
+     * Java heap exhaustion, or libtorch failing to allocate (its messages: "DefaultCPUAllocator: can't allocate memory",
+     * "CUDA out of memory"), anywhere in the cause chain. The pod's reason OutOfMemory uses the same test.
+     */
+    public static boolean isOutOfMemory(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof OutOfMemoryError) {
                 return true;

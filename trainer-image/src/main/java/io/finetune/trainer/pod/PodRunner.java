@@ -1,11 +1,11 @@
 package io.finetune.trainer.pod;
 
+import io.finetune.trainer.cli.ErrorReport;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.train.TrainingStoppedException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -133,26 +133,6 @@ public final class PodRunner {
         if (reason != null && reason != TrainerResult.Reason.TrainerError) {
             return reason;
         }
-        return isOutOfMemory(e) ? TrainerResult.Reason.OutOfMemory : TrainerResult.Reason.TrainerError;
-    }
-
-    /**
-     * Java heap exhaustion, or libtorch failing to allocate (its messages: "DefaultCPUAllocator: can't allocate memory",
-     * "CUDA out of memory"), anywhere in the cause chain.
-     */
-    static boolean isOutOfMemory(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof OutOfMemoryError) {
-                return true;
-            }
-            String m = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
-            if (m.contains("out of memory") || m.contains("can't allocate memory")) {
-                return true;
-            }
-            if (t.getCause() == t) {
-                break;
-            }
-        }
-        return false;
+        return ErrorReport.isOutOfMemory(e) ? TrainerResult.Reason.OutOfMemory : TrainerResult.Reason.TrainerError;
     }
 }
