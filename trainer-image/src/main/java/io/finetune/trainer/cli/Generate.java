@@ -1,14 +1,11 @@
 package io.finetune.trainer.cli;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.method.AdapterMerge;
-import io.finetune.trainer.model.ForwardContext;
+import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelBatch;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.FloatBuffer;
@@ -17,7 +14,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 
 /**
@@ -96,44 +92,7 @@ public final class Generate {
     /** The generated ids after {@code prompt}, stopping at eos (not included), maxNewTokens, or the model's context length. */
     public static int[] continuation(LlamaModel model, int[] prompt, Options o, int eosId) {
         int limit = Math.min(o.maxNewTokens(), Math.max(0, model.config().maxPositionEmbeddings() - prompt.length));
-        int[] ids = Arrays.copyOf(prompt, prompt.length + limit);
-        int len = prompt.length;
-        Random rng = new Random(o.seed());
-        for (int n = 0; n < limit; n++) {
-            int next;
-            try (NDManager sub = model.manager().newSubManager()) {
-                model.attachTo(sub);
-                NDArray logits = model.forward(sub, ModelBatch.ofSequences(new int[][] {Arrays.copyOf(ids, len)}, 0),
-                        ForwardContext.EVAL).get(new NDIndex("0, -1, :"));
-                next = o.temperature() == 0 ? (int) logits.argMax().getLong() : sample(logits.toFloatArray(), o, rng);
-            }
-            if (next == eosId) {
-                break;
-            }
-            ids[len++] = next;
-        }
-        return Arrays.copyOfRange(ids, prompt.length, len);
-    }
-
-    private static int sample(float[] logits, Options o, Random rng) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double[] p = new double[logits.length];
-        double sum = 0;
-        for (int i = 0; i < p.length; i++) {
-            p[i] = Math.exp((logits[i] - max) / o.temperature());
-            sum += p[i];
-        }
-        double u = rng.nextDouble() * sum;
-        for (int i = 0; i < p.length; i++) {
-            u -= p[i];
-            if (u <= 0) {
-                return i;
-            }
-        }
-        return p.length - 1;
+        return Generator.generate(model, prompt, limit, eosId, o.temperature(), o.seed());
     }
 
     private static int intOption(Args a, String name, int def) {
