@@ -1,5 +1,6 @@
 package io.finetune.operator.status;
 
+import io.finetune.api.ArtifactFormat;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
 import io.finetune.api.v1alpha1.MemoryUsage;
@@ -17,7 +18,6 @@ import java.util.regex.Pattern;
 public final class TrainerReport {
     static final Pattern DIGEST = Pattern.compile("^sha256:[a-f0-9]{64}$");
     static final int MAX_TEXT = 512;
-    static final List<String> FORMATS = List.of("peft-lora", "hf-full");
 
     /** A usable success report, or why it is not usable. */
     public record Success(Artifact artifact, Metrics metrics, MemoryUsage memory, String problem) {
@@ -52,7 +52,7 @@ public final class TrainerReport {
         clean.uri = a.uri;
         clean.digest = a.digest;
         clean.sizeBytes = a.sizeBytes;
-        clean.format = FORMATS.contains(a.format) ? a.format : null;
+        clean.format = ArtifactFormat.fromWireName(a.format).map(ArtifactFormat::wireName).orElse(null);
         if (a.servableBy != null) {
             List<String> servable = new ArrayList<>();
             a.servableBy.stream().filter(s -> s != null && s.matches("[A-Za-z0-9._-]{1,32}")).limit(8).forEach(servable::add);

@@ -2,6 +2,7 @@ package io.finetune.trainer.pod;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.finetune.api.ArtifactFormat;
 import io.finetune.api.Serving;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
@@ -78,7 +79,7 @@ public final class PodTraining implements PodRunner.Training {
         a.uri = r.artifact().uri();
         a.digest = r.artifact().digest();
         a.sizeBytes = r.artifact().sizeBytes();
-        a.format = type.isAdapter() ? "peft-lora" : "hf-full";
+        a.format = ArtifactFormat.of(type).wireName();
         Serving.Verdict serving = servingOf(type, output);
         a.servableBy = serving.servableBy();
         a.servingNote = serving.vllmProblem() == null ? serving.note()
