@@ -10,8 +10,7 @@ import io.finetune.trainer.cli.Quickstart;
 import io.finetune.trainer.cli.Threads;
 import io.finetune.trainer.cli.UsageException;
 import io.finetune.trainer.plan.PlanCommand;
-import io.finetune.trainer.run.StagedRun;
-import io.finetune.trainer.train.JobRunner;
+import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.train.StopRequest;
 import io.finetune.trainer.train.TrainingStoppedException;
 import io.finetune.api.TrainerResult;
@@ -108,9 +107,9 @@ public final class Main {
             throw new UsageException("run: manifest " + manifest + " does not exist");
         }
         FineTuneJob job = FineTuneJobManifest.read(manifest);
-        Path output = a.options().containsKey("output") ? Path.of(a.options().get("output")) : JobRunner.defaultOutput(job);
-        var result = io.finetune.trainer.run.LocalRun.run(job, output, System.out,
-                new StagedRun.Options(null, a.flag("force-new"), true));
+        Path output = a.options().containsKey("output") ? Path.of(a.options().get("output")) : TrainingRun.defaultOutput(job);
+        var result = TrainingRun.local(job, output, System.out, new TrainingRun.Options(null, a.flag("force-new"), true),
+                TrainingRun.AfterTraining.NONE);
         var summary = result.summary();
         if (summary.gate() != null && !summary.gate().passed()) {
             System.err.println("error: evaluation gate failed: " + summary.gate().message() + "; the output is kept for inspection in "

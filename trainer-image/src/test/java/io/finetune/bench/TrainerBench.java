@@ -14,7 +14,7 @@ import io.finetune.trainer.cli.NativeAllocator;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.train.BatchSource;
 import io.finetune.trainer.train.Trainer;
@@ -72,14 +72,14 @@ public final class TrainerBench {
         return m;
     }
 
-    static ModelBatch batch(int batch, int seq, int vocab) {
+    static Batch batch(int batch, int seq, int vocab) {
         int[][] rows = new int[batch][seq];
         for (int b = 0; b < batch; b++) {
             for (int t = 0; t < seq; t++) {
                 rows[b][t] = 4 + (13 * b + t) % (vocab - 4);
             }
         }
-        return ModelBatch.ofSequences(rows, 0);
+        return Batch.ofSequences(rows, 0);
     }
 
     static void train(Path dir, MethodType type, int batch, int seq, int warmup, int steps) throws Exception {
@@ -90,7 +90,7 @@ public final class TrainerBench {
             TrainingSpec ts = new TrainingSpec();
             ts.maxSteps = warmup + steps;
             ts.checkpointEverySteps = 0;
-            ModelBatch data = batch(batch, seq, model.config().vocabSize());
+            Batch data = batch(batch, seq, model.config().vocabSize());
             BatchSource source = new BatchSource() {
                 @Override
                 public int batchesPerEpoch() {
@@ -98,7 +98,7 @@ public final class TrainerBench {
                 }
 
                 @Override
-                public List<ModelBatch> epoch(long seed, int epoch) {
+                public List<Batch> epoch(long seed, int epoch) {
                     return List.of(data);
                 }
             };

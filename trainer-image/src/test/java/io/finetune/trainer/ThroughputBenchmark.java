@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.engine.Engine;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
-import io.finetune.trainer.method.LoraMethod;
+import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.ModelPreset;
 import io.finetune.trainer.train.Trainer;
 import java.nio.file.Files;
@@ -28,7 +28,7 @@ public final class ThroughputBenchmark {
             TrainingSpec ts = new TrainingSpec();
             ts.maxSteps = steps + 2;
             ts.checkpointEverySteps = 0;
-            List<ModelBatch> data = TinyModels.countingBatches(4, batch, seq, preset.config().vocabSize(), 3);
+            List<Batch> data = TinyModels.countingBatches(4, batch, seq, preset.config().vocabSize(), 3);
             Trainer t = new Trainer(model, lora, ts, TinyModels.fixed(data), List.of(),
                     Files.createTempDirectory("bench"), TinyModels.quiet());
             String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "(unset)");

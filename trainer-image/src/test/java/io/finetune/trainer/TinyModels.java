@@ -1,7 +1,7 @@
 package io.finetune.trainer;
 
 import io.finetune.trainer.model.LlamaConfig;
-import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.train.BatchSource;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -20,7 +20,7 @@ public final class TinyModels {
     }
 
     /** Rows of random tokens in [4, vocab): a packed row with two records, and a padded shorter row. */
-    public static ModelBatch batch(long seed, int vocab) {
+    public static Batch batch(long seed, int vocab) {
         Random r = new Random(seed);
         int t = 12;
         long[] ids = new long[2 * t];
@@ -29,22 +29,22 @@ public final class TinyModels {
         int[] seg = new int[2 * t];
         for (int i = 0; i < t; i++) {
             ids[i] = 4 + r.nextInt(vocab - 4);
-            labels[i] = i < 2 ? ModelBatch.IGNORE : ids[i];
+            labels[i] = i < 2 ? Batch.IGNORE : ids[i];
             seg[i] = i < 7 ? 1 : 2;
             pos[i] = i < 7 ? i : i - 7;
             boolean real = i < 9;
             ids[t + i] = real ? 4 + r.nextInt(vocab - 4) : 0;
-            labels[t + i] = real ? ids[t + i] : ModelBatch.IGNORE;
+            labels[t + i] = real ? ids[t + i] : Batch.IGNORE;
             seg[t + i] = real ? 1 : 0;
             pos[t + i] = real ? i : 0;
         }
-        return new ModelBatch(2, t, ids, labels, pos, seg, ModelBatch.countLossTokens(2, t, labels, seg));
+        return new Batch(2, t, ids, labels, pos, seg, Batch.countLossTokens(2, t, labels, seg));
     }
 
     /** A learnable pattern: each row counts up from a random start (mod vocab), so next-token loss can fall fast. */
-    public static List<ModelBatch> countingBatches(int n, int batchSize, int seqLen, int vocab, long seed) {
+    public static List<Batch> countingBatches(int n, int batchSize, int seqLen, int vocab, long seed) {
         Random r = new Random(seed);
-        List<ModelBatch> out = new ArrayList<>();
+        List<Batch> out = new ArrayList<>();
         for (int k = 0; k < n; k++) {
             int[][] rows = new int[batchSize][seqLen];
             for (int[] row : rows) {
@@ -53,13 +53,13 @@ public final class TinyModels {
                     row[i] = 4 + (start + i) % (vocab - 4);
                 }
             }
-            out.add(ModelBatch.ofSequences(rows, 0));
+            out.add(Batch.ofSequences(rows, 0));
         }
         return out;
     }
 
     /** The same batches every epoch. */
-    public static BatchSource fixed(List<ModelBatch> batches) {
+    public static BatchSource fixed(List<Batch> batches) {
         return new BatchSource() {
             @Override
             public int batchesPerEpoch() {
@@ -67,7 +67,7 @@ public final class TinyModels {
             }
 
             @Override
-            public List<ModelBatch> epoch(long seed, int epoch) {
+            public List<Batch> epoch(long seed, int epoch) {
                 return batches;
             }
         };

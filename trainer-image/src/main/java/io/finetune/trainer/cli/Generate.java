@@ -3,7 +3,7 @@ package io.finetune.trainer.cli;
 import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.method.AdapterMerge;
+import io.finetune.trainer.method.lora.AdapterMerge;
 import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.model.LlamaModel;
 import java.io.IOException;
@@ -66,15 +66,7 @@ public final class Generate {
 
     /** Merges a PEFT adapter into the loaded base weights, in place. */
     public static void merge(LlamaModel model, Path adapterDir) throws IOException {
-        Map<String, FloatTensor> weights = new HashMap<>(model.stateDict());
-        Map<String, FloatTensor> before = Map.copyOf(weights);
-        AdapterMerge.mergeInto(weights, adapterDir);
-        model.baseParameters().forEach((name, p) -> {
-            FloatTensor w = weights.get(name);
-            if (w != null && w != before.get(name)) {
-                p.array().set(FloatBuffer.wrap(w.data()));
-            }
-        });
+        AdapterMerge.mergeInto(model, adapterDir);
     }
 
     /** The prompt followed by its continuation, as text (bos is added before the prompt, special tokens are not shown). */

@@ -8,8 +8,8 @@ import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelPreset;
-import io.finetune.trainer.train.JobRunner;
-import io.finetune.trainer.train.Sources;
+import io.finetune.trainer.run.TrainingRun;
+import io.finetune.trainer.storage.StorageUri;
 import io.finetune.trainer.train.TrainingSummary;
 import java.io.IOException;
 import java.io.InputStream;
@@ -57,10 +57,10 @@ public final class Quickstart {
 
     public static int run(PrintStream out) throws Exception {
         FineTuneJob job = FineTuneJobManifest.parse(manifestText(), "quickstart.yaml (embedded)");
-        Path modelDir = Sources.local(job.getSpec().model.source, "spec.model.source");
-        Path trainFile = Sources.local(job.getSpec().dataset.source, "spec.dataset.source");
-        Path evalFile = Sources.local(job.getSpec().dataset.evalSource, "spec.dataset.evalSource");
-        Path output = JobRunner.defaultOutput(job);
+        Path modelDir = StorageUri.localFile(job.getSpec().model.source);
+        Path trainFile = StorageUri.localFile(job.getSpec().dataset.source);
+        Path evalFile = StorageUri.localFile(job.getSpec().dataset.evalSource);
+        Path output = TrainingRun.defaultOutput(job);
         out.printf("quick start: base model %s, data %s, output %s%n", modelDir, trainFile.getParent(), output);
         InitModel.write(ModelPreset.TINY, 42, modelDir);
         List<QuickstartTask.Sample> train = QuickstartTask.samples(3000, 1, Set.of());
@@ -80,11 +80,11 @@ public final class Quickstart {
             }
         }
         List<String> after = new ArrayList<>();
-        TrainingSummary summary = JobRunner.run(job, output, out, (model, tok) -> {
+        TrainingSummary summary = TrainingRun.local(job, output, out, TrainingRun.Options.DEFAULT, (model, tok) -> {
             for (QuickstartTask.Sample s : scored) {
                 after.add(decode(model, tok, s.prompt()));
             }
-        });
+        }).summary();
         out.printf("%nheld-out eval loss: %.3f -> %.3f (%d steps, %.0f s, %.0f tokens/s)%n", summary.evalLossBefore(),
                 summary.evalLossAfter(), summary.steps(), summary.durationSeconds(), summary.tokensPerSecond());
         out.printf("%-10s %-10s %-10s %s%n", "prompt", "expected", "before", "after");

@@ -8,8 +8,8 @@ import io.finetune.trainer.cli.QuickstartTask.Sample;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.llama2c.Stories15M;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.train.JobRunner;
-import io.finetune.trainer.train.Sources;
+import io.finetune.trainer.run.TrainingRun;
+import io.finetune.trainer.storage.StorageUri;
 import io.finetune.trainer.train.TrainingSummary;
 import java.io.IOException;
 import java.io.InputStream;
@@ -57,10 +57,10 @@ final class RealQuickstart {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         FineTuneJob job = FineTuneJobManifest.parse(text, "quickstart-stories15m.yaml (embedded)");
-        Path modelLink = Sources.local(job.getSpec().model.source, "spec.model.source");
-        Path trainFile = Sources.local(job.getSpec().dataset.source, "spec.dataset.source");
-        Path evalFile = Sources.local(job.getSpec().dataset.evalSource, "spec.dataset.evalSource");
-        Path output = JobRunner.defaultOutput(job);
+        Path modelLink = StorageUri.localFile(job.getSpec().model.source);
+        Path trainFile = StorageUri.localFile(job.getSpec().dataset.source);
+        Path evalFile = StorageUri.localFile(job.getSpec().dataset.evalSource);
+        Path output = TrainingRun.defaultOutput(job);
         Path hf = Stories15M.hfModel(out);
         Files.createDirectories(modelLink.getParent());
         Files.deleteIfExists(modelLink);
@@ -81,11 +81,11 @@ final class RealQuickstart {
             }
         }
         List<String> after = new ArrayList<>();
-        TrainingSummary summary = JobRunner.run(job, output, out, (model, tok) -> {
+        TrainingSummary summary = TrainingRun.local(job, output, out, TrainingRun.Options.DEFAULT, (model, tok) -> {
             for (Sample s : shown) {
                 after.add(Generate.complete(model, tok, s.prompt(), greedy));
             }
-        });
+        }).summary();
         out.printf("%nheld-out eval loss: %.3f -> %.3f (%d steps, %.0f s, %.0f tokens/s)%n", summary.evalLossBefore(),
                 summary.evalLossAfter(), summary.steps(), summary.durationSeconds(), summary.tokensPerSecond());
         for (int i = 0; i < shown.size(); i++) {

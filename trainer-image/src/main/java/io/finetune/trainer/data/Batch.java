@@ -1,24 +1,81 @@
 package io.finetune.trainer.data;
 
 /**
- * One training batch; every array is row-major with length batchSize*seqLen.
+ * One batch, as the data pipeline builds it and the model reads it (CONTRACTS.md A); every array is row-major with length
+ * batchSize*seqLen.
  *
  * <p>segmentIds: 0 = padding, k > 0 = the k-th record in that row; attention is causal and only within an equal
- * non-zero segment. positionIds restart at 0 for each record. Labels are {@link Example#IGNORE} on padding and on the
- * first token of every record, so the shifted loss never predicts one record's first token from the previous record.
- * lossTokens = count of labels != IGNORE, i.e. the positions 1..T-1 that carry loss after the shift.
+ * non-zero segment. positionIds restart at 0 for each record. Labels are aligned with inputIds (the loss shifts them) and
+ * {@link #IGNORE} on padding and on the first token of every record, so the shifted loss never predicts one record's first
+ * token from the previous record. lossTokens = count of labels != IGNORE, i.e. the positions 1..T-1 that carry loss after
+ * the shift.
  */
 public record Batch(int batchSize, int seqLen, long[] inputIds, long[] labels, long[] positionIds, int[] segmentIds,
                     int lossTokens) {
+    public static final int IGNORE = Example.IGNORE;
+
     public Batch {
         int n = batchSize * seqLen;
         if (inputIds.length != n || labels.length != n || positionIds.length != n || segmentIds.length != n) {
-            throw new IllegalArgumentException("batch arrays must have length batchSize*seqLen = " + n);
+            throw new IllegalArgumentException("batch arrays must all have batchSize*seqLen = " + n + " entries");
         }
     }
 
     /** Flat index of (row, column). */
     public int index(int row, int col) {
         return row * seqLen + col;
+    }
+
+    public int tokens() {
+        return batchSize * seqLen;
+    }
+
+    /** Tokens that count for throughput: non-padding positions. */
+    public long realTokens() {
+        long c = 0;
+        for (int s : segmentIds) {
+            if (s != 0) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    /** Number of positions t whose next token (t+1) is a loss target in the same segment (the shifted-loss token count). */
+    public static int countLossTokens(int batchSize, int seqLen, long[] labels, int[] segmentIds) {
+        int c = 0;
+        for (int b = 0; b < batchSize; b++) {
+            for (int t = 1; t < seqLen; t++) {
+                int i = b * seqLen + t;
+                if (labels[i] != IGNORE && segmentIds[i] != 0 && segmentIds[i] == segmentIds[i - 1]) {
+                    c++;
+                }
+            }
+        }
+        return c;
+    }
+
+    /** One unpacked row per sequence, padded to the longest with padId; every real token is a label. */
+    public static Batch ofSequences(int[][] rows, int padId) {
+        int t = 0;
+        for (int[] r : rows) {
+            t = Math.max(t, r.length);
+        }
+        int b = rows.length;
+        long[] ids = new long[b * t];
+        long[] labels = new long[b * t];
+        long[] pos = new long[b * t];
+        int[] seg = new int[b * t];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                int k = i * t + j;
+                boolean real = j < rows[i].length;
+                ids[k] = real ? rows[i][j] : padId;
+                labels[k] = real ? rows[i][j] : IGNORE;
+                pos[k] = real ? j : 0;
+                seg[k] = real ? 1 : 0;
+            }
+        }
+        return new Batch(b, t, ids, labels, pos, seg, countLossTokens(b, t, labels, seg));
     }
 }

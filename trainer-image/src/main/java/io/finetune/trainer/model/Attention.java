@@ -1,5 +1,6 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import io.finetune.trainer.precision.Autocast;
 

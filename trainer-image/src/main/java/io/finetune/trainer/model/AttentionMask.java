@@ -1,5 +1,7 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -14,7 +16,7 @@ public final class AttentionMask {
     private AttentionMask() {
     }
 
-    public static NDArray build(NDManager manager, ModelBatch batch) {
+    public static NDArray build(NDManager manager, Batch batch) {
         int b = batch.batchSize();
         int t = batch.seqLen();
         int[] seg = batch.segmentIds();

@@ -1,5 +1,7 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -14,7 +16,7 @@ public final class CausalLmLoss {
     }
 
     /** logits: (B, T, V) -> scalar sum of -log p(target). */
-    public static NDArray sum(NDManager sub, NDArray logits, ModelBatch batch) {
+    public static NDArray sum(NDManager sub, NDArray logits, Batch batch) {
         int b = batch.batchSize();
         int t = batch.seqLen();
         long[] target = new long[b * t];
@@ -25,7 +27,7 @@ public final class CausalLmLoss {
                 int next = cur + 1;
                 long label = batch.labels()[next];
                 int seg = batch.segmentIds()[next];
-                if (label != ModelBatch.IGNORE && seg != 0 && seg == batch.segmentIds()[cur]) {
+                if (label != Batch.IGNORE && seg != 0 && seg == batch.segmentIds()[cur]) {
                     target[cur] = label;
                     weight[cur] = 1f;
                 }

@@ -1,5 +1,6 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.data.Batch;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -29,7 +30,7 @@ public final class Generator {
             int next;
             try (NDManager sub = model.manager().newSubManager()) {
                 model.attachTo(sub);
-                NDArray logits = model.forward(sub, ModelBatch.ofSequences(new int[][] {row}, 0), ForwardContext.EVAL)
+                NDArray logits = model.forward(sub, Batch.ofSequences(new int[][] {row}, 0), ForwardContext.EVAL)
                         .get(new NDIndex("0, -1, :"));
                 next = temperature == 0 ? (int) logits.argMax().getLong() : sample(logits.toFloatArray(), temperature, rng);
             }

@@ -1,5 +1,7 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -190,7 +192,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** Logits (B, T, vocab) for the batch; arrays are created in {@code sub}. */
-    public NDArray forward(NDManager sub, ModelBatch batch, ForwardContext ctx) {
+    public NDArray forward(NDManager sub, Batch batch, ForwardContext ctx) {
         try (Autocast.Scope scope = Autocast.enter(precision)) {
             NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
             NDArray h = Autocast.toFloat(embed.array().get(ids)); // (B, T, d), the residual stream stays fp32
@@ -206,7 +208,7 @@ public final class LlamaModel implements AutoCloseable {
     /** Weights in HF layout (adapters not merged); a tied lm_head is not written, as transformers does. */
     public Map<String, FloatTensor> stateDict() {
         Map<String, FloatTensor> out = new LinkedHashMap<>();
-        baseParameters().forEach((name, p) -> out.put(name, toHost(p.array())));
+        baseParameters().forEach((name, p) -> out.put(name, FloatTensor.of(p.array())));
         return out;
     }
 
@@ -214,16 +216,6 @@ public final class LlamaModel implements AutoCloseable {
     public void save(Path dir, Map<String, FloatTensor> weights, int bosId, int eosId) throws IOException {
         config.write(dir, bosId, eosId);
         SafetensorsWriter.write(dir.resolve(ModelWeights.SINGLE), weights);
-    }
-
-    /** Values of a weight as fp32 (a 16-bit held weight is widened in libtorch first). */
-    public static FloatTensor toHost(NDArray a) {
-        if (a.getDataType() == DataType.FLOAT32) {
-            return new FloatTensor(a.getShape().getShape(), a.toFloatArray());
-        }
-        try (NDArray wide = HalfOps.toFloat(a)) {
-            return new FloatTensor(a.getShape().getShape(), wide.toFloatArray());
-        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 
 /** RMSNorm (Zhang and Sennrich 2019; transformers LlamaRMSNorm): w * x / sqrt(mean(x^2) + eps), over the last axis. */

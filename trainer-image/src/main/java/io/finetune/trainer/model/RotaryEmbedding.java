@@ -1,5 +1,7 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -43,7 +45,7 @@ public final class RotaryEmbedding {
     }
 
     /** cos and sin tables for the batch's position ids, each (B, 1, T, headDim). */
-    public NDList tables(NDManager manager, ModelBatch batch) {
+    public NDList tables(NDManager manager, Batch batch) {
         int b = batch.batchSize();
         int t = batch.seqLen();
         int half = headDim / 2;

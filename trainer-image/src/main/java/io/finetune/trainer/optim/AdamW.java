@@ -65,8 +65,8 @@ public final class AdamW implements Optimizer {
     @Override
     public Map<String, FloatTensor> state() {
         Map<String, FloatTensor> s = new LinkedHashMap<>();
-        expAvg.forEach((p, a) -> s.put(p.name() + ".exp_avg", LlamaModel.toHost(a)));
-        expAvgSq.forEach((p, a) -> s.put(p.name() + ".exp_avg_sq", LlamaModel.toHost(a)));
+        expAvg.forEach((p, a) -> s.put(p.name() + ".exp_avg", FloatTensor.of(a)));
+        expAvgSq.forEach((p, a) -> s.put(p.name() + ".exp_avg_sq", FloatTensor.of(a)));
         s.put("step", new FloatTensor(new long[] {1}, new float[] {step}));
         return s;
     }

@@ -5,6 +5,10 @@ import io.finetune.api.v1alpha1.MethodType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import io.finetune.trainer.method.MemoryEstimate;
+import io.finetune.trainer.method.PlanInputs;
+import io.finetune.trainer.method.TrainingMethods;
+import io.finetune.trainer.model.ModelDimensions;
 
 /**
  * Estimates for every method against one device memory size.
@@ -22,7 +26,7 @@ public record MemoryPlan(ModelDimensions model, PlanInputs inputs, MethodType se
     public static MemoryPlan of(ModelDimensions model, MethodSpec method, PlanInputs inputs, long deviceMemoryBytes) {
         List<MemoryEstimate> all = new ArrayList<>();
         for (MethodType t : MethodType.values()) {
-            all.add(MemoryPlanner.estimate(model, t, method, inputs));
+            all.add(TrainingMethods.forPlan(t, method).estimateMemory(model, inputs));
         }
         return new MemoryPlan(model, inputs, method.type, List.copyOf(all), deviceMemoryBytes);
     }

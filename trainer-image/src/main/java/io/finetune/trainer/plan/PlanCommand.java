@@ -4,12 +4,15 @@ import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.cli.Args;
 import io.finetune.trainer.cli.UsageException;
-import io.finetune.trainer.train.Sources;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
+import io.finetune.trainer.method.PlanInputs;
+import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.storage.StorageException;
+import io.finetune.trainer.storage.StorageUri;
 
 /**
  * {@code plan <FineTuneJob.yaml> [--device-memory 80Gi] [--device gpu|cpu] [--model-config PATH]}: prints the memory plan of
@@ -65,8 +68,8 @@ public final class PlanCommand {
         } else {
             String source = job.getSpec().model.source;
             try {
-                p = Sources.local(source, "spec.model.source");
-            } catch (UnsupportedOperationException e) {
+                p = StorageUri.localFile(source);
+            } catch (StorageException e) {
                 throw new UsageException("plan: spec.model.source " + source + " is remote; the plan only needs its "
                         + "config.json: pass --model-config PATH");
             }

@@ -1,24 +1,16 @@
 package io.finetune.trainer.pod;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.finetune.api.ArtifactFormat;
 import io.finetune.api.Serving;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.api.v1alpha1.MemoryUsage;
-import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.Metrics;
-import io.finetune.trainer.method.PeftAdapterWriter;
-import io.finetune.trainer.run.StagedRun;
+import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageEnvironment;
 import io.finetune.trainer.train.EvaluationGate;
 import io.finetune.trainer.train.TrainingHooks;
 import io.finetune.trainer.train.TrainingSummary;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -47,9 +39,9 @@ public final class PodTraining implements PodRunner.Training {
         Path output = env.scratch().resolve("output");
         String uid = jobUid(job, envVars);
         try (Storage storage = Storage.create(env.scratch().resolve("cache"), StorageEnvironment.fromEnv(envVars))) {
-            StagedRun.Result r = StagedRun.run(job, storage, output, System.out, new ProgressHooks(progress),
-                    new StagedRun.Options(uid, false, false));
-            return result(job.getSpec().method.type, r, output);
+            TrainingRun.Result r = TrainingRun.run(job, storage, output, System.out, new ProgressHooks(progress),
+                    new TrainingRun.Options(uid, false, false), TrainingRun.AfterTraining.NONE);
+            return result(r);
         }
     }
 
@@ -68,23 +60,27 @@ public final class PodTraining implements PodRunner.Training {
         return fromEnv.isEmpty() ? fromConfig : fromEnv;
     }
 
-    static TrainerResult result(MethodType type, StagedRun.Result r, Path output) throws IOException {
+    /**
+     * The result the operator records: status.memory is the summary's measured figures (the same numbers as
+     * training_summary.json), status.artifact the published artifact with what the method wrote (format, servers).
+     */
+    static TrainerResult result(TrainingRun.Result r) {
         TrainingSummary s = r.summary();
         if (s.gate() != null && !s.gate().passed()) {
             String rejected = r.artifact().uri().replaceAll("/+$", "") + "/" + EvaluationGate.REJECTED_DIR + "/";
             return TrainerResult.gateFailed(s.gate().message() + "; the output is not published as servable: it is kept for "
-                    + "inspection under " + rejected, metrics(s), memory(s), s.steps());
+                    + "inspection under " + rejected, metrics(s), s.memory(), s.steps());
         }
         Artifact a = new Artifact();
         a.uri = r.artifact().uri();
         a.digest = r.artifact().digest();
         a.sizeBytes = r.artifact().sizeBytes();
-        a.format = ArtifactFormat.of(type).wireName();
-        Serving.Verdict serving = servingOf(type, output);
+        a.format = r.output().format().wireName();
+        Serving.Verdict serving = r.output().serving();
         a.servableBy = serving.servableBy();
         a.servingNote = serving.vllmProblem() == null ? serving.note()
                 : serving.vllmProblem() + (serving.note() == null ? "" : "; " + serving.note());
-        return TrainerResult.succeeded(a, metrics(s), memory(s), s.steps());
+        return TrainerResult.succeeded(a, metrics(s), s.memory(), s.steps());
     }
 
     private static Metrics metrics(TrainingSummary s) {
@@ -94,42 +90,6 @@ public final class PodTraining implements PodRunner.Training {
         m.evalLossAfter = s.evalLossAfter();
         m.bestStep = s.bestStep();
         return m;
-    }
-
-    private static MemoryUsage memory(TrainingSummary s) {
-        MemoryUsage mem = new MemoryUsage();
-        mem.trainableParameters = s.trainableParameters();
-        mem.totalParameters = s.totalParameters();
-        mem.optimizerStateBytes = s.optimizerStateBytes();
-        mem.gradientBytes = s.trainableParameters() * Float.BYTES;   // fp32 gradients of the trainable parameters
-        mem.weightBytes = s.totalParameters() * Float.BYTES;         // fp32 weights (the CPU trainer widens bf16/fp16)
-        mem.peakRssBytes = peakRssBytes();
-        return mem;
-    }
-
-    /** Judged from the adapter_config.json as written (r, use_dora, modules_to_save), not from the spec. */
-    static Serving.Verdict servingOf(MethodType type, Path output) throws IOException {
-        if (!type.isAdapter()) {
-            return Serving.fullWeights();
-        }
-        JsonNode c = new ObjectMapper().readTree(output.resolve(PeftAdapterWriter.CONFIG).toFile());
-        JsonNode save = c.path("modules_to_save");
-        return Serving.adapter(new Serving.AdapterFacts(c.path("r").asInt(), c.path("use_dora").asBoolean(false),
-                save.isArray() && !save.isEmpty(), Files.isDirectory(output.resolve("merged"))));
-    }
-
-    /** VmHWM of /proc/self/status (Linux); null where it is not available. */
-    static Long peakRssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException | UnsupportedOperationException e) {
-            return null;
-        }
-        return null;
     }
 
     /** Steps of the training loop -> windowed progress (ProgressTracker) -> the sink (status patch + gauges). */

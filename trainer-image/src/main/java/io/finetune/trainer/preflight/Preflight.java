@@ -10,10 +10,11 @@ import io.finetune.trainer.data.DatasetException;
 import io.finetune.trainer.data.DatasetLoader;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.plan.ByteQuantity;
-import io.finetune.trainer.plan.MemoryEstimate;
+import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.plan.MemoryPlan;
-import io.finetune.trainer.plan.ModelDimensions;
-import io.finetune.trainer.plan.PlanInputs;
+import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.method.OutputTarget;
+import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageException;
 import java.io.IOException;
@@ -33,7 +34,6 @@ import java.util.Set;
  * those training would hit).
  */
 public final class Preflight {
-    static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
 
     private Preflight() {
     }
@@ -46,7 +46,7 @@ public final class Preflight {
         try {
             copy(storage.fetchFile(child(spec.model.source, "config.json")), modelDir.resolve("config.json"));
             String tokSource = spec.model.tokenizer != null ? spec.model.tokenizer : spec.model.source;
-            for (String f : TOKENIZER_FILES) {
+            for (String f : OutputTarget.TOKENIZER_FILES) {
                 try {
                     copy(storage.fetchFile(child(tokSource, f)), modelDir.resolve(f));
                 } catch (StorageException e) {

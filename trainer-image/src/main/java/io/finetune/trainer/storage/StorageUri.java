@@ -119,6 +119,18 @@ public record StorageUri(Scheme scheme, String raw, String authority, String pat
         return query < 0 ? name : name.substring(0, query);
     }
 
+    /**
+     * The local path of a file:// URI (or a plain path), absolute and normalised, for a command that only reads a local
+     * file it names (the quick start's own files, plan's config.json); any other scheme is an INVALID_URI error.
+     */
+    public static Path localFile(String uri) {
+        StorageUri u = parse(uri);
+        if (u.scheme() != Scheme.FILE) {
+            throw invalid(u.raw(), "a local file:// path is needed here, not " + u.scheme().prefix() + "://");
+        }
+        return u.localPath().toAbsolutePath().normalize();
+    }
+
     /** For FILE: the local path. */
     Path localPath() {
         return Path.of(path);

@@ -1,11 +1,11 @@
 package io.finetune.trainer.train;
 
-import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.data.Batch;
 import java.util.List;
 
 /** Training micro-batches for an epoch, deterministic in (seed, epoch) so that a resumed run sees the same order. */
 public interface BatchSource {
     int batchesPerEpoch();
 
-    List<ModelBatch> epoch(long seed, int epoch);
+    List<Batch> epoch(long seed, int epoch);
 }

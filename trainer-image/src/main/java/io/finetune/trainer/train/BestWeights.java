@@ -52,7 +52,7 @@ final class BestWeights {
         }
         Map<String, FloatTensor> weights = new LinkedHashMap<>();
         for (Parameter p : trainable) {
-            weights.put(p.name(), LlamaModel.toHost(p.array()));
+            weights.put(p.name(), FloatTensor.of(p.array()));
         }
         Files.createDirectories(dir);
         SafetensorsWriter.write(dir.resolve("trainable.safetensors"), weights);

@@ -6,15 +6,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import io.finetune.api.v1alpha1.EvaluationSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.method.TrainingMethod;
-import io.finetune.trainer.methods.MemoryAccounting;
 import io.finetune.trainer.model.CausalLmLoss;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelBatch;
-import io.finetune.trainer.model.OwnedArrays;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.LrSchedule;
 import io.finetune.trainer.optim.Optimizer;
@@ -38,7 +38,7 @@ public final class Trainer {
     private final TrainingMethod method;
     private final TrainingSpec spec;
     private final BatchSource data;
-    private final List<ModelBatch> eval;
+    private final List<Batch> eval;
     private final Path output;
     private final PrintStream log;
     private final List<Parameter> trainable;
@@ -51,9 +51,11 @@ public final class Trainer {
     /** spec.evaluation.evalEverySteps; 0 = evaluate only after the last step. */
     private int evalEvery;
     private StopRequest stop = StopRequest.process();
+    private EvaluationSpec evaluation;
+    private Object dataStats;
 
     /** The method must already be attached to the model. */
-    public Trainer(LlamaModel model, TrainingMethod method, TrainingSpec spec, BatchSource data, List<ModelBatch> eval,
+    public Trainer(LlamaModel model, TrainingMethod method, TrainingSpec spec, BatchSource data, List<Batch> eval,
                    Path output, PrintStream log) {
         this.model = model;
         this.method = method;
@@ -69,6 +71,22 @@ public final class Trainer {
 
     public void hooks(TrainingHooks hooks) {
         this.hooks = hooks;
+    }
+
+    /**
+     * spec.evaluation: {@code evalEverySteps} (see {@link #evalEvery}) and the thresholds whose verdict the summary carries
+     * ({@link EvaluationGate}); null: evaluate only after the last step, no gate.
+     */
+    public void evaluation(EvaluationSpec evaluation) {
+        this.evaluation = evaluation;
+        if (evaluation != null && evaluation.evalEverySteps != null) {
+            evalEvery(evaluation.evalEverySteps);
+        }
+    }
+
+    /** What the data pipeline did (the data's DataStats), reported in the summary as it is. */
+    public void dataStats(Object stats) {
+        this.dataStats = stats;
     }
 
     /** Evaluate every {@code steps} optimizer steps and end with the weights of the lowest eval loss (0: off). */
@@ -123,10 +141,10 @@ public final class Trainer {
         long loopStart = System.nanoTime();
         long loopTokens = 0;
         int every = Math.max(1, spec.logEverySteps);
-        List<ModelBatch> epochBatches = null;
+        List<Batch> epochBatches = null;
         int cachedEpoch = -1;
         for (int step = startStep; step < total; step++) {
-            List<ModelBatch> micro = new ArrayList<>(accum);
+            List<Batch> micro = new ArrayList<>(accum);
             for (int j = 0; j < accum; j++) {
                 long k = (long) step * accum + j;
                 int epoch = (int) (k / data.batchesPerEpoch());
@@ -145,7 +163,7 @@ public final class Trainer {
             }
             losses.add(loss);
             long stepTokens = 0;
-            for (ModelBatch b : micro) {
+            for (Batch b : micro) {
                 stepTokens += b.realTokens();
             }
             loopTokens += stepTokens;
@@ -196,14 +214,15 @@ public final class Trainer {
         long trainableCount = trainable.stream().mapToLong(Parameter::numel).sum();
         return new TrainingSummary(method.type().name(), total, losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1),
                 evalBefore, evalAfter, trainableCount, model.totalParameters(), optimizer.stateBytes(),
-                loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, null,
-                MemoryAccounting.measure(model, trainable, optimizer), bestStep, null);
+                loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, dataStats,
+                MemoryAccounting.measure(model, trainable, optimizer), bestStep,
+                EvaluationGate.check(evaluation, evalBefore, evalAfter));
     }
 
     /** One optimizer step over the micro-batches; returns the mean loss per loss token. */
-    public double step(List<ModelBatch> micro, double lr, long dropoutSeed) {
+    public double step(List<Batch> micro, double lr, long dropoutSeed) {
         int tokens = 0;
-        for (ModelBatch b : micro) {
+        for (Batch b : micro) {
             tokens += b.lossTokens();
         }
         double lossValue = 0;
@@ -211,7 +230,7 @@ public final class Trainer {
             model.attachTo(sub);
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 int j = 0;
-                for (ModelBatch b : micro) {
+                for (Batch b : micro) {
                     NDArray logits = model.forward(sub, b, new ForwardContext(true, dropoutSeed * 64 + j++));
                     NDArray loss = OwnedArrays.dividedBy(CausalLmLoss.sum(sub, logits, b), Math.max(1, tokens));
                     gc.backward(scaler == null ? loss : OwnedArrays.times(loss, scaler.scale()));
@@ -268,10 +287,10 @@ public final class Trainer {
     }
 
     /** Mean next-token loss over all loss tokens of the batches (no dropout, no gradients). */
-    public static double evalLoss(LlamaModel model, List<ModelBatch> batches) {
+    public static double evalLoss(LlamaModel model, List<Batch> batches) {
         double sum = 0;
         long tokens = 0;
-        for (ModelBatch b : batches) {
+        for (Batch b : batches) {
             try (NDManager sub = model.manager().newSubManager()) {
                 model.attachTo(sub);
                 sum += CausalLmLoss.sum(sub, model.forward(sub, b, ForwardContext.EVAL), b).getFloat();
@@ -284,7 +303,7 @@ public final class Trainer {
     private Path saveCheckpoint(Checkpoints.State state) throws IOException {
         Map<String, FloatTensor> weights = new LinkedHashMap<>();
         for (Parameter p : trainable) {
-            weights.put(p.name(), LlamaModel.toHost(p.array()));
+            weights.put(p.name(), FloatTensor.of(p.array()));
         }
         return Checkpoints.save(output, state, weights, optimizer.state());
     }

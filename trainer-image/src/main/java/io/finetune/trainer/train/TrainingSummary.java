@@ -4,8 +4,9 @@ import io.finetune.api.v1alpha1.MemoryUsage;
 import java.util.List;
 
 /**
- * training_summary.json: what a user checks after a run (Jackson-serialised; dataStats is the data pipeline's DataStats;
- * memory is measured from the tensors the run held, see io.finetune.trainer.methods.MemoryAccounting). evalLossAfter is
+ * training_summary.json: what a user checks after a run, built once by {@link Trainer#run} (Jackson-serialised; dataStats is
+ * the data pipeline's DataStats; memory is measured from the tensors the run held, see {@link MemoryAccounting}, and is
+ * what the pod reports as status.memory). evalLossAfter is
  * the loss of the output's weights: those of bestStep when spec.evaluation.evalEverySteps chose an earlier step (bestStep
  * null without evalEverySteps); gate is spec.evaluation's verdict (null without thresholds).
  */

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.MethodType;
-import io.finetune.trainer.train.Sources;
+import io.finetune.trainer.storage.StorageUri;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,8 +27,8 @@ class QuickstartManifestTest {
         assertThat(embedded).isEqualTo(Files.readString(file));
         FineTuneJob job = FineTuneJobManifest.parse(embedded, file.toString());
         assertThat(job.getSpec().method.type).isEqualTo(MethodType.LoRA);
-        assertThat(Sources.local(job.getSpec().model.source, "spec.model.source")).isAbsolute();
-        assertThat(Sources.local(job.getSpec().dataset.source, "spec.dataset.source")).isAbsolute();
+        assertThat(StorageUri.localFile(job.getSpec().model.source)).isAbsolute();
+        assertThat(StorageUri.localFile(job.getSpec().dataset.source)).isAbsolute();
     }
 
     @Test
@@ -42,6 +42,6 @@ class QuickstartManifestTest {
         assertThat(embedded).isEqualTo(Files.readString(file));
         FineTuneJob job = FineTuneJobManifest.parse(embedded, file.toString());
         assertThat(job.getSpec().method.type).isEqualTo(MethodType.LoRA);
-        assertThat(Sources.local(job.getSpec().dataset.evalSource, "spec.dataset.evalSource")).isAbsolute();
+        assertThat(StorageUri.localFile(job.getSpec().dataset.evalSource)).isAbsolute();
     }
 }

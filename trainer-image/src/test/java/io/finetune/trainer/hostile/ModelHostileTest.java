@@ -19,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
+import io.finetune.trainer.util.FileTrees;
 
 /**
  * Broken and adversarial models and tokenizers: each one is refused with exit 3 and one error line naming the file (or
@@ -82,7 +83,7 @@ class ModelHostileTest {
                 Arguments.of("config.json vocabulary smaller than the weights", (Damage) m -> editConfig(m,
                         "\"vocab_size\" : 102", "\"vocab_size\" : 50"), "has shape [102, 32], config.json implies [50, 32]"),
                 Arguments.of("model directory is a file", (Damage) m -> {
-                    deleteTree(m);
+                    FileTrees.deleteTree(m);
                     Files.writeString(m, "not a directory");
                 }, "no such directory"));
     }
@@ -164,13 +165,5 @@ class ModelHostileTest {
         String edited = cfg.replaceFirst(from.replace(" : ", "\\s*:\\s*"), to.replace(" : ", ":"));
         assertThat(edited).as("config.json has " + from).isNotEqualTo(cfg);
         Files.writeString(m.resolve("config.json"), edited);
-    }
-
-    static void deleteTree(Path p) throws Exception {
-        try (var s = Files.walk(p)) {
-            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(x);
-            }
-        }
     }
 }

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.LlamaConfig;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.ModelException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -82,7 +82,7 @@ class ImportLlama2cTest {
             try (LlamaModel model = LlamaModel.load(out, NDManager.newBaseManager());
                  NDManager sub = model.manager().newSubManager()) {
                 model.attachTo(sub);
-                float[] got = model.forward(sub, ModelBatch.ofSequences(new int[][] {tokens}, 0), ForwardContext.EVAL)
+                float[] got = model.forward(sub, Batch.ofSequences(new int[][] {tokens}, 0), ForwardContext.EVAL)
                         .toFloatArray();
                 assertThat(maxAbsDiff(expected, got)).as("tied=" + shared).isLessThan(1e-4);
             }

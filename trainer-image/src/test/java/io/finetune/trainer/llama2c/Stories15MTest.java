@@ -8,7 +8,7 @@ import io.finetune.trainer.cli.Generate;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.data.Batch;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -95,7 +95,7 @@ class Stories15MTest {
         float[] got;
         try (NDManager sub = model.manager().newSubManager()) {
             model.attachTo(sub);
-            got = model.forward(sub, ModelBatch.ofSequences(new int[][] {tokens}, 0), ForwardContext.EVAL).toFloatArray();
+            got = model.forward(sub, Batch.ofSequences(new int[][] {tokens}, 0), ForwardContext.EVAL).toFloatArray();
         }
         assertThat(ImportLlama2cTest.maxAbsDiff(expected, got)).isLessThan(1e-4);
         int v = 32000;

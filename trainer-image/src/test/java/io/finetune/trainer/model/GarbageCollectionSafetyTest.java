@@ -1,5 +1,7 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
@@ -9,7 +11,7 @@ import ai.djl.training.GradientCollector;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
-import io.finetune.trainer.method.LoraMethod;
+import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.train.Trainer;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -117,7 +119,7 @@ class GarbageCollectionSafetyTest {
         TrainingSpec ts = new TrainingSpec();
         ts.learningRate = 1e-2;
         ts.gradientAccumulationSteps = 1;
-        List<ModelBatch> data = TinyModels.countingBatches(6, 4, 16, 24, 11);
+        List<Batch> data = TinyModels.countingBatches(6, 4, 16, 24, 11);
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
             LoraMethod m = new LoraMethod(s);
             m.attach(model, 1);

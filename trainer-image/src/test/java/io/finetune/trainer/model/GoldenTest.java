@@ -1,5 +1,6 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.data.Batch;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
@@ -8,7 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.method.LoraMethod;
+import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.train.Checkpoints;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,7 +40,7 @@ class GoldenTest {
             for (Parameter p : adapters) {
                 p.array().set(in.get(p.name()).data());
             }
-            ModelBatch batch = batch(in);
+            Batch batch = batch(in);
             try (NDManager sub = model.manager().newSubManager()) {
                 model.attachTo(sub);
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -58,7 +59,7 @@ class GoldenTest {
         }
     }
 
-    static ModelBatch batch(Map<String, FloatTensor> in) {
+    static Batch batch(Map<String, FloatTensor> in) {
         FloatTensor ids = in.get("input_ids");
         int b = (int) ids.shape()[0];
         int t = (int) ids.shape()[1];
@@ -69,7 +70,7 @@ class GoldenTest {
         for (int i = 0; i < seg.length; i++) {
             seg[i] = (int) in.get("segment_ids").data()[i];
         }
-        return new ModelBatch(b, t, idArr, labels, pos, seg, ModelBatch.countLossTokens(b, t, labels, seg));
+        return new Batch(b, t, idArr, labels, pos, seg, Batch.countLossTokens(b, t, labels, seg));
     }
 
     private static long[] toLong(float[] f) {

@@ -1,5 +1,6 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.linalg.OwnedArrays;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URISyntaxException;
@@ -24,7 +25,7 @@ class ScalarArithmeticGuardTest {
         Path classes = classesRoot().resolve("io/finetune/trainer");
         List<String> offenders = new ArrayList<>();
         int scanned = 0;
-        for (String pkg : List.of("model", "method", "methods")) {
+        for (String pkg : List.of("model", "method", "method/lora", "method/galore", "method/full")) {
             try (Stream<Path> s = Files.list(classes.resolve(pkg))) {
                 for (Path c : s.filter(p -> p.toString().endsWith(".class")).toList()) {
                     scanned++;

@@ -10,6 +10,7 @@ import io.finetune.api.v1alpha1.Progress;
 import io.finetune.trainer.data.CharTokenizerWriter;
 import io.finetune.trainer.model.LlamaConfig;
 import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.model.ModelPreset;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -62,6 +63,11 @@ class PodTrainingTest {
 
     /** {@code extraSpec}: more lines under spec: (indented two spaces), e.g. an evaluation block. */
     static Pod runPod(String name, String dataset, String pod, String extraSpec) throws Exception {
+        return runPod(name, dataset, pod, extraSpec, "");
+    }
+
+    /** {@code extraTraining}: more fields of spec.training, e.g. {@code ", precision: bf16"}. */
+    static Pod runPod(String name, String dataset, String pod, String extraSpec, String extraTraining) throws Exception {
         Path podDir = Files.createDirectories(dir.resolve(pod));
         Path config = Files.writeString(podDir.resolve("job.yaml"), """
                 apiVersion: finetune.io/v1alpha1
@@ -73,10 +79,11 @@ class PodTrainingTest {
                   method:
                     type: LoRA
                     lora: {rank: 4, alpha: 8, targetModules: [q_proj, v_proj]}
-                  training: {maxSteps: 4, batchSize: 4, learningRate: 0.01, checkpointEverySteps: 2}
+                  training: {maxSteps: 4, batchSize: 4, learningRate: 0.01, checkpointEverySteps: 2%s}
                   output: {destination: "file://%s"}
                 %s
-                """.formatted(name, dir.resolve("model"), dir.resolve(dataset), dir.resolve("out").resolve(name), extraSpec));
+                """.formatted(name, dir.resolve("model"), dir.resolve(dataset), extraTraining, dir.resolve("out").resolve(name),
+                extraSpec));
         Map<String, String> env = new HashMap<>();
         env.put("FINETUNE_CONFIG", config.toString());
         env.put("FINETUNE_JOB_NAME", name);
@@ -99,6 +106,23 @@ class PodTrainingTest {
         int exit = PodRunner.run(env, new PodTraining(env), new FailureClassifier(), SecretRedactor.fromEnv(env),
                 new PodRunner.Wiring(e -> patcher, e -> new InetSocketAddress("127.0.0.1", 0)));
         return new Pod(exit, JSON.readTree(podDir.resolve("termination-log").toFile()), progress);
+    }
+
+    @Test
+    void reportedMemoryIsTheSummarysMeasuredMemory() throws Exception {
+        // bf16 holds the frozen weights in 2 bytes: the measured weightBytes differ from an fp32 re-estimate (total*4).
+        Pod pod = runPod("memory", "train.jsonl", "pod-memory", "", ", precision: bf16");
+
+        assertThat(pod.exit()).as(pod.result().toString()).isZero();
+        JsonNode summary = JSON.readTree(dir.resolve("out/memory").resolve(TrainingRun.SUMMARY).toFile()).path("memory");
+        JsonNode reported = pod.result().path("memory");
+        assertThat(summary.path("weightBytes").asLong()).as("measured from the live bf16/fp32 tensors")
+                .isPositive().isLessThan(summary.path("totalParameters").asLong() * Float.BYTES);
+        for (String field : List.of("totalParameters", "trainableParameters", "weightBytes", "gradientBytes",
+                "optimizerStateBytes", "peakRssBytes")) {
+            assertThat(reported.path(field)).as("status.memory.%s", field).isEqualTo(summary.path(field));
+        }
+        assertThat(reported).isEqualTo(summary);
     }
 
     @Test

@@ -10,12 +10,12 @@ import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
-import io.finetune.trainer.method.FullMethod;
-import io.finetune.trainer.method.LoraMethod;
+import io.finetune.trainer.method.full.FullMethod;
+import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.train.Trainer;
 import io.finetune.trainer.train.TrainingSummary;
@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MixedPrecisionTest {
     private static final double LOSS_TOLERANCE = 0.01;
     private static final int STEPS = 12;
-    private static final List<ModelBatch> DATA = TinyModels.countingBatches(4, 4, 16, 24, 7);
+    private static final List<Batch> DATA = TinyModels.countingBatches(4, 4, 16, 24, 7);
 
     @TempDir
     Path dir;
@@ -115,7 +115,7 @@ class MixedPrecisionTest {
                 }
                 fp32Values += p.numel();
             }
-            MemoryUsage mem = io.finetune.trainer.methods.MemoryAccounting.measure(model, method.trainableParameters(model),
+            MemoryUsage mem = io.finetune.trainer.train.MemoryAccounting.measure(model, method.trainableParameters(model),
                     new Trainer(model, method, spec(), TinyModels.fixed(DATA), DATA, dir, TinyModels.quiet()).optimizer());
             assertThat(mem.weightBytes).isEqualTo(2 * frozen2d + 4 * fp32Values);
         });

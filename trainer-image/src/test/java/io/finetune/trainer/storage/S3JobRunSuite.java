@@ -15,7 +15,7 @@ import io.finetune.trainer.model.ModelPreset;
 import io.finetune.trainer.pod.FailureClassifier;
 import io.finetune.trainer.pod.SecretRedactor;
 import io.finetune.trainer.pod.TerminationLog;
-import io.finetune.trainer.run.StagedRun;
+import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.train.TrainingHooks;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -97,22 +97,22 @@ abstract class S3JobRunSuite {
                 """.formatted(destination), "s3-run.yaml");
     }
 
-    private StagedRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log) throws Exception {
+    private TrainingRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log) throws Exception {
         return run(job, node, log, s3.env());
     }
 
-    private StagedRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log, Map<String, String> env)
+    private TrainingRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log, Map<String, String> env)
             throws Exception {
         try (Storage storage = Storage.create(tmp.resolve(node).resolve("cache"), TestData.env(env))) {
-            return StagedRun.run(job, storage, tmp.resolve(node).resolve("output"), new PrintStream(log, true),
-                    TrainingHooks.NONE);
+            return TrainingRun.run(job, storage, tmp.resolve(node).resolve("output"), new PrintStream(log, true),
+                    TrainingHooks.NONE, TrainingRun.Options.DEFAULT, TrainingRun.AfterTraining.NONE);
         }
     }
 
     @Test
     void tinyJobReadsModelAndDatasetFromS3AndPublishesTheAdapterWithItsDigest() throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        StagedRun.Result r = run(job("s3://artifacts/s3-run/"), "node-a", log);
+        TrainingRun.Result r = run(job("s3://artifacts/s3-run/"), "node-a", log);
 
         assertThat(r.summary().steps()).isEqualTo(4);
         assertThat(r.summary().evalLossAfter()).isLessThan(r.summary().evalLossBefore());
@@ -137,9 +137,9 @@ abstract class S3JobRunSuite {
 
     @Test
     void aSecondNodeWithEmptyDisksResumesFromThePublishedCheckpointToTheSameLoss() throws Exception {
-        StagedRun.Result first = run(job("s3://artifacts/resume/"), "node-b", new ByteArrayOutputStream());
+        TrainingRun.Result first = run(job("s3://artifacts/resume/"), "node-b", new ByteArrayOutputStream());
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        StagedRun.Result second = run(job("s3://artifacts/resume/"), "node-c", log);
+        TrainingRun.Result second = run(job("s3://artifacts/resume/"), "node-c", log);
 
         assertThat(log.toString()).contains("restored checkpoint step-2 from s3://artifacts/resume/")
                 .contains("(step 2/4)").doesNotContain("step 1/4");

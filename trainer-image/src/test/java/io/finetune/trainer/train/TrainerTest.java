@@ -8,11 +8,11 @@ import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.SchedulerType;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
-import io.finetune.trainer.method.FullMethod;
-import io.finetune.trainer.method.LoraMethod;
+import io.finetune.trainer.method.full.FullMethod;
+import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelBatch;
+import io.finetune.trainer.data.Batch;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,7 +23,7 @@ class TrainerTest {
     @TempDir
     Path dir;
 
-    private static final List<ModelBatch> DATA = TinyModels.countingBatches(6, 4, 16, 24, 11);
+    private static final List<Batch> DATA = TinyModels.countingBatches(6, 4, 16, 24, 11);
 
     static TrainingSpec spec(int steps) {
         TrainingSpec ts = new TrainingSpec();
@@ -65,8 +65,8 @@ class TrainerTest {
             }
 
             @Override
-            public List<ModelBatch> epoch(long seed, int epoch) {
-                List<ModelBatch> l = new java.util.ArrayList<>(DATA);
+            public List<Batch> epoch(long seed, int epoch) {
+                List<Batch> l = new java.util.ArrayList<>(DATA);
                 java.util.Collections.shuffle(l, new java.util.Random(seed * 31 + epoch));
                 return l;
             }

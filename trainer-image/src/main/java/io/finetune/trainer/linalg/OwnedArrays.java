@@ -1,0 +1,69 @@
+package io.finetune.trainer.linalg;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * NDArrays from Java data whose memory libtorch owns.
+ *
+ * <p>DJL's PyTorch engine wraps a CPU array created from Java data around a direct ByteBuffer ({@code torch::from_blob},
+ * no copy) and keeps that buffer alive only through the Java NDArray object. Any libtorch tensor that still shares the
+ * storage after that object is closed and collected (an autograd node, a view, a stolen gradient) then reads freed memory:
+ * measured here as step losses that differ between identical runs and NaN losses, only when the JVM collects garbage
+ * during training (the pod mode's HTTP client makes it do so). A clone owned by libtorch removes the dependency.
+ *
+ * <p>The same holds for DJL's arithmetic with a Java number ({@code x.mul(0.5)}): it wraps the number in such a borrowed
+ * scalar array, runs the op and closes the scalar at once, but autograd keeps the scalar for the backward pass (MulBackward
+ * and DivBackward save the other operand). After a garbage collection the backward pass then multiplies by whatever the
+ * freed memory holds. This was the cause of the pod-mode nondeterminism (step-3 losses 4.3045 vs 4.3612/4.4593, NaN at
+ * step 3-4): code on the autograd path uses {@link #times}, {@link #dividedBy}, {@link #plus} and {@link #minus} instead
+ * ({@code ScalarArithmeticGuardTest} keeps it that way).
+ */
+public final class OwnedArrays {
+    private OwnedArrays() {
+    }
+
+    public static NDArray create(NDManager manager, float[] data, Shape shape) {
+        return own(manager.create(data, shape));
+    }
+
+    public static NDArray create(NDManager manager, int[] data, Shape shape) {
+        return own(manager.create(data, shape));
+    }
+
+    public static NDArray create(NDManager manager, long[] data, Shape shape) {
+        return own(manager.create(data, shape));
+    }
+
+    /** {@code x * s} with a libtorch-owned scalar (safe for autograd). */
+    public static NDArray times(NDArray x, double s) {
+        return x.mul(scalar(x.getManager(), s));
+    }
+
+    /** {@code x / s} with a libtorch-owned scalar (safe for autograd). */
+    public static NDArray dividedBy(NDArray x, double s) {
+        return x.div(scalar(x.getManager(), s));
+    }
+
+    /** {@code x + s} with a libtorch-owned scalar. */
+    public static NDArray plus(NDArray x, double s) {
+        return x.add(scalar(x.getManager(), s));
+    }
+
+    /** {@code x - s} with a libtorch-owned scalar. */
+    public static NDArray minus(NDArray x, double s) {
+        return x.sub(scalar(x.getManager(), s));
+    }
+
+    /** A 0-dim float32 array owned by libtorch ({@code torch::full}, no Java buffer), in {@code manager} (closed with it). */
+    public static NDArray scalar(NDManager manager, double s) {
+        return manager.full(new Shape(), (float) s);
+    }
+
+    private static NDArray own(NDArray borrowed) {
+        NDArray owned = borrowed.duplicate();
+        borrowed.close();
+        return owned;
+    }
+}

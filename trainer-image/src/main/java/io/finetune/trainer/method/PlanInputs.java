@@ -1,0 +1,28 @@
+package io.finetune.trainer.method;
+
+import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.api.v1alpha1.Precision;
+
+/**
+ * What the plan needs besides the model: micro-batch shape and bytes per weight/activation value.
+ *
+ * @param valueBytes bytes of one frozen weight-matrix value and of one activation value (4 for fp32, 2 for bf16/fp16);
+ *                   trainable parameters, gradients and optimizer state are always fp32
+ */
+public record PlanInputs(int batchSize, int seqLength, int valueBytes) {
+    /**
+     * From the job: micro-batch {@code training.batchSize} x {@code dataset.maxSeqLength} (the longest a padded batch can be);
+     * precision auto means bf16 on a GPU (the plan assumes one with bf16 support, compute capability 8.0+) and fp32 on the
+     * CPU, as {@code PrecisionResolver} decides.
+     */
+    public static PlanInputs from(FineTuneJobSpec spec, boolean gpu) {
+        Precision p = spec.training.precision == null ? Precision.AUTO : spec.training.precision;
+        int bytes = switch (p) {
+            case FP32 -> 4;
+            case BF16, FP16 -> 2;
+            case AUTO -> gpu ? 2 : 4;
+        };
+        int seq = spec.dataset == null || spec.dataset.maxSeqLength == null ? 512 : spec.dataset.maxSeqLength;
+        return new PlanInputs(spec.training.batchSize, seq, bytes);
+    }
+}

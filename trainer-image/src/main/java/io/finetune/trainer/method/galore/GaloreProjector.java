@@ -1,0 +1,145 @@
+package io.finetune.trainer.method.galore;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.linalg.LinearAlgebra;
+import io.finetune.trainer.linalg.Svd;
+import io.finetune.trainer.linalg.SvdMethod;
+
+/**
+ * GaLore gradient projector, proj_type "std" (galore_torch/galore_projector.py; Zhao et al. 2024, arXiv 2403.03507, Alg. 2).
+ * For a gradient G (m, n) it keeps the rank-r singular basis of the SMALLER side, so the compact gradient has shape
+ * (r, max(m, n)) and the stored basis min(m, n)·r values:
+ * <ul>
+ *   <li>m >= n: Q = Vh[:r] (r, n); project R = G Q^T (m, r); back: scale · R Q (m, n)</li>
+ *   <li>m < n: P = U[:, :r] (m, r); project R = P^T G (r, n); back: scale · P R (m, n)</li>
+ * </ul>
+ * The SVD runs in fp32 on the current gradient at steps 0, T, 2T, ... .
+ *
+ * <p>DJL puts an op's result in its first operand's manager: {@link #project} and {@link #projectBack} must run while the
+ * basis and the operands are attached to a per-step scratch manager (as {@link GaloreAdamW#step} does), or results leak into
+ * the state manager.
+ */
+public final class GaloreProjector implements AutoCloseable {
+    /** Which singular basis is kept. */
+    public enum Side {
+        /** P = U[:, :r], used when m < n. */
+        LEFT,
+        /** Q = Vh[:r], used when m >= n. */
+        RIGHT
+    }
+
+    private final GaloreSettings settings;
+    private final LinearAlgebra linalg;
+    private final long rows;
+    private final long cols;
+    private final int rank;
+    private final Side side;
+    private final SvdMethod svdMethod;
+    private final long seed;
+    private NDArray basis; // LEFT: (m, r); RIGHT: (r, n)
+
+    public GaloreProjector(long rows, long cols, GaloreSettings settings, SvdMethod svdMethod, LinearAlgebra linalg, long seed) {
+        this.rows = rows;
+        this.cols = cols;
+        this.settings = settings;
+        this.linalg = linalg;
+        this.svdMethod = svdMethod;
+        this.seed = seed;
+        this.rank = settings.rankFor(rows, cols);
+        this.side = rows >= cols ? Side.RIGHT : Side.LEFT;
+    }
+
+    public Side side() {
+        return side;
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    /** The current basis (LEFT: P (m, r); RIGHT: Q (r, n)), or null before the first refresh. */
+    public NDArray basis() {
+        return basis;
+    }
+
+    /** Whether step t (0-based, counted before the optimizer increments it) recomputes the basis. */
+    public boolean refreshDue(long step) {
+        return basis == null || step % settings.updateProjectionGap() == 0;
+    }
+
+    /**
+     * Recomputes the basis from {@code grad} (m, n) fp32. Intermediates live in a sub-manager of {@code owner}; the new basis is
+     * attached to {@code owner} and the previous one is closed. Must not be called while the basis is temp-attached elsewhere.
+     */
+    public void refresh(NDArray grad, long step, NDManager owner) {
+        if (grad.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("GaLore SVD runs in fp32; gradient is " + grad.getDataType());
+        }
+        NDArray fresh;
+        try (NDManager scratch = owner.newSubManager()) {
+            Svd svd = svdMethod == SvdMethod.EXACT
+                    ? linalg.svd(grad, scratch)
+                    : linalg.randomizedSvd(grad, rank, LinearAlgebra.DEFAULT_OVERSAMPLING,
+                            LinearAlgebra.DEFAULT_POWER_ITERATIONS, seed + step, scratch);
+            // duplicate(): a contiguous copy, so the basis does not pin the whole U / Vh storage.
+            NDArray slice = side == Side.RIGHT
+                    ? svd.vh().get(new NDIndex("0:{}", rank))
+                    : svd.u().get(new NDIndex(":, 0:{}", rank));
+            fresh = slice.duplicate();
+            fresh.attach(owner);
+        }
+        if (basis != null) {
+            basis.close();
+        }
+        basis = fresh;
+    }
+
+    /** Replaces the basis with saved values (checkpoint resume); null clears it so the next step refreshes. */
+    public void restore(float[] values, NDManager owner) {
+        close();
+        if (values != null) {
+            Shape shape = side == Side.RIGHT ? new Shape(rank, cols) : new Shape(rows, rank);
+            if (values.length != shape.size()) {
+                throw new IllegalArgumentException("saved GaLore basis has " + values.length + " values, expected " + shape);
+            }
+            basis = OwnedArrays.create(owner, values, shape);
+        }
+    }
+
+    /** Compact gradient: RIGHT: G Q^T (m, r); LEFT: P^T G (r, n). */
+    public NDArray project(NDArray grad) {
+        return side == Side.RIGHT ? grad.matMul(basis.transpose()) : basis.transpose().matMul(grad);
+    }
+
+    /** Full-size update: RIGHT: scale · R Q (m, n); LEFT: scale · P R (m, n). */
+    public NDArray projectBack(NDArray low) {
+        NDArray full = side == Side.RIGHT ? low.matMul(basis) : basis.matMul(low);
+        return full.muli(OwnedArrays.scalar(full.getManager(), settings.scale()));
+    }
+
+    /** Bytes of the held basis: min(m, n)·r fp32 values once it exists. */
+    public long stateBytes() {
+        return basis == null ? 0 : basis.size() * basis.getDataType().getNumOfBytes();
+    }
+
+    public long rows() {
+        return rows;
+    }
+
+    public long cols() {
+        return cols;
+    }
+
+    @Override
+    public void close() {
+        if (basis != null) {
+            basis.close();
+            basis = null;
+        }
+    }
+}

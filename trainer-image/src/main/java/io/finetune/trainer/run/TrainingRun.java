@@ -1,0 +1,338 @@
+package io.finetune.trainer.run;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.data.Batcher;
+import io.finetune.trainer.data.DatasetLoader;
+import io.finetune.trainer.data.LoadedDataset;
+import io.finetune.trainer.data.TextTokenizer;
+import io.finetune.trainer.method.MethodOutput;
+import io.finetune.trainer.method.OutputTarget;
+import io.finetune.trainer.method.TrainingMethod;
+import io.finetune.trainer.method.TrainingMethods;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelException;
+import io.finetune.trainer.plan.PlanCheck;
+import io.finetune.trainer.precision.ComputePrecision;
+import io.finetune.trainer.precision.PrecisionResolver;
+import io.finetune.trainer.storage.Manifest;
+import io.finetune.trainer.storage.PublishedArtifact;
+import io.finetune.trainer.storage.Storage;
+import io.finetune.trainer.storage.StorageException;
+import io.finetune.trainer.storage.StorageUri;
+import io.finetune.trainer.train.BatchSource;
+import io.finetune.trainer.train.Checkpoints;
+import io.finetune.trainer.train.EvaluationGate;
+import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingHooks;
+import io.finetune.trainer.train.TrainingSummary;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * One training run, the one place that says what a run is; the {@code run}, {@code pod} and {@code quickstart} commands all
+ * call {@link #run}:
+ * <ol>
+ *   <li>fetch: refuse an output that overlaps an input, fetch the sources through {@link Storage} (remote ones land verified
+ *       in the cache, file:// and pvc:// are read in place), claim the work directory and the destination (empty, or this
+ *       run's by its {@link RunIdentity}) and restore the newest checkpoint published there;</li>
+ *   <li>load the tokenizer, the model (after the memory plan's fail-fast check on a GPU) and the data;</li>
+ *   <li>attach the method;</li>
+ *   <li>train ({@link Trainer}; each checkpoint is published to {@code <destination>/checkpoints/} as it is written);</li>
+ *   <li>write the output: the method's files (under {@code rejected/} when the evaluation gate fails) and
+ *       {@value #SUMMARY};</li>
+ *   <li>publish the output directory (files first, manifest.json last).</li>
+ * </ol>
+ */
+public final class TrainingRun {
+    public static final String SUMMARY = "training_summary.json";
+    /** Overrides where a local run caches downloads (default ~/.cache/finetune-trainer). */
+    public static final String CACHE_DIR = "FINETUNE_CACHE_DIR";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).findAndRegisterModules();
+
+    /**
+     * How a run treats what it finds at its output locations.
+     *
+     * @param jobUid         the FineTuneJob's uid where there is one (pod mode), recorded with every checkpoint
+     * @param forceNew       move a local output directory holding another run's files aside instead of refusing
+     * @param forceNewOffered whether the refusal may suggest --force-new (the CLI has it, the pod does not)
+     */
+    public record Options(String jobUid, boolean forceNew, boolean forceNewOffered) {
+        public static final Options DEFAULT = new Options(null, false, true);
+    }
+
+    /** Local paths of a job's sources (model dir, tokenizer dir, train file, optional eval file), whatever their URIs were. */
+    public record Inputs(Path modelDir, Path tokenizerDir, Path trainFile, Path evalFile) {
+    }
+
+    /**
+     * What the run produced: the training summary (as written to {@value #SUMMARY}), what the method wrote, and the artifact
+     * as published (digest = sha256 of its manifest).
+     */
+    public record Result(TrainingSummary summary, MethodOutput output, PublishedArtifact artifact) {
+    }
+
+    /** Called with the trained model before it is closed (the quick start decodes samples with it). */
+    @FunctionalInterface
+    public interface AfterTraining {
+        AfterTraining NONE = (model, tokenizer) -> { };
+
+        void accept(LlamaModel model, TextTokenizer tokenizer) throws IOException;
+    }
+
+    private TrainingRun() {
+    }
+
+    /** The work directory when the CLI names none: a file:// destination itself, else out/<job name>. */
+    public static Path defaultOutput(FineTuneJob job) {
+        String dest = job.getSpec().output.destination;
+        return dest.startsWith("file:") ? StorageUri.localFile(dest) : Path.of("out", job.getMetadata().getName());
+    }
+
+    /** A run on this machine ({@code run}, {@code quickstart}): storage from this process's environment, downloads cached per user. */
+    public static Result local(FineTuneJob job, Path output, PrintStream log, Options options, AfterTraining after)
+            throws IOException {
+        String cache = System.getenv(CACHE_DIR);
+        Path cacheDir = cache != null && !cache.isBlank() ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache", "finetune-trainer");
+        try (Storage storage = Storage.fromEnvironment(cacheDir)) {
+            return run(job, storage, output, log, TrainingHooks.NONE, options, after);
+        }
+    }
+
+    /**
+     * @param output local work directory for the output (may be the destination itself for a file:// destination)
+     * @param extra  hooks of the caller (progress); checkpoint publishing is added here
+     */
+    public static Result run(FineTuneJob job, Storage storage, Path output, PrintStream log, TrainingHooks extra,
+                             Options options, AfterTraining after) throws IOException {
+        FineTuneJobSpec spec = job.getSpec();
+        String destination = spec.output.destination;
+        boolean inPlace = isSameDirectory(destination, output);
+        OutputSafety.check(spec, output, storage::localPath);   // before anything is fetched or loaded
+        Inputs inputs = fetch(storage, spec);
+        RunIdentity identity = RunIdentity.of(job, inputs, options.jobUid());
+        claim(storage, destination, output, inPlace, identity, options, log);
+        TrainingHooks hooks = publishingCheckpoints(extra, identity, storage, destination, inPlace);
+        Trained trained = train(job, inputs, output, log, hooks, after);
+        PublishedArtifact artifact = storage.publish(output, destination);
+        log.printf("published %s (%d files, %d bytes) digest %s%n", artifact.uri(), artifact.files().size(),
+                artifact.sizeBytes(), artifact.digest());
+        return new Result(trained.summary(), trained.output(), artifact);
+    }
+
+    /**
+     * The work directory and the destination must be empty or this run's (else refused, or moved aside with --force-new);
+     * both get this run's identity, and the newest checkpoint published at the destination is restored into the work
+     * directory.
+     */
+    private static void claim(Storage storage, String destination, Path output, boolean inPlace, RunIdentity identity,
+                              Options options, PrintStream log) throws IOException {
+        claimLocal(output, identity, options, log);
+        if (!inPlace) {
+            claimDestination(storage, destination, identity, options, log);
+        }
+        Files.createDirectories(output);
+        identity.write(output);
+        if (!inPlace) {
+            // Marks the destination as this run's before the first checkpoint lands there; also fails fast on a wrong
+            // bucket or credentials, before hours of training.
+            storage.uploadFile(output.resolve(RunIdentity.FILE_NAME), StorageUri.parse(destination)
+                    .child(RunIdentity.FILE_NAME).raw());
+            Optional<Path> remote = storage.fetchLatestCheckpoint(destination);
+            if (remote.isPresent() && Checkpoints.latest(output).isEmpty()) {
+                Path local = restore(remote.get(), output);
+                log.printf("restored checkpoint %s from %s%n", local.getFileName(), destination);
+            }
+        }
+    }
+
+    /** The caller's hooks, plus: every checkpoint gets the run's identity and is published to the destination. */
+    private static TrainingHooks publishingCheckpoints(TrainingHooks extra, RunIdentity identity, Storage storage,
+                                                       String destination, boolean inPlace) {
+        return new TrainingHooks() {
+            @Override
+            public void started(int startStep, int totalSteps, double stepsPerEpoch) {
+                extra.started(startStep, totalSteps, stepsPerEpoch);
+            }
+
+            @Override
+            public void stepDone(int done, double loss, double learningRate, long tokens) {
+                extra.stepDone(done, loss, learningRate, tokens);
+            }
+
+            @Override
+            public void checkpointSaved(Path checkpointDir) throws IOException {
+                identity.write(checkpointDir);
+                if (!inPlace) {
+                    storage.publishCheckpoint(checkpointDir, destination);
+                }
+                extra.checkpointSaved(checkpointDir);
+            }
+        };
+    }
+
+    private record Trained(TrainingSummary summary, MethodOutput output) {
+    }
+
+    /** Load the tokenizer, the model and the data, attach the method, train (resuming from output/checkpoints), write. */
+    private static Trained train(FineTuneJob job, Inputs inputs, Path output, PrintStream log, TrainingHooks hooks,
+                                 AfterTraining after) throws IOException {
+        FineTuneJobSpec spec = job.getSpec();
+        Path modelDir = inputs.modelDir();
+        Path tokDir = inputs.tokenizerDir();
+        long seed = spec.training.seed;
+        PlanCheck.beforeTraining(spec, modelDir); // on a GPU: fail fast when the memory plan cannot fit
+        // before any weight loads: fp16 on the CPU, or bf16 on a pre-Ampere GPU, fails here with the field's name
+        ComputePrecision precision = PrecisionResolver.resolve(spec.training.precision,
+                PrecisionResolver.DeviceCapabilities.of(Engine.getInstance().defaultDevice()));
+        try (TextTokenizer tok = TextTokenizer.load(tokDir);
+             LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
+            if (tok.vocabSize() > model.config().vocabSize()) {
+                throw new ModelException(tokDir + ": tokenizer has " + tok.vocabSize() + " tokens but " + modelDir
+                        + "/config.json has vocab_size " + model.config().vocabSize());
+            }
+            LoadedDataset data = DatasetLoader.load(spec.dataset, inputs.trainFile(), inputs.evalFile(), tok, seed);
+            log.printf("data: %s%n", data.stats());
+
+            TrainingMethod method = TrainingMethods.create(spec.method);
+            method.attach(model, seed);
+            model.usePrecision(precision);
+            log.printf("precision: %s (spec.training.precision %s) on %s%n", precision, spec.training.precision,
+                    model.manager().getDevice());
+
+            int maxLen = spec.dataset.maxSeqLength;
+            Batcher batcher = new Batcher(data.train(), spec.training.batchSize, maxLen, spec.dataset.packing, tok.padId());
+            List<Batch> eval = Batcher.sequential(data.eval(), spec.training.batchSize, maxLen, tok.padId());
+            BatchSource source = new BatchSource() {
+                @Override
+                public int batchesPerEpoch() {
+                    return batcher.batchesPerEpoch();
+                }
+
+                @Override
+                public List<Batch> epoch(long s, int epoch) {
+                    return batcher.epoch(s, epoch);
+                }
+            };
+            Trainer trainer = new Trainer(model, method, spec.training, source, eval, output, log);
+            trainer.hooks(hooks);
+            trainer.evaluation(spec.evaluation);
+            trainer.dataStats(data.stats());
+            long trainable = method.trainableParameters(model).stream().mapToLong(p -> p.numel()).sum();
+            log.printf("%s: %s on %s, %,d trainable of %,d parameters (%.2f%%), %d steps%n", job.getMetadata().getName(),
+                    method.type(), modelDir, trainable, model.totalParameters(), 100.0 * trainable / model.totalParameters(),
+                    trainer.totalSteps());
+            TrainingSummary summary = trainer.run();
+            if (summary.gate() != null) {
+                log.printf("%s%n", summary.gate().message());
+            }
+
+            // A rejected run's weights go under rejected/: kept for inspection, never where a server would load them.
+            Path target = summary.gate() == null || summary.gate().passed() ? output
+                    : output.resolve(EvaluationGate.REJECTED_DIR);
+            Files.createDirectories(target);
+            MethodOutput written = method.saveOutput(model, new OutputTarget(target, modelDir, tokDir, spec.model.source,
+                    Boolean.TRUE.equals(spec.output.merge)));
+            JSON.writeValue(target.resolve(SUMMARY).toFile(), summary);
+            after.accept(model, tok);
+            return new Trained(summary, written);
+        }
+    }
+
+    /** Resolves a job's sources through {@link Storage}: remote ones land verified in the cache, file:// and pvc:// in place. */
+    static Inputs fetch(Storage storage, FineTuneJobSpec spec) throws StorageException {
+        Path model = storage.fetchDirectory(spec.model.source);
+        Path tokenizer = spec.model.tokenizer == null ? model : storage.fetchDirectory(spec.model.tokenizer);
+        Path train = storage.fetchFile(spec.dataset.source);
+        Path eval = spec.dataset.evalSource == null ? null : storage.fetchFile(spec.dataset.evalSource);
+        return new Inputs(model, tokenizer, train, eval);
+    }
+
+    /** The local work directory: empty, or this run's; else refused (or moved aside with --force-new). */
+    private static void claimLocal(Path output, RunIdentity identity, Options options, PrintStream log) throws IOException {
+        var verdict = OutputOwnership.inspect(OutputOwnership.listLocal(output), rel -> Files.readAllBytes(output.resolve(rel)),
+                identity, output.toString());
+        if (verdict.state() == OutputOwnership.State.OTHER_RUN || verdict.state() == OutputOwnership.State.UNMARKED) {
+            if (options.forceNew()) {
+                Path aside = OutputOwnership.moveAside(output, Clock.systemUTC());
+                log.printf("--force-new: moved %s aside to %s (nothing deleted)%n", output, aside);
+                return;
+            }
+            OutputOwnership.requireWritable(verdict, identity, output.toString(), options.forceNewOffered());
+        }
+        logResume(verdict, identity, output.toString(), log);
+    }
+
+    /** A destination other than the work directory: empty, or this run's; a local one may be moved aside. */
+    private static void claimDestination(Storage storage, String destination, RunIdentity identity, Options options,
+                                         PrintStream log) throws IOException {
+        StorageUri dest = StorageUri.parse(destination);
+        var verdict = OutputOwnership.inspect(storage.listFiles(destination),
+                rel -> storage.readSmallFile(dest.child(rel).raw()), identity, destination);
+        if (verdict.state() == OutputOwnership.State.OTHER_RUN || verdict.state() == OutputOwnership.State.UNMARKED) {
+            Optional<Path> local = storage.localPath(destination);
+            if (options.forceNew() && local.isPresent()) {
+                Path aside = OutputOwnership.moveAside(local.get(), Clock.systemUTC());
+                log.printf("--force-new: moved %s aside to %s (nothing deleted)%n", destination, aside);
+                return;
+            }
+            if (options.forceNew()) {
+                throw new OutputSafety.UnsafeOutputException(destination + ": --force-new moves local directories aside only;"
+                        + " " + dest.scheme().prefix() + ":// objects are never moved or deleted by the trainer: choose a new"
+                        + " output destination");
+            }
+            OutputOwnership.requireWritable(verdict, identity, destination, options.forceNewOffered() && local.isPresent());
+        }
+        logResume(verdict, identity, destination, log);
+    }
+
+    private static void logResume(OutputOwnership.Verdict verdict, RunIdentity identity, String location, PrintStream log) {
+        RunIdentity found = verdict.found().orElse(null);
+        if (verdict.state() == OutputOwnership.State.SAME_RUN && found != null
+                && !java.util.Objects.equals(found.jobUid(), identity.jobUid())) {
+            log.printf("%s was written by an earlier %s with the same spec; continuing it%n", location, found.owner());
+        }
+    }
+
+    /** Copies a fetched checkpoint into {@code <output>/checkpoints/step-N} (N from its trainer_state.json). */
+    static Path restore(Path fetched, Path output) throws IOException {
+        int step = Checkpoints.readState(fetched).step();
+        Path target = output.resolve(Checkpoints.DIR).resolve("step-" + step);
+        Files.createDirectories(target);
+        try (Stream<Path> files = Files.list(fetched)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                if (!f.getFileName().toString().equals(Manifest.FILE_NAME)) {
+                    Files.copy(f, target.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        return target;
+    }
+
+    /** A file:// destination that is the work directory itself: checkpoints are already there. */
+    static boolean isSameDirectory(String destination, Path output) {
+        try {
+            URI u = URI.create(destination);
+            if (!"file".equals(u.getScheme()) || u.getPath() == null) {
+                return false;
+            }
+            return Path.of(u.getPath()).toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize());
+        } catch (IllegalArgumentException e) {
+            throw new StorageException(StorageException.Reason.INVALID_URI, destination, "not a valid URI", e);
+        }
+    }
+}
