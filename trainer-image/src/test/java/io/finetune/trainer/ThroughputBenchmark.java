@@ -1,12 +1,12 @@
 package io.finetune.trainer;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.ModelPreset;
 import io.finetune.trainer.train.Trainer;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.finetune.trainer;
 
-import io.finetune.trainer.model.LlamaConfig;
 import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.model.LlamaConfig;
 import io.finetune.trainer.train.BatchSource;
 import java.io.OutputStream;
 import java.io.PrintStream;

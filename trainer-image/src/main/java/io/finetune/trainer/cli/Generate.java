@@ -2,18 +2,14 @@ package io.finetune.trainer.cli;
 
 import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.TextTokenizer;
-import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.method.lora.AdapterMerge;
 import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.model.LlamaModel;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 
 /**

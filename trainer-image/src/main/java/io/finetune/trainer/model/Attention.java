@@ -1,7 +1,7 @@
 package io.finetune.trainer.model;
 
-import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
+import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.precision.Autocast;
 
 /**

@@ -1,10 +1,10 @@
 package io.finetune.trainer.model;
 
-import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 
 /**
  * Additive attention mask (B, 1, T, T): 0 where query i may see key j (j <= i and both in the same non-zero segment), a large

@@ -1,10 +1,10 @@
 package io.finetune.trainer.model;
 
-import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 
 /**
  * Shifted next-token cross-entropy (transformers ForCausalLMLoss): position t predicts label t+1; labels -100, padding, and

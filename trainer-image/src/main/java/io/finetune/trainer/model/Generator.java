@@ -1,9 +1,9 @@
 package io.finetune.trainer.model;
 
-import io.finetune.trainer.data.Batch;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import io.finetune.trainer.data.Batch;
 import java.util.Arrays;
 import java.util.Random;
 

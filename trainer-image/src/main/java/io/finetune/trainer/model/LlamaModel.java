@@ -1,15 +1,14 @@
 package io.finetune.trainer.model;
 
-import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.ModelWeights;
 import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.precision.Autocast;
 import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.precision.HalfOps;

@@ -1,12 +1,12 @@
 package io.finetune.trainer.model;
 
-import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.linalg.OwnedArrays;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.linalg.OwnedArrays;
 
 /**
  * Rotary position embedding (RoFormer, Su et al. 2021), in the rotate-half form of transformers modeling_llama.py

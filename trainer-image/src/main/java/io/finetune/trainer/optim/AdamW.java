@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -2,13 +2,13 @@ package io.finetune.trainer.plan;
 
 import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.ModelDimensions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * Estimates for every method against one device memory size.

@@ -4,13 +4,13 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.util.cuda.CudaUtils;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.trainer.method.MemoryEstimate;
+import io.finetune.trainer.method.PlanInputs;
+import io.finetune.trainer.model.ModelDimensions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.OptionalLong;
-import io.finetune.trainer.method.MemoryEstimate;
-import io.finetune.trainer.method.PlanInputs;
-import io.finetune.trainer.model.ModelDimensions;
 
 /**
  * The fail-fast check before training on a GPU: when the job's method cannot fit in the device's memory by the plan, stop

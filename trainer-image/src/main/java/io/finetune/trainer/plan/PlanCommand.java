@@ -4,15 +4,15 @@ import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.cli.Args;
 import io.finetune.trainer.cli.UsageException;
+import io.finetune.trainer.method.PlanInputs;
+import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.storage.StorageException;
+import io.finetune.trainer.storage.StorageUri;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
-import io.finetune.trainer.method.PlanInputs;
-import io.finetune.trainer.model.ModelDimensions;
-import io.finetune.trainer.storage.StorageException;
-import io.finetune.trainer.storage.StorageUri;
 
 /**
  * {@code plan <FineTuneJob.yaml> [--device-memory 80Gi] [--device gpu|cpu] [--model-config PATH]}: prints the memory plan of

@@ -1,7 +1,7 @@
 package io.finetune.trainer.preflight;
 
-import io.finetune.api.PreflightResult;
 import io.finetune.api.PreflightResult.Reason;
+import io.finetune.api.PreflightResult;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.api.v1alpha1.PreflightStatus;
 import io.finetune.api.v1alpha1.TargetModules;
@@ -9,12 +9,12 @@ import io.finetune.trainer.data.DataStats;
 import io.finetune.trainer.data.DatasetException;
 import io.finetune.trainer.data.DatasetLoader;
 import io.finetune.trainer.data.TextTokenizer;
-import io.finetune.trainer.plan.ByteQuantity;
 import io.finetune.trainer.method.MemoryEstimate;
-import io.finetune.trainer.plan.MemoryPlan;
-import io.finetune.trainer.model.ModelDimensions;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.PlanInputs;
+import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.plan.ByteQuantity;
+import io.finetune.trainer.plan.MemoryPlan;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageException;
 import java.io.IOException;

@@ -1,7 +1,6 @@
 package io.finetune.trainer.run;
 
 import io.finetune.trainer.run.OutputSafety.UnsafeOutputException;
-import io.finetune.trainer.run.RunIdentity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,7 +3,6 @@ package io.finetune.trainer.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsWriter;
-import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsWriter;
 import io.finetune.trainer.train.Checkpoints;
+import io.finetune.trainer.util.FileTrees;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -15,11 +16,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.io.TempDir;
-import io.finetune.trainer.util.FileTrees;
 
 /**
  * Broken and adversarial models and tokenizers: each one is refused with exit 3 and one error line naming the file (or

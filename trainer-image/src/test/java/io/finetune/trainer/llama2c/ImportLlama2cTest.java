@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.LlamaConfig;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.ModelException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

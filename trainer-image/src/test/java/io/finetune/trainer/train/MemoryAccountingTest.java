@@ -8,22 +8,22 @@ import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.method.MemoryEstimate;
+import io.finetune.trainer.method.MethodFixtures;
+import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.model.ModelDimensions;
-import io.finetune.trainer.method.PlanInputs;
+import io.finetune.trainer.precision.ComputePrecision;
 import java.nio.file.Path;
 import java.util.List;
-import io.finetune.trainer.precision.ComputePrecision;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
-import io.finetune.trainer.method.MethodFixtures;
 
 /** Memory measured from the tensors a run holds: against the closed-form counts, and against the plan. */
 class MemoryAccountingTest {

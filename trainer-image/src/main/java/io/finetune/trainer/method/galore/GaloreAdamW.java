@@ -3,11 +3,11 @@ package io.finetune.trainer.method.galore;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.linalg.LinearAlgebra;
 import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.optim.AdamWSettings;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import io.finetune.trainer.linalg.LinearAlgebra;
-import io.finetune.trainer.optim.AdamWSettings;
 
 /**
  * GaLore-AdamW update for ONE 2-D weight (galore_torch/adamw.py, {@code GaLoreAdamW.step}; arXiv 2403.03507 Alg. 2).

@@ -2,12 +2,11 @@ package io.finetune.trainer.method.galore;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.finetune.trainer.optim.AdamWSettings;
-import io.finetune.trainer.linalg.LinearAlgebra;
 import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.linalg.LinearAlgebra;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.AdamW;
+import io.finetune.trainer.optim.AdamWSettings;
 import io.finetune.trainer.optim.Optimizer;
 import io.finetune.trainer.optim.ParamGroup;
 import java.util.ArrayList;

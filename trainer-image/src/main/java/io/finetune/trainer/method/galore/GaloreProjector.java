@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.linalg.LinearAlgebra;
+import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.linalg.Svd;
 import io.finetune.trainer.linalg.SvdMethod;
 

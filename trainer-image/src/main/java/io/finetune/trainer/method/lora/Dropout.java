@@ -2,8 +2,8 @@ package io.finetune.trainer.method.lora;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.model.ForwardContext;
 import java.util.SplittableRandom;
 
 /** Inverted dropout whose mask is drawn in Java from the forward context's seed (repeatable across resume). */

@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import io.finetune.trainer.linalg.LinearAlgebra;
 import io.finetune.trainer.linalg.Matrices;
 import io.finetune.trainer.optim.AdamWSettings;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** GaLore-AdamW steps against a plain-Java reference of galore_torch/adamw.py. */
 class GaloreAdamWTest {

@@ -5,13 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
-import io.finetune.api.v1alpha1.GaloreSpec;
 import io.finetune.api.v1alpha1.SchedulerType;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
-import io.finetune.trainer.io.ModelWeights;
-import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.io.ModelWeights;
+import io.finetune.trainer.method.MethodFixtures;
+import io.finetune.trainer.method.OutputTarget;
+import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.train.Trainer;
 import io.finetune.trainer.train.TrainingSummary;
 import java.nio.file.Files;
@@ -21,8 +22,6 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import io.finetune.trainer.method.OutputTarget;
-import io.finetune.trainer.method.MethodFixtures;
 
 class GaloreMethodTest {
     @TempDir

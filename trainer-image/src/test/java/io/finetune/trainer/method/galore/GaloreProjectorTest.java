@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.finetune.trainer.linalg.LinearAlgebra;
+import io.finetune.trainer.linalg.Matrices;
+import io.finetune.trainer.linalg.SvdMethod;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import io.finetune.trainer.linalg.LinearAlgebra;
-import io.finetune.trainer.linalg.SvdMethod;
-import io.finetune.trainer.linalg.Matrices;
 
 /** The projector keeps the top-r singular subspace of the smaller side of a gradient with a known spectrum. */
 class GaloreProjectorTest {

@@ -7,9 +7,10 @@ import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.cli.Generate;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.model.Parameter;
 import java.nio.FloatBuffer;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import io.finetune.trainer.method.OutputTarget;
 
 /** generate --adapter: a saved LoRA/DoRA adapter merged into the base gives the logits of the model that trained it. */
 class AdapterMergeTest {

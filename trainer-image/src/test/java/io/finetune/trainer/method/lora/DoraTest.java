@@ -13,12 +13,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
-import io.finetune.trainer.method.MethodFixtures;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.io.SafetensorsFile;
-import io.finetune.trainer.method.lora.LoraMethod;
+import io.finetune.trainer.method.MethodFixtures;
+import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.train.Trainer;
 import java.nio.file.Files;
@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import io.finetune.trainer.method.OutputTarget;
 
 class DoraTest {
     @TempDir

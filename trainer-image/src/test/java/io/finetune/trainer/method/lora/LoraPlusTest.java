@@ -12,7 +12,6 @@ import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.method.MethodFixtures;
-import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.LlamaModel;

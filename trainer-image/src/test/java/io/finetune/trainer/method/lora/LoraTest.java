@@ -9,17 +9,18 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
+import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsFile;
+import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.train.BatchSource;
 import io.finetune.trainer.train.Trainer;
-import java.io.PrintStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -27,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import io.finetune.trainer.method.OutputTarget;
 
 class LoraTest {
     @TempDir

@@ -3,11 +3,11 @@ package io.finetune.trainer.method.lora;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.finetune.api.Serving;
+import io.finetune.trainer.method.full.FullMethod;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import io.finetune.trainer.method.full.FullMethod;
 
 /** status.artifact.servableBy is judged from the adapter_config.json the trainer wrote, not from what the spec asked. */
 class ServingOfOutputTest {
