@@ -10,7 +10,7 @@ import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TrainingSpec;
-import io.finetune.trainer.cli.NativeAllocator;
+import io.finetune.trainer.runtime.NativeAllocator;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.LlamaModel;

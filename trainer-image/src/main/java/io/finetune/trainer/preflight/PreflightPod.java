@@ -3,9 +3,6 @@ package io.finetune.trainer.preflight;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.PreflightResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.trainer.cli.Args;
-import io.finetune.trainer.cli.UsageException;
-import io.finetune.trainer.plan.ByteQuantity;
 import io.finetune.trainer.pod.PodEnvironment;
 import io.finetune.trainer.pod.SecretRedactor;
 import io.finetune.trainer.storage.Storage;
@@ -15,60 +12,22 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * {@code preflight <FineTuneJob.yaml> [--gpu-memory 80Gi]}: the checks on this machine. Without arguments (the operator's
- * preflight pod) the job comes from FINETUNE_CONFIG, the GPU size from FINETUNE_GPU_MEMORY_BYTES (or the reason it is
- * unknown from FINETUNE_GPU_MEMORY_NOTE), and the verdict goes to the termination log as a {@link PreflightResult}.
- * Exit code 0 when the job passed, 1 when it did not.
+ * The operator's preflight pod ({@code preflight} without arguments): the job comes from FINETUNE_CONFIG, the GPU size from
+ * FINETUNE_GPU_MEMORY_BYTES (or the reason it is unknown from FINETUNE_GPU_MEMORY_NOTE), and the verdict goes to the
+ * termination log as a {@link PreflightResult}. Exit code 0 when the job passed, 1 when it did not.
  */
-public final class PreflightCommand {
-    public static final String USAGE =
-            "  preflight [<FineTuneJob.yaml> [--gpu-memory 80Gi]]   CPU checks before a GPU is held: data, targetModules, memory,\n"
-            + "                                               storage (no manifest: the operator's preflight pod)\n";
+public final class PreflightPod {
     public static final String GPU_MEMORY_BYTES = "FINETUNE_GPU_MEMORY_BYTES";
     public static final String GPU_MEMORY_NOTE = "FINETUNE_GPU_MEMORY_NOTE";
-    static final String NO_GPU_MEMORY = "GPU memory unknown (no spec.resources.gpuMemory, no --gpu-memory): memory not checked";
+    public static final String NO_GPU_MEMORY = "GPU memory unknown (no spec.resources.gpuMemory, no --gpu-memory): memory not checked";
 
-    private PreflightCommand() {
-    }
-
-    public static int command(String[] argv, PrintStream out) throws IOException {
-        if (argv.length <= 1) {
-            return inPod(System.getenv(), out);
-        }
-        Args a = Args.parse("preflight", argv, 1, Set.of("gpu-memory"));
-        if (a.positional().size() != 1) {
-            throw new UsageException("preflight: expected exactly one FineTuneJob manifest, got " + a.positional());
-        }
-        Path manifest = Path.of(a.positional().get(0));
-        if (!Files.isRegularFile(manifest)) {
-            throw new UsageException("preflight: manifest " + manifest + " does not exist");
-        }
-        FineTuneJob job = FineTuneJobManifest.read(manifest);
-        Long gpu = null;
-        if (a.options().containsKey("gpu-memory")) {
-            try {
-                gpu = ByteQuantity.parse(a.options().get("gpu-memory"));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("preflight: --gpu-memory: " + e.getMessage());
-            }
-        }
-        Path scratch = Files.createTempDirectory("finetune-preflight");
-        PreflightResult r;
-        try (Storage storage = Storage.fromEnvironment(scratch.resolve("cache"))) {
-            r = Preflight.check(job.getSpec(), storage, scratch, gpu, NO_GPU_MEMORY);
-        }
-        out.println(r.toJson());
-        if (!r.passed()) {
-            System.err.println("error: preflight failed: " + r.reason() + ": " + r.message());
-        }
-        return r.passed() ? 0 : 1;
+    private PreflightPod() {
     }
 
     /** Pod mode: exactly one termination message whatever happens, secrets redacted. */
-    static int inPod(Map<String, String> env, PrintStream out) {
+    public static int inPod(Map<String, String> env, PrintStream out) {
         SecretRedactor redactor = SecretRedactor.fromEnv(env);
         String logPath = env.getOrDefault(PodEnvironment.TERMINATION_LOG, "");
         Path log = logPath.isBlank() ? PodEnvironment.DEFAULT_TERMINATION_LOG : Path.of(logPath.strip());
