@@ -1,6 +1,7 @@
 package io.finetune.trainer.cli;
 
 import ai.djl.engine.EngineException;
+import io.finetune.trainer.runtime.OutOfMemory;
 import io.finetune.trainer.storage.StorageException;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -8,7 +9,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -49,7 +49,7 @@ public record ErrorReport(ExitClass exitClass, String message) {
         if (e instanceof UsageException) {
             return new ErrorReport(ExitClass.USAGE, text(e));
         }
-        if (isOutOfMemory(e)) {
+        if (OutOfMemory.causedBy(e)) {
             return new ErrorReport(ExitClass.RESOURCE, "out of memory (" + text(rootOf(e)) + "): lower"
                     + " spec.training.batchSize or spec.dataset.maxSeqLength, or give the process more memory (-Xmx for the"
                     + " Java heap)");
@@ -108,23 +108,6 @@ public record ErrorReport(ExitClass exitClass, String message) {
     private static boolean isTrainerInputError(Throwable e) {
         String pkg = e.getClass().getName();
         return pkg.startsWith("io.finetune.") && e instanceof RuntimeException;
-    }
-
-    /**
-     * Java heap exhaustion, or libtorch failing to allocate (its messages: "DefaultCPUAllocator: can't allocate memory",
-     * "CUDA out of memory"), anywhere in the cause chain. The pod's reason OutOfMemory uses the same test.
-     */
-    public static boolean isOutOfMemory(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof OutOfMemoryError) {
-                return true;
-            }
-            String m = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
-            if (m.contains("out of memory") || m.contains("can't allocate memory")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static Throwable rootOf(Throwable e) {

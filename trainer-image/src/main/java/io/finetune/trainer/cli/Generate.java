@@ -6,56 +6,68 @@ import io.finetune.trainer.method.lora.AdapterMerge;
 import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.model.LlamaModel;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code generate --model DIR [--adapter DIR] --prompt TEXT [--max-new-tokens N] [--temperature T --seed S]}: continues the
  * prompt with the model (a PEFT adapter merged in first), greedy unless a temperature is given, stopping at eos.
  */
-public final class Generate {
-    public static final String USAGE = """
-              generate --model DIR [--adapter DIR] --prompt TEXT [--max-new-tokens 64] [--temperature 0 --seed 0]
-                                                           continue a prompt (greedy by default; an adapter is merged first)
-            """;
+@Command(name = "generate",
+        description = "Continue a prompt (greedy by default, stopping at eos; an adapter is merged first).")
+public final class Generate implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "DIR", required = true,
+            description = "the model directory (Hugging Face layout)")
+    Path modelDir;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "a PEFT LoRA/DoRA adapter to merge first")
+    Path adapter;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", required = true, description = "the text to continue")
+    String prompt;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "64",
+            description = "at most this many tokens (default: ${DEFAULT-VALUE})")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0",
+            description = "0: greedy; above 0: sampled with --seed (default: ${DEFAULT-VALUE})")
+    double temperature;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
+            description = "the sampling seed (default: ${DEFAULT-VALUE})")
+    long seed;
 
     /** Decoding settings; temperature 0 means greedy (argmax). */
     public record Options(int maxNewTokens, double temperature, long seed) {
         public static final Options GREEDY = new Options(64, 0, 0);
     }
 
-    private Generate() {
+    Generate() {
     }
 
-    public static int command(String[] argv, PrintStream out) throws IOException {
-        Args a = Args.parse("generate", argv, 1, Set.of("model", "adapter", "prompt", "max-new-tokens", "temperature", "seed"));
-        if (!a.positional().isEmpty()) {
-            throw new UsageException("generate: unexpected argument " + a.positional());
+    @Override
+    public Integer call() throws IOException {
+        if (!Double.isFinite(temperature)) {
+            throw new UsageException("generate: --temperature must be a number, got '" + temperature + "'");
         }
-        String model = a.options().get("model");
-        String prompt = a.options().get("prompt");
-        if (model == null || prompt == null) {
-            throw new UsageException("generate: --model DIR and --prompt TEXT are required");
-        }
-        Options o = new Options(intOption(a, "max-new-tokens", 64), doubleOption(a, "temperature", 0),
-                seedOption(a));
+        Options o = new Options(maxNewTokens, temperature, seed);
         if (o.maxNewTokens() < 1 || o.temperature() < 0) {
             throw new UsageException("generate: --max-new-tokens must be >= 1 and --temperature >= 0");
         }
-        Path modelDir = Path.of(model);
         if (!Files.isDirectory(modelDir)) {
             throw new UsageException("generate: --model " + modelDir + " is not a directory");
         }
-        Path adapter = a.options().containsKey("adapter") ? Path.of(a.options().get("adapter")) : null;
         try (TextTokenizer tok = TextTokenizer.load(modelDir);
              LlamaModel m = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
             if (adapter != null) {
                 merge(m, adapter);
             }
-            out.println(complete(m, tok, prompt, o));
+            System.out.println(complete(m, tok, prompt, o));
         }
         return 0;
     }
@@ -81,33 +93,5 @@ public final class Generate {
     public static int[] continuation(LlamaModel model, int[] prompt, Options o, int eosId) {
         int limit = Math.min(o.maxNewTokens(), Math.max(0, model.config().maxPositionEmbeddings() - prompt.length));
         return Generator.generate(model, prompt, limit, eosId, o.temperature(), o.seed());
-    }
-
-    private static int intOption(Args a, String name, int def) {
-        try {
-            return Integer.parseInt(a.option(name, Integer.toString(def)));
-        } catch (NumberFormatException e) {
-            throw new UsageException("generate: --" + name + " must be an integer, got '" + a.option(name, "") + "'");
-        }
-    }
-
-    private static long seedOption(Args a) {
-        try {
-            return Long.parseLong(a.option("seed", "0"));
-        } catch (NumberFormatException e) {
-            throw new UsageException("generate: --seed must be an integer, got '" + a.option("seed", "") + "'");
-        }
-    }
-
-    private static double doubleOption(Args a, String name, double def) {
-        try {
-            double v = Double.parseDouble(a.option(name, Double.toString(def)));
-            if (!Double.isFinite(v)) {
-                throw new NumberFormatException();
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new UsageException("generate: --" + name + " must be a number, got '" + a.option(name, "") + "'");
-        }
     }
 }

@@ -7,14 +7,29 @@ import io.finetune.trainer.model.ModelPreset;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code init-model --preset tiny --seed S --output DIR}: a randomly initialised LLaMA in Hugging Face layout (config.json,
  * model.safetensors, tokenizer.json + tokenizer_config.json of a char-level tokenizer), so tests and the quick start need no
  * download. Same preset and seed -> byte-identical files.
  */
-public final class InitModel {
-    private InitModel() {
+@Command(name = "init-model", description = "Write a random-init LLaMA model in Hugging Face layout.")
+public final class InitModel implements Callable<Integer> {
+    @Option(names = "--preset", paramLabel = "tiny|small", defaultValue = "tiny",
+            description = "the model size (default: ${DEFAULT-VALUE})")
+    String presetId;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
+            description = "the initialisation seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--output", paramLabel = "DIR", required = true, description = "the model directory to write")
+    Path out;
+
+    InitModel() {
     }
 
     public static void write(ModelPreset preset, long seed, Path dir) throws IOException {
@@ -25,26 +40,16 @@ public final class InitModel {
         CharTokenizerWriter.write(dir, ModelPreset.ALPHABET, true);
     }
 
-    public static int command(String[] argv) throws IOException {
-        Args a = Args.parse("init-model", argv, 1, java.util.Set.of("preset", "seed", "output"));
-        String out = a.options().get("output");
-        if (out == null) {
-            throw new UsageException("init-model: --output DIR is required");
-        }
+    @Override
+    public Integer call() throws IOException {
         ModelPreset preset;
         try {
-            preset = ModelPreset.byId(a.option("preset", "tiny"));
+            preset = ModelPreset.byId(presetId);
         } catch (IllegalArgumentException e) {
             throw new UsageException("init-model: " + e.getMessage());
         }
-        long seed;
-        try {
-            seed = Long.parseLong(a.option("seed", "42"));
-        } catch (NumberFormatException e) {
-            throw new UsageException("init-model: --seed must be an integer, got '" + a.option("seed", "") + "'");
-        }
-        write(preset, seed, Path.of(out));
-        System.out.printf("wrote %s model (seed %d, %s) to %s%n", preset.id(), seed, preset.config(), Path.of(out).toAbsolutePath());
+        write(preset, seed, out);
+        System.out.printf("wrote %s model (seed %d, %s) to %s%n", preset.id(), seed, preset.config(), out.toAbsolutePath());
         return 0;
     }
 }

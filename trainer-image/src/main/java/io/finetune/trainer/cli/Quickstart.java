@@ -21,23 +21,28 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import picocli.CommandLine.Command;
 
 /**
  * {@code quickstart}: writes the tiny base model and the word-reversal dataset under /tmp/finetune-quickstart, runs the embedded
  * examples/quickstart.yaml (LoRA), and prints held-out eval loss and greedy samples before and after training.
  */
-public final class Quickstart {
+@Command(name = "quickstart", description = {"Fine-tune a small model on a small task, with LoRA, and show the difference.",
+    "stories15M (else the tiny random model) + a WordNet task (else word reversal);",
+    "eval loss and samples before and after training."})
+public final class Quickstart implements Callable<Integer> {
     public static final String RESOURCE = "/quickstart/quickstart.yaml";
     static final int SAMPLES = 6;
     /** Held-out words scored by exact match (greedy decoding) before and after training. */
     static final int SCORED = 48;
 
-    private Quickstart() {
+    Quickstart() {
     }
 
-    public static int command(String[] argv) throws Exception {
-        Args.parse("quickstart", argv, 1, Set.of());
+    @Override
+    public Integer call() throws Exception {
         String why = RealQuickstart.unavailable(System.out);
         if (why == null) {
             return RealQuickstart.run(System.out);

@@ -1,29 +1,26 @@
 package io.finetune.trainer.pod;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * Serves {@link TrainerGauges} at {@code /metrics} (Prometheus text format) on the container port named "metrics".
- * One daemon thread: a scrape every few seconds needs no more, and it must not compete with training for cores.
+ * Serves {@link TrainerGauges} at {@code /metrics} on the container port named "metrics", with the Prometheus Java client's
+ * HTTP server and text exposition (format 0.0.4, or OpenMetrics when the scraper asks for it). Only the trainer's gauges:
+ * a registry of its own, no JVM metrics. One daemon thread: a scrape every few seconds needs no more, and it must not
+ * compete with training for cores.
  */
 public final class MetricsServer implements AutoCloseable {
     public static final String PATH = "/metrics";
-    static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final HTTPServer server;
 
-    private MetricsServer(HttpServer server, ExecutorService executor) {
+    private MetricsServer(HTTPServer server) {
         this.server = server;
-        this.executor = executor;
     }
 
     /** Listens on all interfaces (in a pod the port must be reachable from Prometheus). */
@@ -33,55 +30,34 @@ public final class MetricsServer implements AutoCloseable {
 
     /** Starts serving; port 0 picks a free port (see {@link #port()}). */
     public static MetricsServer start(InetSocketAddress address, TrainerGauges gauges) {
-        HttpServer server;
-        try {
-            server = HttpServer.create(address, 8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot listen for metrics on " + address + ": " + e.getMessage(), e);
-        }
+        PrometheusRegistry registry = new PrometheusRegistry();
+        registry.register(gauges);
         ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "metrics-server");
             t.setDaemon(true);
             return t;
         });
-        server.createContext(PATH, exchange -> serve(exchange, gauges));
-        server.setExecutor(executor);
-        server.start();
-        return new MetricsServer(server, executor);
+        try {
+            return new MetricsServer(HTTPServer.builder().inetAddress(address.getAddress()).port(address.getPort())
+                    .registry(registry).executorService(executor)
+                    .defaultHandler(exchange -> {   // instead of the client's landing page: only the metrics are served
+                        try (exchange) {
+                            exchange.sendResponseHeaders(404, -1);
+                        }
+                    })
+                    .buildAndStart());
+        } catch (IOException e) {
+            executor.shutdownNow();
+            throw new UncheckedIOException("cannot listen for metrics on " + address + ": " + e.getMessage(), e);
+        }
     }
 
     public int port() {
-        return server.getAddress().getPort();
-    }
-
-    private static void serve(HttpExchange exchange, TrainerGauges gauges) throws IOException {
-        try (exchange) {
-            if (!PATH.equals(exchange.getRequestURI().getPath())) {
-                exchange.sendResponseHeaders(404, -1);
-                return;
-            }
-            String method = exchange.getRequestMethod();
-            if (!"GET".equals(method) && !"HEAD".equals(method)) {
-                exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-                exchange.sendResponseHeaders(405, -1);
-                return;
-            }
-            byte[] body = gauges.exposition().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
-            if ("HEAD".equals(method)) {
-                exchange.sendResponseHeaders(200, -1);
-                return;
-            }
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        }
+        return server.getPort();
     }
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        server.close();
     }
 }

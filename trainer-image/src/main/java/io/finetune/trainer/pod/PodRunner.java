@@ -1,8 +1,8 @@
 package io.finetune.trainer.pod;
 
-import io.finetune.trainer.cli.ErrorReport;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.runtime.OutOfMemory;
 import io.finetune.trainer.train.TrainingStoppedException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -133,6 +133,6 @@ public final class PodRunner {
         if (reason != null && reason != TrainerResult.Reason.TrainerError) {
             return reason;
         }
-        return ErrorReport.isOutOfMemory(e) ? TrainerResult.Reason.OutOfMemory : TrainerResult.Reason.TrainerError;
+        return OutOfMemory.causedBy(e) ? TrainerResult.Reason.OutOfMemory : TrainerResult.Reason.TrainerError;
     }
 }

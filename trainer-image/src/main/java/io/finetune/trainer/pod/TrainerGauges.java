@@ -1,14 +1,19 @@
 package io.finetune.trainer.pod;
 
 import io.finetune.api.v1alpha1.Progress;
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.util.Arrays;
 import java.util.List;
 
 /**
  * The trainer's Prometheus gauges, fed by the same progress reports as the status patch (so the two never disagree).
- * A report and a scrape each take one short lock, so a scrape never shows the step of one report with the loss of another.
+ * A report and a scrape each take one short lock, so a scrape never shows the step of one report with the loss of another:
+ * hence one collector for all five (the client's own {@code Gauge}s are collected one by one).
  */
-public final class TrainerGauges implements ProgressSink {
+public final class TrainerGauges implements ProgressSink, MultiCollector {
 
     /** One exported gauge. */
     public enum Gauge {
@@ -53,19 +58,24 @@ public final class TrainerGauges implements ProgressSink {
         }
     }
 
-    /** Prometheus text exposition format 0.0.4. */
-    public String exposition() {
+    /** One consistent snapshot of all gauges, for the Prometheus client's registry. */
+    @Override
+    public MetricSnapshots collect() {
         double[] snapshot;
         synchronized (values) {
             snapshot = values.clone();
         }
-        StringBuilder sb = new StringBuilder(512);
-        for (Gauge g : List.of(Gauge.values())) {
-            sb.append("# HELP ").append(g.metricName).append(' ').append(g.help).append('\n');
-            sb.append("# TYPE ").append(g.metricName).append(" gauge\n");
-            sb.append(g.metricName).append(' ').append(format(snapshot[g.ordinal()])).append('\n');
+        MetricSnapshots.Builder metrics = MetricSnapshots.builder();
+        for (Gauge g : Gauge.values()) {
+            metrics.metricSnapshot(GaugeSnapshot.builder().name(g.metricName).help(g.help)
+                    .dataPoint(GaugeDataPointSnapshot.builder().value(snapshot[g.ordinal()]).build()).build());
         }
-        return sb.toString();
+        return metrics.build();
+    }
+
+    @Override
+    public List<String> getPrometheusNames() {
+        return Arrays.stream(Gauge.values()).map(g -> g.metricName).toList();
     }
 
     @Override
@@ -76,18 +86,5 @@ public final class TrainerGauges implements ProgressSink {
         if (v != null) {
             values[g.ordinal()] = v;
         }
-    }
-
-    private static String format(double v) {
-        if (Double.isNaN(v)) {
-            return "NaN";
-        }
-        if (Double.isInfinite(v)) {
-            return v > 0 ? "+Inf" : "-Inf";
-        }
-        if (v == Math.rint(v) && Math.abs(v) < 1e15) {
-            return Long.toString((long) v);
-        }
-        return Double.toString(v);   // Prometheus accepts Java's notation, e.g. 1.5E-4
     }
 }

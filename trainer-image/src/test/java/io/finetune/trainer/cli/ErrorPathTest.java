@@ -1,7 +1,6 @@
 package io.finetune.trainer.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.engine.EngineException;
 import io.finetune.trainer.storage.StorageException;
@@ -10,20 +9,13 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** One error line and an exit code by class for every kind of failure; traces only on request; no CUDA noise on CPU. */
+/** One error line and an exit code by class for every kind of failure; traces only on request. */
 class ErrorPathTest {
-    @TempDir
-    Path dir;
-
     @Test
     void failuresMapToTheirExitClassWithOneLine() {
         record Case(Throwable error, ErrorReport.ExitClass exitClass, String text) {
@@ -68,39 +60,5 @@ class ErrorPathTest {
         assertThat(loud.toString()).contains("\tat ");
         assertThat(ErrorReport.debugFromEnv(Map.of("FINETUNE_DEBUG", "1"))).isTrue();
         assertThat(ErrorReport.debugFromEnv(Map.of())).isFalse();
-    }
-
-    @Test
-    void cudaProbeIsQuietOnlyWithoutAnNvidiaDriver() {
-        String saved = System.getProperty(CudaProbe.LOG_LEVEL_PROPERTY);
-        try {
-            System.clearProperty(CudaProbe.LOG_LEVEL_PROPERTY);
-            assertThat(CudaProbe.quietWithoutGpu(p -> p.toString().equals("/dev/nvidiactl"))).isFalse();
-            assertThat(System.getProperty(CudaProbe.LOG_LEVEL_PROPERTY)).isNull();
-            assertThat(CudaProbe.quietWithoutGpu(p -> false)).isTrue();
-            assertThat(System.getProperty(CudaProbe.LOG_LEVEL_PROPERTY)).isEqualTo("error");
-        } finally {
-            if (saved == null) {
-                System.clearProperty(CudaProbe.LOG_LEVEL_PROPERTY);
-            } else {
-                System.setProperty(CudaProbe.LOG_LEVEL_PROPERTY, saved);
-            }
-        }
-    }
-
-    /** The real CLI in its own JVM on this GPU-less machine: DJL starts (init-model builds a model) without the warning. */
-    @Test
-    void aCpuRunPrintsNoCudaWarning() throws Exception {
-        assumeTrue(CudaProbe.NVIDIA_MARKERS.stream().noneMatch(Files::exists), "this machine has an NVIDIA driver");
-        Path err = dir.resolve("stderr.txt");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "io.finetune.trainer.Main",
-                "init-model", "--preset", "tiny", "--output", dir.resolve("m").toString())
-                .redirectError(err.toFile()).redirectOutput(dir.resolve("stdout.txt").toFile()).start();
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-        String stderr = Files.readString(err);
-        assertThat(p.exitValue()).as(stderr).isZero();
-        assertThat(dir.resolve("m/model.safetensors")).isRegularFile();
-        assertThat(stderr).doesNotContain("Failed to detect GPU count");
     }
 }

@@ -25,8 +25,10 @@ class MetricsServerTest {
             gauges.report(new TrainingProgress(42, 500, 0.42, 1.75, 1.5e-4, 1300.25, null).toProgress());
             Map<String, String> after = scrape(server.port());
 
-            assertThat(after).containsEntry("finetune_trainer_step", "42")
-                    .containsEntry("finetune_trainer_total_steps", "500");
+            // Values compared as numbers: the Prometheus client writes Java's Double.toString ("42.0"), which Prometheus
+            // reads as the same sample value as "42".
+            assertThat(Double.parseDouble(after.get("finetune_trainer_step"))).isEqualTo(42);
+            assertThat(Double.parseDouble(after.get("finetune_trainer_total_steps"))).isEqualTo(500);
             assertThat(Double.parseDouble(after.get("finetune_trainer_loss"))).isEqualTo(1.75);
             assertThat(Double.parseDouble(after.get("finetune_trainer_learning_rate"))).isEqualTo(1.5e-4);
             assertThat(Double.parseDouble(after.get("finetune_trainer_tokens_per_second"))).isEqualTo(1300.25);

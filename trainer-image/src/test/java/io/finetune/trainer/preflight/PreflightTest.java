@@ -69,7 +69,7 @@ class PreflightTest {
         FineTuneJob job = FineTuneJobManifest.read(manifest(name, dataset, method));
         Path scratch = Files.createDirectories(dir.resolve("scratch-" + name));
         try (Storage storage = Storage.fromEnvironment(scratch.resolve("cache"))) {
-            return Preflight.check(job.getSpec(), storage, scratch, gpu, PreflightCommand.NO_GPU_MEMORY);
+            return Preflight.check(job.getSpec(), storage, scratch, gpu, PreflightPod.NO_GPU_MEMORY);
         }
     }
 
@@ -129,8 +129,8 @@ class PreflightTest {
         env.put("FINETUNE_CONFIG", manifest("pod", "bad.jsonl", "{type: LoRA}").toString());
         env.put("FINETUNE_SCRATCH", Files.createDirectories(dir.resolve("scratch-pod")).toString());
         env.put("FINETUNE_TERMINATION_LOG", log.toString());
-        env.put(PreflightCommand.GPU_MEMORY_BYTES, String.valueOf(80L << 30));
-        int exit = PreflightCommand.inPod(env, new PrintStream(new ByteArrayOutputStream()));
+        env.put(PreflightPod.GPU_MEMORY_BYTES, String.valueOf(80L << 30));
+        int exit = PreflightPod.inPod(env, new PrintStream(new ByteArrayOutputStream()));
 
         assertThat(exit).isEqualTo(1);
         PreflightResult r = PreflightResult.parse(Files.readString(log)).orElseThrow();

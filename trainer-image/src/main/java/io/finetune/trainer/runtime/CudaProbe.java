@@ -1,4 +1,4 @@
-package io.finetune.trainer.cli;
+package io.finetune.trainer.runtime;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,18 +1,21 @@
-package io.finetune.trainer.plan;
+package io.finetune.trainer.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.trainer.cli.UsageException;
+import io.finetune.trainer.plan.ByteQuantity;
+import io.finetune.trainer.plan.PlanCheck;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 class PlanCommandTest {
     @TempDir
@@ -54,18 +57,23 @@ class PlanCommandTest {
         return a;
     }
 
+    /** The command as the CLI runs it (options parsed by picocli), its failures thrown rather than reported. */
+    private static int command(String[] argv, PrintStream out) throws Exception {
+        return CommandLine.populateCommand(new PlanCommand(out), Arrays.copyOfRange(argv, 1, argv.length)).call();
+    }
+
     @Test
     void printsEveryMethodAndExitsThreeWhenTheJobsMethodDoesNotFit() throws Exception {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
-        int full = PlanCommand.command(args("plan", manifest("Full", null).toString(), "--device-memory", "80Gi"), out);
+        int full = command(args("plan", manifest("Full", null).toString(), "--device-memory", "80Gi"), out);
         String text = buf.toString(StandardCharsets.UTF_8);
         assertThat(full).isEqualTo(PlanCommand.DOES_NOT_FIT);
         assertThat(text).contains("* Full").contains("LoRA").contains("DoRA").contains("LoRAPlus").contains("GaLore")
                 .contains("6,738,415,616 parameters").contains("Full does NOT fit in 80.00 GiB");
 
         buf.reset();
-        assertThat(PlanCommand.command(args("plan", manifest("LoRA", null).toString()), out)).isZero();
+        assertThat(command(args("plan", manifest("LoRA", null).toString()), out)).isZero();
         assertThat(buf.toString(StandardCharsets.UTF_8)).contains("* LoRA").contains("LoRA fits in 80.00 GiB");
     }
 
@@ -73,11 +81,11 @@ class PlanCommandTest {
     void remoteModelNeedsALocalConfigAndBadQuantitiesAreUsageErrors() throws Exception {
         Path remote = manifest("LoRA", "s3://bucket/llama");
         PrintStream sink = new PrintStream(new ByteArrayOutputStream());
-        assertThatThrownBy(() -> PlanCommand.command(args("plan", remote.toString()), sink))
+        assertThatThrownBy(() -> command(args("plan", remote.toString()), sink))
                 .isInstanceOf(UsageException.class).hasMessageContaining("--model-config");
-        assertThat(PlanCommand.command(args("plan", remote.toString(), "--model-config", dir.resolve("llama2-7b").toString()),
+        assertThat(command(args("plan", remote.toString(), "--model-config", dir.resolve("llama2-7b").toString()),
                 sink)).isZero();
-        assertThatThrownBy(() -> PlanCommand.command(args("plan", remote.toString(), "--device-memory", "lots"), sink))
+        assertThatThrownBy(() -> command(args("plan", remote.toString(), "--device-memory", "lots"), sink))
                 .isInstanceOf(UsageException.class).hasMessageContaining("lots");
     }
 

@@ -1,55 +1,75 @@
-package io.finetune.trainer.plan;
+package io.finetune.trainer.cli;
 
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.trainer.cli.Args;
-import io.finetune.trainer.cli.UsageException;
 import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.plan.ByteQuantity;
+import io.finetune.trainer.plan.MemoryPlan;
 import io.finetune.trainer.storage.StorageException;
 import io.finetune.trainer.storage.StorageUri;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * {@code plan <FineTuneJob.yaml> [--device-memory 80Gi] [--device gpu|cpu] [--model-config PATH]}: prints the memory plan of
  * every method for the job's model, micro-batch and sequence length, and whether each fits. Exit code 0 when the job's own
  * method fits, 3 when it does not.
  */
-public final class PlanCommand {
-    public static final String USAGE =
-            "  plan <FineTuneJob.yaml> [--device-memory 80Gi] [--device gpu|cpu] [--model-config config.json|DIR]\n"
-            + "                                               memory plan per method; exit 3 if the job's method does not fit\n";
+@Command(name = "plan", description = {"Memory plan per method for the job, and whether each fits.",
+    "From the model's config.json, the micro-batch and the sequence length; exit 3 if the job's own method",
+    "does not fit."})
+public final class PlanCommand implements Callable<Integer> {
     public static final String DEFAULT_DEVICE_MEMORY = "80Gi";
     public static final int DOES_NOT_FIT = 3;
 
-    private PlanCommand() {
+    @Parameters(paramLabel = "<FineTuneJob.yaml>", description = "the job's manifest")
+    Path manifest;
+
+    @Option(names = "--device-memory", paramLabel = "80Gi", defaultValue = DEFAULT_DEVICE_MEMORY,
+            description = "the device's memory (default: ${DEFAULT-VALUE})")
+    String deviceMemory;
+
+    @Option(names = "--device", paramLabel = "gpu|cpu", defaultValue = "gpu",
+            description = "where the job trains (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--model-config", paramLabel = "config.json|DIR",
+            description = "the model's config.json (default: from spec.model.source when it is file://)")
+    String modelConfig;
+
+    private final PrintStream out;
+
+    PlanCommand() {
+        this(System.out);
     }
 
-    public static int command(String[] argv, PrintStream out) throws IOException {
-        Args a = Args.parse("plan", argv, 1, Set.of("device-memory", "device", "model-config"));
-        if (a.positional().size() != 1) {
-            throw new UsageException("plan: expected exactly one FineTuneJob manifest, got " + a.positional());
-        }
-        Path manifest = Path.of(a.positional().get(0));
+    PlanCommand(PrintStream out) {
+        this.out = out;
+    }
+
+    @Override
+    public Integer call() throws IOException {
         if (!Files.isRegularFile(manifest)) {
             throw new UsageException("plan: manifest " + manifest + " does not exist");
         }
-        String device = a.option("device", "gpu");
         if (!device.equals("gpu") && !device.equals("cpu")) {
             throw new UsageException("plan: --device must be gpu or cpu, got '" + device + "'");
         }
         long memory;
         try {
-            memory = ByteQuantity.parse(a.option("device-memory", DEFAULT_DEVICE_MEMORY));
+            memory = ByteQuantity.parse(deviceMemory);
         } catch (IllegalArgumentException e) {
             throw new UsageException("plan: --device-memory: " + e.getMessage());
         }
         FineTuneJob job = FineTuneJobManifest.read(manifest);
-        Path config = configJson(job, a.options().get("model-config"));
+        Path config = configJson(job, modelConfig);
         MemoryPlan plan = MemoryPlan.of(ModelDimensions.read(config), job.getSpec().method,
                 PlanInputs.from(job.getSpec(), device.equals("gpu")), memory);
         out.printf("FineTuneJob %s, model %s%n", job.getMetadata().getName(), config);

@@ -1,4 +1,4 @@
-package io.finetune.trainer.cli;
+package io.finetune.trainer.runtime;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;

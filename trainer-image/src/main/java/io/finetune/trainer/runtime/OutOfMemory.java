@@ -1,0 +1,29 @@
+package io.finetune.trainer.runtime;
+
+import java.util.Locale;
+
+/**
+ * Whether a failure means the process ran out of memory: the CLI's resource exit class ({@code cli/ErrorReport}) and the
+ * pod's reason OutOfMemory ({@code pod/PodRunner}) use this one test.
+ */
+public final class OutOfMemory {
+    private OutOfMemory() {
+    }
+
+    /**
+     * Java heap exhaustion, or libtorch failing to allocate (its messages: "DefaultCPUAllocator: can't allocate memory",
+     * "CUDA out of memory"), anywhere in the cause chain.
+     */
+    public static boolean causedBy(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof OutOfMemoryError) {
+                return true;
+            }
+            String m = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
+            if (m.contains("out of memory") || m.contains("can't allocate memory")) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
