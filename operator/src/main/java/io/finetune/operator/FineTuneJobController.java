@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.finetune.api.TrainerContract.Paths;
 import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
@@ -245,10 +246,10 @@ public class FineTuneJobController {
     private String changedFields(FineTuneJob resource) {
         try {
             ConfigMap cm = client.configMaps().inNamespace(resource.getMetadata().getNamespace()).withName(Names.configMap(resource)).get();
-            if (cm == null || cm.getData() == null || cm.getData().get(Names.CONFIG_KEY) == null) {
+            if (cm == null || cm.getData() == null || cm.getData().get(Paths.CONFIG_KEY) == null) {
                 return "";
             }
-            FineTuneJob original = Serialization.unmarshal(cm.getData().get(Names.CONFIG_KEY), FineTuneJob.class);
+            FineTuneJob original = Serialization.unmarshal(cm.getData().get(Paths.CONFIG_KEY), FineTuneJob.class);
             List<String> changed = SpecDiff.changedFields(original.getSpec(), resource.getSpec());
             return changed.isEmpty() ? "" : " (" + String.join(", ", changed) + ")";
         } catch (RuntimeException e) {

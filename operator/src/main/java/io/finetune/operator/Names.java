@@ -20,7 +20,6 @@ public final class Names {
     public static final String PREFLIGHT = "preflight";
 
     public static final String CONTAINER = "trainer";
-    public static final String CONFIG_KEY = "job.yaml";
 
     private Names() {
     }

@@ -2,6 +2,7 @@ package io.finetune.trainer.preflight;
 
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.PreflightResult;
+import io.finetune.api.TrainerContract;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.cli.Args;
 import io.finetune.trainer.cli.UsageException;
@@ -27,8 +28,8 @@ public final class PreflightCommand {
     public static final String USAGE =
             "  preflight [<FineTuneJob.yaml> [--gpu-memory 80Gi]]   CPU checks before a GPU is held: data, targetModules, memory,\n"
             + "                                               storage (no manifest: the operator's preflight pod)\n";
-    public static final String GPU_MEMORY_BYTES = "FINETUNE_GPU_MEMORY_BYTES";
-    public static final String GPU_MEMORY_NOTE = "FINETUNE_GPU_MEMORY_NOTE";
+    public static final String GPU_MEMORY_BYTES = TrainerContract.Env.GPU_MEMORY_BYTES;
+    public static final String GPU_MEMORY_NOTE = TrainerContract.Env.GPU_MEMORY_NOTE;
     static final String NO_GPU_MEMORY = "GPU memory unknown (no spec.resources.gpuMemory, no --gpu-memory): memory not checked";
 
     private PreflightCommand() {
