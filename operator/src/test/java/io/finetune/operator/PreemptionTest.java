@@ -143,8 +143,8 @@ class PreemptionTest extends ControllerTestBase {
         var ledger = io.finetune.operator.status.AttemptLedger.update(java.util.Map.of(), java.util.List.of(pod), t0);
         job.getMetadata().setAnnotations(java.util.Map.of(io.finetune.operator.status.AttemptLedger.ANNOTATION,
                 io.finetune.operator.status.AttemptLedger.write(ledger)));
-        var stopping = io.finetune.operator.status.StatusDeriver.derive(new io.finetune.operator.status.StatusDeriver.Observation(
-                ftj, job, java.util.List.of(pod), java.util.List.of(), null, null, t0));
+        var stopping = io.finetune.operator.status.StatusDeriver.derive(io.finetune.operator.observe.Observation.of(
+                ftj, job, java.util.List.of(pod)), java.util.List.of(), t0);
         assertThat(stopping.phase()).isEqualTo(Phase.Running);
         assertThat(stopping.reason()).isEqualTo("Preempted");
         assertThat(stopping.message()).contains("evicted-trainer-x1 is being deleted").contains("checkpoints its current step");

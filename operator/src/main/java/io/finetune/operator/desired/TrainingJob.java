@@ -18,10 +18,10 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
 import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
+import io.finetune.api.TrainerContract;
 import io.finetune.api.TrainerContract.Env;
 import io.finetune.api.TrainerContract.Paths;
 import io.finetune.api.TrainerContract.Ports;
-import io.finetune.api.TrainerContract;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
@@ -29,6 +29,7 @@ import io.finetune.api.v1alpha1.ResourcesSpec;
 import io.finetune.operator.Names;
 import io.finetune.operator.OperatorSettings;
 import io.finetune.operator.desired.StorageLocations.Location;
+import io.finetune.operator.observe.SpecChange;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
@@ -65,7 +66,7 @@ public final class TrainingJob {
                 .withMetadata(Owners.metadata(job, Names.trainer(job)))
                 .editMetadata()
                 .withLabels(jobLabels)
-                .addToAnnotations(Names.SPEC_HASH_ANNOTATION, SpecHash.of(spec))
+                .addToAnnotations(SpecChange.ANNOTATION, SpecChange.hash(spec))
                 .endMetadata()
                 .withNewSpec()
                 .withParallelism(Boolean.TRUE.equals(spec.suspend) ? 0 : 1)
