@@ -89,6 +89,52 @@ public record TrainerResult(Outcome outcome, Reason reason, String message, Arti
         return json;
     }
 
+    /**
+     * This result with its numbers made safe to copy into status: non-finite losses and a negative bestStep left out of
+     * metrics, negative counts left out of memory. The operator applies it to what a pod reports, the trainer before it
+     * writes, since JSON has no NaN (Jackson would write the string "NaN", which the API server rejects for a number).
+     */
+    public TrainerResult sanitized() {
+        return new TrainerResult(outcome, reason, message, artifact, finite(metrics), nonNegative(memory), steps);
+    }
+
+    /** A copy with each non-finite loss, and a negative bestStep, left out; null for null. */
+    public static Metrics finite(Metrics m) {
+        if (m == null) {
+            return null;
+        }
+        Metrics out = new Metrics();
+        out.trainLoss = finite(m.trainLoss);
+        out.evalLossBefore = finite(m.evalLossBefore);
+        out.evalLossAfter = finite(m.evalLossAfter);
+        out.bestStep = m.bestStep != null && m.bestStep >= 0 ? m.bestStep : null;
+        return out;
+    }
+
+    /** The number, or null when it is null, NaN or infinite: the one finite-number filter of every status write. */
+    public static Double finite(Double v) {
+        return v != null && Double.isFinite(v) ? v : null;
+    }
+
+    /** A copy with each negative figure left out; null for null. */
+    public static MemoryUsage nonNegative(MemoryUsage m) {
+        if (m == null) {
+            return null;
+        }
+        MemoryUsage out = new MemoryUsage();
+        out.trainableParameters = nonNegative(m.trainableParameters);
+        out.totalParameters = nonNegative(m.totalParameters);
+        out.optimizerStateBytes = nonNegative(m.optimizerStateBytes);
+        out.gradientBytes = nonNegative(m.gradientBytes);
+        out.weightBytes = nonNegative(m.weightBytes);
+        out.peakRssBytes = nonNegative(m.peakRssBytes);
+        return out;
+    }
+
+    private static Long nonNegative(Long v) {
+        return v != null && v >= 0 ? v : null;
+    }
+
     /** Parses a termination message; empty when it is not a TrainerResult (e.g. the log tail of a crashed JVM). */
     public static Optional<TrainerResult> parse(String text) {
         if (text == null || !text.strip().startsWith("{")) {

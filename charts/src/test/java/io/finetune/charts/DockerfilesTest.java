@@ -16,10 +16,10 @@ import org.junit.jupiter.api.Test;
 /**
  * The images cannot be built here (no Docker engine), so their Dockerfiles are checked against the repository: the build
  * stage builds a module that exists with the right profile, every file copied into the runtime stage is one that build
- * produces, the runtime user is not root, and the entrypoint is the command the operator (CONTRACTS.md C) and the chart use.
+ * produces, the runtime user is not root, and the entrypoint is the command the operator (docs/contracts.md, "Pod") and the chart use.
  */
 class DockerfilesTest {
-    private static final String TRAINER_JAR = "/opt/finetune/finetune-trainer.jar";
+    private static final String TRAINER_JAR = io.finetune.api.TrainerContract.Paths.TRAINER_JAR;
 
     @Test
     void cudaTrainerImageUsesTheImagesLibtorchAndLeavesTheCpuJarOut() throws Exception {
@@ -144,7 +144,7 @@ class DockerfilesTest {
 
     private static void checkTrainerImage(Dockerfile d) throws IOException {
         assertNonRoot(d);
-        assertThat(d.entrypoint()).as("CONTRACTS.md C: the operator runs `java -jar " + TRAINER_JAR + " pod`")
+        assertThat(d.entrypoint()).as("docs/contracts.md: the operator runs `java -jar " + TRAINER_JAR + " pod`")
                 .containsExactly("java", "-jar", TRAINER_JAR);
         List<Dockerfile.Copy> copies = runtimeCopies(d).stream().filter(c -> "build".equals(c.from())).toList();
         assertThat(copies).singleElement().satisfies(copy -> {

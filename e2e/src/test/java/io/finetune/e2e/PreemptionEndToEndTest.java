@@ -1,7 +1,5 @@
 package io.finetune.e2e;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.finetune.api.TrainerResult;
@@ -9,12 +7,7 @@ import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.api.v1alpha1.Phase;
 import io.finetune.testkit.ControlPlane;
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
+import io.finetune.testkit.GitOpsHealth;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,6 +17,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Preemption on a real 1.20 control plane: a training pod deleted gracefully mid-run (the fake node sends SIGTERM, waits
@@ -227,7 +227,7 @@ class PreemptionEndToEndTest {
         }
         System.out.println("Argo CD health of objects from these runs:");
         for (var e : seenByPhase.entrySet()) {
-            ArgoHealth h = ArgoHealth.of(e.getValue());
+            GitOpsHealth.Argo h = GitOpsHealth.argo(e.getValue());
             System.out.println("  " + e.getKey() + " -> " + h);
             String want = switch (e.getKey()) {
                 case Pending, Running -> "Progressing";

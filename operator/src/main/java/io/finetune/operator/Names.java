@@ -12,15 +12,12 @@ public final class Names {
     /** Set on the Job and its pods: which FineTuneJob they belong to (the pod informer maps events back with it). */
     public static final String JOB_NAME_LABEL = "finetune.io/job-name";
     public static final String KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
-    /** sha256 of the spec (suspend excluded) the Job was built from: later spec edits are detected and ignored. */
-    public static final String SPEC_HASH_ANNOTATION = "finetune.io/spec-hash";
 
     /** Set on the preflight Job's pods (value {@link #PREFLIGHT}): they are not training pods. */
     public static final String COMPONENT_LABEL = "finetune.io/component";
     public static final String PREFLIGHT = "preflight";
 
     public static final String CONTAINER = "trainer";
-    public static final String CONFIG_KEY = "job.yaml";
 
     private Names() {
     }

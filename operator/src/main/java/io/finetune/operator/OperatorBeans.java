@@ -1,6 +1,12 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.finetune.operator.desired.DesiredResources;
+import io.finetune.operator.observe.Observer;
+import io.finetune.operator.status.EventRecorder;
+import io.finetune.operator.status.StatusRecorder;
+import io.finetune.operator.status.StatusWriter;
+import io.finetune.operator.validate.SpecChecks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -9,11 +15,14 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.context.Dependent;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
-import jakarta.interceptor.Interceptor;
 import jakarta.inject.Singleton;
+import jakarta.interceptor.Interceptor;
 import java.time.Clock;
 
-/** Constructor wiring of the operator's parts (no field injection). */
+/**
+ * Constructor wiring of the operator's parts (no field injection): the controller's collaborators (observer, validator,
+ * desired resources, status recorder), metrics and leader election.
+ */
 @ApplicationScoped
 public class OperatorBeans {
     @Produces
@@ -24,10 +33,39 @@ public class OperatorBeans {
 
     @Produces
     @Singleton
-    FineTuneJobController controller(KubernetesClient client, OperatorConfig config, OperatorMetrics metrics) {
-        Clock clock = Clock.systemUTC();
-        return new FineTuneJobController(client, config.settings(), new StatusWriter(client), new EventRecorder(client, clock),
-                metrics, clock);
+    Clock clock() {
+        return Clock.systemUTC();
+    }
+
+    @Produces
+    @Singleton
+    Observer observer(KubernetesClient client) {
+        return new Observer(client);
+    }
+
+    @Produces
+    @Singleton
+    SpecChecks validator(OperatorConfig config) {
+        return new SpecChecks(config.settings());
+    }
+
+    @Produces
+    @Singleton
+    EventRecorder events(KubernetesClient client, Clock clock) {
+        return new EventRecorder(client, clock);
+    }
+
+    @Produces
+    @Singleton
+    DesiredResources desired(KubernetesClient client, OperatorConfig config, EventRecorder events, OperatorMetrics metrics,
+                             Clock clock) {
+        return new DesiredResources(client, config.settings(), events, metrics, clock);
+    }
+
+    @Produces
+    @Singleton
+    StatusRecorder status(KubernetesClient client, EventRecorder events) {
+        return new StatusRecorder(new StatusWriter(client), events);
     }
 
     @Produces

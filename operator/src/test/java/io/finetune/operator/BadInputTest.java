@@ -1,20 +1,20 @@
 package io.finetune.operator;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatCode;
-
 import io.fabric8.kubernetes.api.model.Condition;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.api.v1alpha1.Phase;
 import io.finetune.operator.status.ConditionType;
 import io.finetune.operator.status.Conditions;
-import java.util.Optional;
-import java.util.stream.Stream;
+import io.finetune.operator.status.EventRecorder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import java.util.Optional;
+import java.util.stream.Stream;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 /**
  * Every spec the API server might let through (no CEL, old schema) but that cannot run: Failed, Valid=False with

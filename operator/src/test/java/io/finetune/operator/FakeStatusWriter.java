@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
+import io.finetune.operator.status.StatusWriter;
 
 /** The real writer with a failure switch (the API server rejecting a status write) and a write counter. */
 final class FakeStatusWriter extends StatusWriter {

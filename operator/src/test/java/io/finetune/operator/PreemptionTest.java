@@ -1,7 +1,5 @@
 package io.finetune.operator;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -9,11 +7,12 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.api.v1alpha1.Phase;
-import io.finetune.operator.HealthChecks.ArgoHealth;
 import io.finetune.operator.status.ConditionType;
 import io.finetune.operator.status.Conditions;
-import java.time.Duration;
+import io.finetune.testkit.GitOpsHealth;
 import org.junit.jupiter.api.Test;
+import java.time.Duration;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A trainer stopped by SIGTERM (exit 75, reason Preempted) is a resumable interruption, not a failed attempt; GPU time is
@@ -49,8 +48,8 @@ class PreemptionTest extends ControllerTestBase {
     void preemptedAttemptResumesIsNotCountedAgainstBackoffLimitAndGpuTimeIsBilledPerAttempt() throws Exception {
         FineTuneJob ftj = create(TestJobs.lora("preempt"));
         FineTuneJobStatus pending = reconcile(ftj);
-        assertThat(HealthChecks.argo(get(ftj))).isEqualTo(new ArgoHealth("Progressing", "waiting for the training pod to start"));
-        assertThat(HealthChecks.kstatus(get(ftj))).isEqualTo("InProgress");
+        assertThat(GitOpsHealth.argo(get(ftj))).isEqualTo(new GitOpsHealth.Argo("Progressing", "waiting for the training pod to start"));
+        assertThat(GitOpsHealth.kstatus(get(ftj))).isEqualTo("InProgress");
         assertThat(Conditions.find(pending.conditions, ConditionType.Ready)).get()
                 .satisfies(c -> assertThat(c.getStatus() + " " + c.getReason()).isEqualTo("False Pending"))
                 .satisfies(c -> assertThat(c.getObservedGeneration()).isEqualTo(get(ftj).getMetadata().getGeneration()));
@@ -65,8 +64,8 @@ class PreemptionTest extends ControllerTestBase {
         progress(ftj, 7);
         FineTuneJobStatus running = reconcile(ftj);
         assertThat(running.phase).isEqualTo(Phase.Running);
-        assertThat(HealthChecks.argo(get(ftj)).status()).isEqualTo("Progressing");
-        assertThat(HealthChecks.argo(get(ftj)).message()).startsWith("step 7/20: ");
+        assertThat(GitOpsHealth.argo(get(ftj)).status()).isEqualTo("Progressing");
+        assertThat(GitOpsHealth.argo(get(ftj)).message()).startsWith("step 7/20: ");
 
         // SIGTERM (node drain, spot reclaim): the trainer checkpoints step 7 and exits 75 after 5 minutes of running.
         kubelet.terminated(first, "Failed", 75, "Error", PREEMPTED, "2026-01-01T00:05:05Z");
@@ -101,8 +100,8 @@ class PreemptionTest extends ControllerTestBase {
         assertThat(registry.get("finetune.gpu.seconds").tag("namespace", TestJobs.NAMESPACE).counter().count()).isEqualTo(900.0);
         assertThat(Conditions.find(done.conditions, ConditionType.Ready)).get()
                 .satisfies(r -> assertThat(r.getStatus() + " " + r.getReason()).isEqualTo("True Succeeded"));
-        assertThat(HealthChecks.kstatus(get(ftj))).isEqualTo("Current");
-        assertThat(HealthChecks.argo(get(ftj))).isEqualTo(new ArgoHealth("Healthy", "artifact written to s3://adapters/run-1"));
+        assertThat(GitOpsHealth.kstatus(get(ftj))).isEqualTo("Current");
+        assertThat(GitOpsHealth.argo(get(ftj))).isEqualTo(new GitOpsHealth.Argo("Healthy", "artifact written to s3://adapters/run-1"));
 
         // A further pass (resync, operator restart) bills nothing twice.
         newController().reconcile(get(ftj));
@@ -143,8 +142,8 @@ class PreemptionTest extends ControllerTestBase {
         var ledger = io.finetune.operator.status.AttemptLedger.update(java.util.Map.of(), java.util.List.of(pod), t0);
         job.getMetadata().setAnnotations(java.util.Map.of(io.finetune.operator.status.AttemptLedger.ANNOTATION,
                 io.finetune.operator.status.AttemptLedger.write(ledger)));
-        var stopping = io.finetune.operator.status.StatusDeriver.derive(new io.finetune.operator.status.StatusDeriver.Observation(
-                ftj, job, java.util.List.of(pod), java.util.List.of(), null, null, t0));
+        var stopping = io.finetune.operator.status.StatusDeriver.derive(io.finetune.operator.observe.Observation.of(
+                ftj, job, java.util.List.of(pod)), java.util.List.of(), t0);
         assertThat(stopping.phase()).isEqualTo(Phase.Running);
         assertThat(stopping.reason()).isEqualTo("Preempted");
         assertThat(stopping.message()).contains("evicted-trainer-x1 is being deleted").contains("checkpoints its current step");
@@ -172,8 +171,8 @@ class PreemptionTest extends ControllerTestBase {
         assertThat(Conditions.find(failed.conditions, ConditionType.Ready)).get()
                 .satisfies(r -> assertThat(r.getStatus() + " " + r.getReason()).isEqualTo("False TrainerError"));
         assertThat(Conditions.isTrue(failed.conditions, ConditionType.Stalled)).isTrue();
-        assertThat(HealthChecks.kstatus(get(ftj))).isEqualTo("Failed");
-        assertThat(HealthChecks.argo(get(ftj))).isEqualTo(new ArgoHealth("Degraded",
+        assertThat(GitOpsHealth.kstatus(get(ftj))).isEqualTo("Failed");
+        assertThat(GitOpsHealth.argo(get(ftj))).isEqualTo(new GitOpsHealth.Argo("Degraded",
                 "InvalidDataset: /scratch/data/train.jsonl:3: expected a JSON object"));
         assertThat(failed.usage.gpuSeconds).isEqualTo(30.0);
     }
@@ -195,8 +194,8 @@ class PreemptionTest extends ControllerTestBase {
         assertThat(suspended.phase).isEqualTo(Phase.Suspended);
         assertThat(suspended.message).isEqualTo("suspended (spec.suspend) at step 12/20; set spec.suspend to false to resume"
                 + " from its checkpoint");
-        assertThat(HealthChecks.argo(get(ftj))).isEqualTo(new ArgoHealth("Suspended", suspended.message));
-        assertThat(HealthChecks.kstatus(get(ftj))).isEqualTo("Current");
+        assertThat(GitOpsHealth.argo(get(ftj))).isEqualTo(new GitOpsHealth.Argo("Suspended", suspended.message));
+        assertThat(GitOpsHealth.kstatus(get(ftj))).isEqualTo("Current");
 
         current = get(ftj);
         current.getSpec().suspend = false;
@@ -217,8 +216,8 @@ class PreemptionTest extends ControllerTestBase {
         client.resource(current).update();   // generation 2, not yet reconciled
         FineTuneJob stale = get(ftj);
         assertThat(stale.getMetadata().getGeneration()).isGreaterThan(stale.getStatus().observedGeneration);
-        assertThat(HealthChecks.argo(stale)).isEqualTo(new ArgoHealth("Progressing",
+        assertThat(GitOpsHealth.argo(stale)).isEqualTo(new GitOpsHealth.Argo("Progressing",
                 "the operator has not yet observed generation " + stale.getMetadata().getGeneration()));
-        assertThat(HealthChecks.kstatus(stale)).isEqualTo("InProgress");
+        assertThat(GitOpsHealth.kstatus(stale)).isEqualTo("InProgress");
     }
 }

@@ -15,6 +15,12 @@ import io.fabric8.generator.annotation.ValidationRule;
 @ValidationRule(value = "!has(self.invalidRecords) || self.invalidRecords != 'Truncate'",
         message = "spec.dataset.invalidRecords: must be Fail or Skip")
 public class DatasetSpec {
+    /**
+     * Share of the records held out when neither evalSource nor evalFraction is set. Not a field default: the server would
+     * then set evalFraction next to an evalSource, which the rule above refuses, and the run identity would change.
+     */
+    public static final double DEFAULT_EVAL_FRACTION = 0.1;
+
     @Required
     @Pattern(Uris.PATTERN)
     @JsonPropertyDescription("URI of a JSONL file (or a directory of *.jsonl files): pvc://, s3://, https://, hf://org/name[@revision], file:///.")
@@ -29,7 +35,8 @@ public class DatasetSpec {
 
     @Min(0)
     @Max(0.5)
-    @JsonPropertyDescription("Fraction of records held out for evaluation (seeded split), 0 to 0.5. Default: 0.1 when evalSource is not set.")
+    @JsonPropertyDescription("Fraction of records held out for evaluation (seeded split), 0 to 0.5. Default: "
+            + DEFAULT_EVAL_FRACTION + " when evalSource is not set.")
     public Double evalFraction;
 
     @Min(8)
@@ -48,4 +55,9 @@ public class DatasetSpec {
 
     @JsonPropertyDescription("Name of a Secret with credentials for the dataset source (S3 keys or HF_TOKEN). Default: none.")
     public String credentialsSecret;
+
+    /** The share of records split off for evaluation when there is no evalSource. */
+    public double evalFractionOrDefault() {
+        return evalFraction != null ? evalFraction : DEFAULT_EVAL_FRACTION;
+    }
 }

@@ -2,6 +2,7 @@ package io.finetune.operator.desired;
 
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.finetune.api.TrainerContract.Credentials;
 import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.operator.desired.StorageLocations.Location;
@@ -12,40 +13,25 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Maps credentials Secrets to the trainer's env (CONTRACTS.md B) as secretKeyRef only: the operator never reads a
- * Secret. The trainer takes one set of env per storage family, so the S3 keys come from the Secret named next to the
+ * Maps credentials Secrets to the trainer's env ({@link Credentials}; docs/contracts.md, "Credentials") as secretKeyRef
+ * only: the operator never reads a Secret. The trainer takes one set of env per storage family, so the S3 keys come from the Secret named next to the
  * s3:// URIs and the Hugging Face token from the one next to the hf:// URIs; two different Secrets for one family are
  * a spec error. Every key is optional: a Secret may hold only some of them.
  */
 public final class CredentialEnv {
-    /** Which env names a storage family reads. */
-    enum Family {
-        S3("s3://", List.of("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL",
-                "S3_FORCE_PATH_STYLE")),
-        HF("hf://", List.of("HF_TOKEN", "HF_ENDPOINT"));
-
-        final String scheme;
-        final List<String> keys;
-
-        Family(String scheme, List<String> keys) {
-            this.scheme = scheme;
-            this.keys = keys;
-        }
-    }
-
     private CredentialEnv() {
     }
 
     /** The Secret each family uses; conflicting Secrets become violations naming the second field. */
-    static Map<Family, String> secrets(FineTuneJobSpec spec, List<Violation> violations) {
-        Map<Family, String> chosen = new LinkedHashMap<>();
-        Map<Family, String> chosenFrom = new LinkedHashMap<>();
+    static Map<Credentials, String> secrets(FineTuneJobSpec spec, List<Violation> violations) {
+        Map<Credentials, String> chosen = new LinkedHashMap<>();
+        Map<Credentials, String> chosenFrom = new LinkedHashMap<>();
         for (Location loc : StorageLocations.of(spec)) {
             if (loc.secret() == null) {
                 continue;
             }
-            for (Family f : Family.values()) {
-                if (!loc.uri().startsWith(f.scheme)) {
+            for (Credentials f : Credentials.values()) {
+                if (!loc.uri().startsWith(f.scheme())) {
                     continue;
                 }
                 String previous = chosen.putIfAbsent(f, loc.secret());
@@ -53,7 +39,7 @@ public final class CredentialEnv {
                     chosenFrom.put(f, loc.secretField());
                 } else if (!previous.equals(loc.secret())) {
                     violations.add(new Violation(loc.secretField(), "is '" + loc.secret() + "' but " + chosenFrom.get(f)
-                            + " is '" + previous + "': the trainer takes one " + f.scheme + " credential set, use one Secret"));
+                            + " is '" + previous + "': the trainer takes one " + f.scheme() + " credential set, use one Secret"));
                 }
             }
         }
@@ -71,7 +57,7 @@ public final class CredentialEnv {
     public static List<EnvVar> env(FineTuneJobSpec spec) {
         List<EnvVar> env = new ArrayList<>();
         secrets(spec, new ArrayList<>()).forEach((family, secret) -> {
-            for (String key : family.keys) {
+            for (String key : family.variables()) {
                 env.add(new EnvVarBuilder().withName(key)
                         .withNewValueFrom().withNewSecretKeyRef(key, secret, true).endValueFrom()
                         .build());
@@ -81,7 +67,7 @@ public final class CredentialEnv {
     }
 
     /** The Secret the env of {@code family} reads, if any (for tests and messages). */
-    static Optional<String> secretFor(FineTuneJobSpec spec, Family family) {
+    static Optional<String> secretFor(FineTuneJobSpec spec, Credentials family) {
         return Optional.ofNullable(secrets(spec, new ArrayList<>()).get(family));
     }
 }

@@ -41,11 +41,4 @@ public final class Owners {
                 .withOwnerReferences(controllerRef(job))
                 .build();
     }
-
-    /** True when {@code meta} is controlled by exactly this FineTuneJob (same uid), not a deleted namesake. */
-    public static boolean isOwnedBy(ObjectMeta meta, FineTuneJob job) {
-        return meta.getOwnerReferences() != null && meta.getOwnerReferences().stream()
-                .anyMatch(r -> Boolean.TRUE.equals(r.getController()) && job.getMetadata().getUid() != null
-                        && job.getMetadata().getUid().equals(r.getUid()));
-    }
 }

@@ -10,6 +10,8 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.finetune.api.TrainerContract.Env;
+import io.finetune.api.TrainerContract.Paths;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.operator.Names;
 import io.finetune.operator.OperatorSettings;
@@ -39,19 +41,19 @@ public final class PreflightJob {
         Container c = trainer.getContainers().get(0);
         List<EnvVar> env = new ArrayList<>();
         for (EnvVar e : c.getEnv()) {
-            if (!e.getName().equals("OMP_NUM_THREADS")) {
+            if (!e.getName().equals(Env.OMP_NUM_THREADS)) {
                 env.add(e);
             }
         }
-        env.add(new EnvVarBuilder().withName("OMP_NUM_THREADS").withValue(CPU).build());
+        env.add(new EnvVarBuilder().withName(Env.OMP_NUM_THREADS).withValue(CPU).build());
         if (gpuMemoryBytes != null) {
-            env.add(new EnvVarBuilder().withName("FINETUNE_GPU_MEMORY_BYTES").withValue(Long.toString(gpuMemoryBytes)).build());
+            env.add(new EnvVarBuilder().withName(Env.GPU_MEMORY_BYTES).withValue(Long.toString(gpuMemoryBytes)).build());
         } else {
-            env.add(new EnvVarBuilder().withName("FINETUNE_GPU_MEMORY_NOTE").withValue(note).build());
+            env.add(new EnvVarBuilder().withName(Env.GPU_MEMORY_NOTE).withValue(note).build());
         }
         Map<String, Quantity> res = Map.of("cpu", new Quantity(CPU), "memory", new Quantity(MEMORY));
         Container container = new ContainerBuilder(c)
-                .withCommand("java", "-Xmx1g", "-jar", TrainingJob.TRAINER_JAR, "preflight")
+                .withCommand("java", "-Xmx1g", "-jar", Paths.TRAINER_JAR, "preflight")
                 .withEnv(env)
                 .withPorts(List.of())
                 .withResources(new ResourceRequirementsBuilder().withLimits(res).withRequests(res).build())

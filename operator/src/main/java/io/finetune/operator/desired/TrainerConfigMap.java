@@ -4,13 +4,14 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.finetune.api.TrainerContract.Paths;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.operator.Names;
 import java.util.Map;
 
 /**
  * ConfigMap {@code <job>-config} with key {@code job.yaml}: the FineTuneJob (apiVersion, kind, name, namespace, uid,
- * spec) the trainer pod reads from /etc/finetune (CONTRACTS.md C). Status is left out: the pod reads live status itself.
+ * spec) the trainer pod reads from /etc/finetune (docs/contracts.md, "ConfigMap"). Status is left out: the pod reads live status itself.
  */
 public final class TrainerConfigMap {
     private TrainerConfigMap() {
@@ -19,7 +20,7 @@ public final class TrainerConfigMap {
     public static ConfigMap desired(FineTuneJob job) {
         return new ConfigMapBuilder()
                 .withMetadata(Owners.metadata(job, Names.configMap(job)))
-                .withData(Map.of(Names.CONFIG_KEY, jobYaml(job)))
+                .withData(Map.of(Paths.CONFIG_KEY, jobYaml(job)))
                 .build();
     }
 

@@ -18,6 +18,10 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicy;
 import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyBuilder;
+import io.finetune.api.TrainerContract;
+import io.finetune.api.TrainerContract.Env;
+import io.finetune.api.TrainerContract.Paths;
+import io.finetune.api.TrainerContract.Ports;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
@@ -25,6 +29,7 @@ import io.finetune.api.v1alpha1.ResourcesSpec;
 import io.finetune.operator.Names;
 import io.finetune.operator.OperatorSettings;
 import io.finetune.operator.desired.StorageLocations.Location;
+import io.finetune.operator.observe.SpecChange;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
@@ -34,16 +39,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The batch/v1 Job that runs the trainer (CONTRACTS.md C). Created once and never updated (a Job's pod template is
+ * The batch/v1 Job that runs the trainer (docs/contracts.md, {@link TrainerContract}). Created once and never updated (a Job's pod template is
  * immutable); only {@code spec.suspend} is patched later. The pod passes the Pod Security "restricted" profile.
  */
 public final class TrainingJob {
-    public static final String TRAINER_JAR = "/opt/finetune/finetune-trainer.jar";
-    public static final String CONFIG_DIR = "/etc/finetune";
-    public static final String SCRATCH_DIR = "/scratch";
-    public static final String PVC_ROOT = "/mnt/pvc";
-    public static final String TERMINATION_LOG = "/dev/termination-log";
-    public static final int METRICS_PORT = 9400;
     /**
      * SIGTERM-to-SIGKILL time when spec.training.checkpointGracePeriodSeconds is unset: one optimizer step plus writing the
      * trainable weights and two Adam moments (a full 7B fine-tune is ~84 GB: ~85 s at 1 GB/s to local NVMe; an adapter is
@@ -67,7 +66,7 @@ public final class TrainingJob {
                 .withMetadata(Owners.metadata(job, Names.trainer(job)))
                 .editMetadata()
                 .withLabels(jobLabels)
-                .addToAnnotations(Names.SPEC_HASH_ANNOTATION, SpecHash.of(spec))
+                .addToAnnotations(SpecChange.ANNOTATION, SpecChange.hash(spec))
                 .endMetadata()
                 .withNewSpec()
                 .withParallelism(Boolean.TRUE.equals(spec.suspend) ? 0 : 1)
@@ -115,18 +114,18 @@ public final class TrainingJob {
         List<Volume> volumes = new ArrayList<>();
         List<VolumeMount> mounts = new ArrayList<>();
         volumes.add(new VolumeBuilder().withName("config").withNewConfigMap().withName(Names.configMap(job)).endConfigMap().build());
-        mounts.add(mount("config", CONFIG_DIR, true));
+        mounts.add(mount("config", Paths.CONFIG_DIR, true));
         volumes.add(new VolumeBuilder().withName("scratch").withNewEmptyDir()
                 .withSizeLimit(settings.scratchSizeLimit().map(Quantity::new).orElse(null)).endEmptyDir().build());
-        mounts.add(mount("scratch", SCRATCH_DIR, false));
+        mounts.add(mount("scratch", Paths.SCRATCH, false));
         // The root filesystem is read-only; the JVM and native libraries still need a writable /tmp.
         volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
-        mounts.add(mount("tmp", "/tmp", false));
+        mounts.add(mount("tmp", Paths.TMP, false));
         int i = 0;
         for (Map.Entry<String, Boolean> claim : pvcClaims(job.getSpec()).entrySet()) {
             String volume = "pvc-" + i++;
             volumes.add(new VolumeBuilder().withName(volume).withNewPersistentVolumeClaim(claim.getKey(), !claim.getValue()).build());
-            mounts.add(mount(volume, PVC_ROOT + "/" + claim.getKey(), !claim.getValue()));
+            mounts.add(mount(volume, Paths.PVC_ROOT + "/" + claim.getKey(), !claim.getValue()));
         }
         return new PodSpecBuilder()
                 .withRestartPolicy("Never")
@@ -170,12 +169,12 @@ public final class TrainingJob {
                 .withName(Names.CONTAINER)
                 .withImage(image(job, settings))
                 .withImagePullPolicy(settings.imagePullPolicy())
-                .withCommand("java", "-jar", TRAINER_JAR, "pod")
+                .withCommand("java", "-jar", Paths.TRAINER_JAR, "pod")
                 .withEnv(withThreads(env(job), cpu))
-                .addNewPort().withName("metrics").withContainerPort(METRICS_PORT).withProtocol("TCP").endPort()
+                .addNewPort().withName(Ports.METRICS_NAME).withContainerPort(Ports.METRICS).withProtocol("TCP").endPort()
                 .withResources(new ResourceRequirementsBuilder().withLimits(limits).withRequests(requests).build())
                 .withVolumeMounts(mounts)
-                .withTerminationMessagePath(TERMINATION_LOG)
+                .withTerminationMessagePath(Paths.TERMINATION_LOG)
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .withSecurityContext(new SecurityContextBuilder()
                         .withAllowPrivilegeEscalation(false)
@@ -196,18 +195,18 @@ public final class TrainingJob {
 
     static List<EnvVar> env(FineTuneJob job) {
         List<EnvVar> env = new ArrayList<>();
-        env.add(plain("FINETUNE_CONFIG", CONFIG_DIR + "/" + Names.CONFIG_KEY));
-        env.add(plain("FINETUNE_JOB_NAME", job.getMetadata().getName()));
-        env.add(plain("FINETUNE_JOB_NAMESPACE", job.getMetadata().getNamespace()));
+        env.add(plain(Env.CONFIG, Paths.CONFIG_FILE));
+        env.add(plain(Env.JOB_NAME, job.getMetadata().getName()));
+        env.add(plain(Env.JOB_NAMESPACE, job.getMetadata().getNamespace()));
         if (job.getMetadata().getUid() != null) {
             // the trainer records it with each checkpoint and refuses a checkpoint of a predecessor with another spec
-            env.add(plain("FINETUNE_JOB_UID", job.getMetadata().getUid()));
+            env.add(plain(Env.JOB_UID, job.getMetadata().getUid()));
         }
-        env.add(plain("FINETUNE_SCRATCH", SCRATCH_DIR));
-        env.add(plain("FINETUNE_TERMINATION_LOG", TERMINATION_LOG));
-        env.add(plain("FINETUNE_PVC_ROOT", PVC_ROOT));
-        env.add(plain("HOME", SCRATCH_DIR));
-        env.add(plain("DJL_CACHE_DIR", SCRATCH_DIR + "/djl"));
+        env.add(plain(Env.SCRATCH, Paths.SCRATCH));
+        env.add(plain(Env.TERMINATION_LOG, Paths.TERMINATION_LOG));
+        env.add(plain(Env.PVC_ROOT, Paths.PVC_ROOT));
+        env.add(plain(Env.HOME, Paths.SCRATCH));
+        env.add(plain(Env.DJL_CACHE_DIR, Paths.DJL_CACHE));
         env.addAll(CredentialEnv.env(job.getSpec()));
         return env;
     }
@@ -220,7 +219,7 @@ public final class TrainingJob {
         if (cpu != null) {
             BigDecimal cores = Quantity.getAmountInBytes(new Quantity(cpu));
             int threads = Math.max(1, cores.setScale(0, RoundingMode.CEILING).intValueExact());
-            env.add(plain("OMP_NUM_THREADS", Integer.toString(threads)));
+            env.add(plain(Env.OMP_NUM_THREADS, Integer.toString(threads)));
         }
         return env;
     }

@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Usage;
+import io.finetune.operator.observe.PodFacts;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;

@@ -12,34 +12,27 @@ import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.api.v1alpha1.Phase;
+import io.finetune.api.v1alpha1.PreflightMode;
+import io.finetune.operator.observe.Observation;
+import io.finetune.operator.observe.PodFacts;
+import io.finetune.operator.observe.PreflightVerdict;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * Pure function from what was observed (the FineTuneJob, its Job and pods) to the operator-owned status fields.
+ * Pure function from what was observed (the FineTuneJob, its Job and pods, the preflight's verdict) to the operator-owned
+ * status fields, and the one owner of phase reasons: {@link #derive} writes them, {@link #recordedReason} reads them back.
  * {@code progress} is copied through untouched: the trainer owns it.
  */
 public final class StatusDeriver {
     /** Reason (phase Running) after a trainer stopped on SIGTERM with a checkpoint and exit code 75. */
     public static final String PREEMPTED = "Preempted";
-
-    /**
-     * Everything one reconcile observed.
-     *
-     * @param resource          the FineTuneJob as read (its status is the previous status)
-     * @param job               the training Job, null when none exists
-     * @param pods              the training pods
-     * @param violations        spec violations (only checked before the Job exists)
-     * @param specChangeIgnored message when the spec changed after the Job was created, else null
-     * @param blocked           message when the Job cannot be created yet (e.g. a namesake is still being deleted), else null
-     * @param now               the clock
-     */
-    public record Observation(FineTuneJob resource, Job job, List<Pod> pods, List<Violation> violations,
-                              String specChangeIgnored, String blocked, Instant now) {
-    }
+    /** Reason (phase Pending) while the CPU preflight runs. */
+    public static final String PREFLIGHT = "Preflight";
 
     /** The new status and the reason of its phase (for events). */
     public record Derived(FineTuneJobStatus status, String reason, String message) {
@@ -51,12 +44,23 @@ public final class StatusDeriver {
     private StatusDeriver() {
     }
 
-    public static Derived derive(Observation o) {
+    /**
+     * The status for what a pass observed.
+     *
+     * @param violations spec violations (only checked before the Job exists)
+     * @param clock      the pass's time: transition, start and completion times
+     */
+    public static Derived derive(Observation o, List<Violation> violations, Instant clock) {
+        Derived derived = deriveRun(o, violations, clock);
+        return o.preflight() == null ? derived : withPreflight(derived, o.preflight(), o.resource().getMetadata().getGeneration(), clock);
+    }
+
+    private static Derived deriveRun(Observation o, List<Violation> violations, Instant clock) {
         FineTuneJobStatus prev = o.resource().getStatus() != null ? o.resource().getStatus() : new FineTuneJobStatus();
-        String now = o.now().toString();
+        String now = clock.toString();
         Long generation = o.resource().getMetadata().getGeneration();
         List<Condition> want = new ArrayList<>();
-        Outcome outcome = outcome(o, want);
+        Outcome outcome = outcome(o, violations, want);
 
         FineTuneJobStatus s = new FineTuneJobStatus();
         s.phase = outcome.phase;
@@ -92,9 +96,9 @@ public final class StatusDeriver {
     private record Outcome(Phase phase, String reason, String message, TrainerReport.Success success) {
     }
 
-    private static Outcome outcome(Observation o, List<Condition> want) {
-        if (!o.violations().isEmpty()) {
-            String msg = o.violations().stream().map(Violation::toString).collect(Collectors.joining("; "));
+    private static Outcome outcome(Observation o, List<Violation> violations, List<Condition> want) {
+        if (!violations.isEmpty()) {
+            String msg = violations.stream().map(Violation::toString).collect(Collectors.joining("; "));
             want.add(Conditions.of(ConditionType.Valid, false, FailureReason.InvalidSpec.name(), msg));
             return failed(want, FailureReason.InvalidSpec, msg);
         }
@@ -229,6 +233,79 @@ public final class StatusDeriver {
                 + "; not counted against spec.backoffLimit";
         want.add(Conditions.of(ConditionType.Running, true, PREEMPTED, msg));
         return new Outcome(Phase.Running, PREEMPTED, msg, null);
+    }
+
+    /** The derived status with the preflight's state: Pending while it runs, Failed with its reason, or its figures. */
+    private static Derived withPreflight(Derived derived, PreflightVerdict v, Long generation, Instant clock) {
+        FineTuneJobStatus s = derived.status();
+        String now = clock.toString();
+        List<Condition> want = new ArrayList<>();
+        if (v.report() != null) {
+            s.preflight = v.report();
+        }
+        if (v.passed()) {
+            want.add(Conditions.of(ConditionType.PreflightPassed, true, "Passed", v.message()));
+            s.conditions = Conditions.merge(s.conditions, want, now, generation);
+            return derived;
+        }
+        if (v.running()) {
+            want.add(Conditions.of(ConditionType.Running, false, "Pending", v.message()));
+            s.conditions = Conditions.merge(s.conditions, want, now, generation);
+            s.phase = Phase.Pending;
+            s.message = v.message();
+            return new Derived(s, PREFLIGHT, v.message());
+        }
+        FailureReason failure = FailureReason.valueOf(v.failure().name());
+        want.add(Conditions.of(ConditionType.PreflightPassed, false, failure.name(), v.message()));
+        want.add(Conditions.of(ConditionType.Running, false, "Failed", "the preflight failed: no GPU Job was created"));
+        want.add(Conditions.of(ConditionType.Failed, true, failure.name(), v.message()));
+        s.conditions = Conditions.merge(s.conditions, want, now, generation);
+        s.phase = Phase.Failed;
+        s.message = v.message();
+        if (s.completionTime == null) {
+            s.completionTime = now;
+        }
+        return new Derived(s, failure.name(), v.message());
+    }
+
+    /**
+     * True when the recorded status is final and stays so: finished runs are history (never recreate a Job whose pods were
+     * cleaned up by ttlSecondsAfterFinished). An InvalidSpec failure created nothing; when the spec was edited since
+     * (a server without CEL) it is checked again.
+     */
+    public static boolean isHistory(FineTuneJob resource) {
+        FineTuneJobStatus prev = resource.getStatus();
+        if (prev == null || prev.phase == null || !prev.phase.isFinal()) {
+            return false;
+        }
+        boolean invalidSpecMayBeFixed = prev.phase == Phase.Failed
+                && !Objects.equals(prev.observedGeneration, resource.getMetadata().getGeneration())
+                && Conditions.find(prev.conditions, ConditionType.Valid).map(c -> "False".equals(c.getStatus())).orElse(false);
+        return !invalidSpecMayBeFixed;
+    }
+
+    /** True while the GPU Job must wait for a preflight (spec.preflight Auto and no PreflightPassed=True yet). */
+    public static boolean awaitsPreflight(FineTuneJob resource) {
+        boolean skip = resource.getSpec() != null && resource.getSpec().preflight == PreflightMode.Skip;
+        FineTuneJobStatus s = resource.getStatus();
+        return !skip && !(s != null && Conditions.isTrue(s.conditions, ConditionType.PreflightPassed));
+    }
+
+    /**
+     * The reason a recorded status is in, read back from the conditions {@link #derive} writes: the Failed condition's
+     * reason, Scheduled=False's reason while Pending, Running=True's reason while Running (so a retry pod that starts
+     * after Retrying or Finishing is a transition of its own), else the phase.
+     */
+    public static String recordedReason(FineTuneJobStatus s) {
+        var conditions = s.conditions;
+        return switch (s.phase) {
+            case Failed -> Conditions.find(conditions, ConditionType.Failed).map(Condition::getReason).orElse("Failed");
+            case Pending -> Conditions.find(conditions, ConditionType.Scheduled)
+                    .filter(c -> "False".equals(c.getStatus())).map(Condition::getReason).orElse("Pending");
+            case Running -> Conditions.find(conditions, ConditionType.Running)
+                    .filter(c -> "True".equals(c.getStatus())).map(Condition::getReason).orElse("Running");
+            default -> s.phase.name();
+        };
     }
 
     private static Outcome failed(List<Condition> want, FailureReason reason, String message) {

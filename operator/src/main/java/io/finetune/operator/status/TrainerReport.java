@@ -59,7 +59,8 @@ public final class TrainerReport {
             clean.servableBy = servable;
         }
         clean.servingNote = a.servingNote == null ? null : clip(a.servingNote);
-        return new Success(clean, metrics(r.metrics()), memory(r.memory()), null);
+        TrainerResult safe = r.sanitized();
+        return new Success(clean, safe.metrics(), safe.memory(), null);
     }
 
     /**
@@ -72,8 +73,8 @@ public final class TrainerReport {
                 || parsed.get().reason() != TrainerResult.Reason.EvaluationGateFailed) {
             return Optional.empty();
         }
-        TrainerResult r = parsed.get();
-        return Optional.of(new Success(null, metrics(r.metrics()), memory(r.memory()),
+        TrainerResult r = parsed.get().sanitized();
+        return Optional.of(new Success(null, r.metrics(), r.memory(),
                 clip(r.message() == null ? "the evaluation gate was not met" : r.message())));
     }
 
@@ -94,40 +95,6 @@ public final class TrainerReport {
         // FallbackToLogsOnError: the message is the tail of the log; its last non-empty line is the most telling.
         String[] lines = terminationMessage.strip().split("\\R");
         return Optional.of(clip(lines[lines.length - 1].strip()));
-    }
-
-    private static Metrics metrics(Metrics m) {
-        if (m == null) {
-            return null;
-        }
-        Metrics out = new Metrics();
-        out.trainLoss = finite(m.trainLoss);
-        out.evalLossBefore = finite(m.evalLossBefore);
-        out.evalLossAfter = finite(m.evalLossAfter);
-        out.bestStep = m.bestStep != null && m.bestStep >= 0 ? m.bestStep : null;
-        return out;
-    }
-
-    private static MemoryUsage memory(MemoryUsage m) {
-        if (m == null) {
-            return null;
-        }
-        MemoryUsage out = new MemoryUsage();
-        out.trainableParameters = nonNegative(m.trainableParameters);
-        out.totalParameters = nonNegative(m.totalParameters);
-        out.optimizerStateBytes = nonNegative(m.optimizerStateBytes);
-        out.gradientBytes = nonNegative(m.gradientBytes);
-        out.weightBytes = nonNegative(m.weightBytes);
-        out.peakRssBytes = nonNegative(m.peakRssBytes);
-        return out;
-    }
-
-    private static Double finite(Double d) {
-        return d != null && Double.isFinite(d) ? d : null;
-    }
-
-    private static Long nonNegative(Long v) {
-        return v != null && v >= 0 ? v : null;
     }
 
     private static String stripSlash(String s) {

@@ -1,7 +1,5 @@
 package io.finetune.operator.desired;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -14,11 +12,13 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.operator.OperatorSettings;
+import io.finetune.operator.observe.SpecChange;
+import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** The desired training Job, built purely from a FineTuneJob: what the pod gets and what it must never get. */
 class TrainingJobTest {
@@ -232,7 +232,7 @@ class TrainingJobTest {
         FineTuneJob b = job(BASE + "suspend: true\n");
         FineTuneJob c = job(BASE + "training: {learningRate: 0.001}\n");
 
-        assertThat(SpecHash.of(a.getSpec())).isEqualTo(SpecHash.of(b.getSpec())).isNotEqualTo(SpecHash.of(c.getSpec()));
+        assertThat(SpecChange.hash(a.getSpec())).isEqualTo(SpecChange.hash(b.getSpec())).isNotEqualTo(SpecChange.hash(c.getSpec()));
     }
 
     private static Map<String, Boolean> mountPaths(Job job) {

@@ -1,7 +1,7 @@
 package io.finetune.trainer.data;
 
 /**
- * One batch, as the data pipeline builds it and the model reads it (CONTRACTS.md A); every array is row-major with length
+ * One batch, as the data pipeline builds it and the model reads it (docs/contracts.md A); every array is row-major with length
  * batchSize*seqLen.
  *
  * <p>segmentIds: 0 = padding, k > 0 = the k-th record in that row; attention is causal and only within an equal

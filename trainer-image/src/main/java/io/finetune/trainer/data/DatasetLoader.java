@@ -18,7 +18,6 @@ import java.util.stream.Stream;
  * {@code "<file>:<line>: <what>"}; the format is spec.dataset.format or, when unset, detected from the first record.
  */
 public final class DatasetLoader {
-    static final double DEFAULT_EVAL_FRACTION = 0.1;
     static final int DEFAULT_MAX_SEQ_LENGTH = 512;
 
     private final DatasetSpec spec;
@@ -42,7 +41,7 @@ public final class DatasetLoader {
         this.format = spec.format;
     }
 
-    /** evalFile may be null (then spec.evalFraction, default 0.1, is split off with the seed). */
+    /** evalFile may be null (then spec.evalFractionOrDefault() is split off with the seed). */
     public static LoadedDataset load(DatasetSpec spec, Path trainFile, Path evalFile, TextTokenizer tok, long seed)
             throws IOException {
         return new DatasetLoader(spec, tok).run(trainFile, evalFile, seed);
@@ -56,7 +55,7 @@ public final class DatasetLoader {
             train = all;
             eval = readSource(evalFile);
         } else {
-            double fraction = spec.evalFraction != null ? spec.evalFraction : DEFAULT_EVAL_FRACTION;
+            double fraction = spec.evalFractionOrDefault();
             EvalSplit.Parts<Example> parts = EvalSplit.split(all, fraction, seed);
             train = parts.train();
             eval = parts.eval();

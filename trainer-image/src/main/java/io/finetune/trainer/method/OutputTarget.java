@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * Where a method writes its output and what it may need from the base model to make it complete.
  *
- * @param dir          the output directory (CONTRACTS.md D)
+ * @param dir          the output directory (docs/contracts.md D)
  * @param modelDir     the base model directory (its config.json completes a full-weights directory); null: copy nothing
  * @param tokenizerDir the tokenizer directory (tokenizer files are copied next to full weights)
  * @param baseModel    spec.model.source, named in an adapter's config

@@ -64,6 +64,6 @@ public interface TrainingMethod {
     /** Training memory for a model of these dimensions, before any weight is loaded. */
     MemoryEstimate estimateMemory(ModelDimensions model, PlanInputs inputs);
 
-    /** Writes the result into {@code target.dir()} (CONTRACTS.md D) and says what it is. */
+    /** Writes the result into {@code target.dir()} (docs/contracts.md D) and says what it is. */
     MethodOutput saveOutput(LlamaModel model, OutputTarget target) throws IOException;
 }

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.http.HttpClient;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.fabric8.kubernetes.client.utils.URLUtils;
+import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Progress;
 import java.util.LinkedHashMap;
@@ -114,16 +115,16 @@ public final class KubernetesStatusPatcher implements StatusPatcher {
 
     /**
      * Every progress field is sent, absent ones as null: in a merge patch null deletes the field, so a loss that became
-     * NaN does not leave a stale number on display.
+     * NaN does not leave a stale number on display (JSON has no NaN/Infinity; the API server would reject the whole patch).
      */
     static String body(Progress p) {
         Map<String, Object> progress = new LinkedHashMap<>();
         progress.put("step", p.step);
         progress.put("totalSteps", p.totalSteps);
-        progress.put("epoch", finite(p.epoch));
-        progress.put("loss", finite(p.loss));
-        progress.put("learningRate", finite(p.learningRate));
-        progress.put("tokensPerSecond", finite(p.tokensPerSecond));
+        progress.put("epoch", TrainerResult.finite(p.epoch));
+        progress.put("loss", TrainerResult.finite(p.loss));
+        progress.put("learningRate", TrainerResult.finite(p.learningRate));
+        progress.put("tokensPerSecond", TrainerResult.finite(p.tokensPerSecond));
         progress.put("eta", p.eta);
         progress.put("summary", p.summary);
         try {
@@ -131,11 +132,6 @@ public final class KubernetesStatusPatcher implements StatusPatcher {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("progress is not serialisable", e);
         }
-    }
-
-    /** JSON has no NaN/Infinity; the API server would reject the whole patch. */
-    private static Double finite(Double v) {
-        return v == null || !Double.isFinite(v) ? null : v;
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.finetune.trainer.pod;
 
 import io.finetune.api.FineTuneJobManifest;
+import io.finetune.api.TrainerContract;
+import io.finetune.api.TrainerContract.Env;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,7 +12,7 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * What the operator hands the trainer pod through its environment (CONTRACTS.md section C). Every problem is reported
+ * What the operator hands the trainer pod through its environment ({@link TrainerContract}, docs/contracts.md). Every problem is reported
  * with the variable's name, because a user only sees it in the termination message of a pod they did not write.
  *
  * @param config           FINETUNE_CONFIG: the FineTuneJob manifest mounted from the job's ConfigMap
@@ -25,18 +27,18 @@ import java.util.Map;
 public record PodEnvironment(Path config, String jobName, String jobNamespace, Path scratch, Path terminationLog,
                              Path pvcRoot, int metricsPort, Duration progressInterval) {
 
-    public static final String CONFIG = "FINETUNE_CONFIG";
-    public static final String JOB_NAME = "FINETUNE_JOB_NAME";
-    public static final String JOB_NAMESPACE = "FINETUNE_JOB_NAMESPACE";
-    public static final String SCRATCH = "FINETUNE_SCRATCH";
-    public static final String TERMINATION_LOG = "FINETUNE_TERMINATION_LOG";
-    public static final String PVC_ROOT = "FINETUNE_PVC_ROOT";
-    public static final String METRICS_PORT = "FINETUNE_METRICS_PORT";
-    public static final String PROGRESS_INTERVAL = "FINETUNE_PROGRESS_INTERVAL_SECONDS";
+    public static final String CONFIG = Env.CONFIG;
+    public static final String JOB_NAME = Env.JOB_NAME;
+    public static final String JOB_NAMESPACE = Env.JOB_NAMESPACE;
+    public static final String SCRATCH = Env.SCRATCH;
+    public static final String TERMINATION_LOG = Env.TERMINATION_LOG;
+    public static final String PVC_ROOT = Env.PVC_ROOT;
+    public static final String METRICS_PORT = Env.METRICS_PORT;
+    public static final String PROGRESS_INTERVAL = Env.PROGRESS_INTERVAL_SECONDS;
 
-    public static final Path DEFAULT_TERMINATION_LOG = Path.of("/dev/termination-log");
-    public static final Path DEFAULT_PVC_ROOT = Path.of("/mnt/pvc");
-    public static final int DEFAULT_METRICS_PORT = 9400;
+    public static final Path DEFAULT_TERMINATION_LOG = Path.of(TrainerContract.Paths.TERMINATION_LOG);
+    public static final Path DEFAULT_PVC_ROOT = Path.of(TrainerContract.Paths.PVC_ROOT);
+    public static final int DEFAULT_METRICS_PORT = TrainerContract.Ports.METRICS;
     public static final Duration DEFAULT_PROGRESS_INTERVAL = Duration.ofSeconds(10);
 
     /** Reads the process environment. */

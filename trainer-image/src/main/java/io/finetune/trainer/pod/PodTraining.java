@@ -1,6 +1,7 @@
 package io.finetune.trainer.pod;
 
 import io.finetune.api.Serving;
+import io.finetune.api.TrainerContract;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
 import io.finetune.api.v1alpha1.FineTuneJob;
@@ -21,7 +22,7 @@ import java.util.Map;
  */
 public final class PodTraining implements PodRunner.Training {
     /** The FineTuneJob's metadata.uid, set by the operator on the pod template. */
-    public static final String JOB_UID = "FINETUNE_JOB_UID";
+    public static final String JOB_UID = TrainerContract.Env.JOB_UID;
     private final Map<String, String> envVars;
 
     public PodTraining(Map<String, String> envVars) {

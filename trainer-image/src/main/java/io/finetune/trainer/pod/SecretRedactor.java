@@ -1,5 +1,6 @@
 package io.finetune.trainer.pod;
 
+import io.finetune.api.TrainerContract;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -12,13 +13,13 @@ import java.util.regex.Pattern;
  * FineTuneJob status, readable by anyone who can read the job).
  *
  * <p>Two kinds of secrets: the values of the credential variables the operator injects from the user's Secret
- * (CONTRACTS.md section B), wherever they appear; and credentials embedded in URLs (user:password@host, S3 presigned
+ * (docs/contracts.md, "Credentials"), wherever they appear; and credentials embedded in URLs (user:password@host, S3 presigned
  * query parameters, bearer tokens), whatever their value.
  */
 public final class SecretRedactor {
     /** The credential variables whose values are never printed. */
     public static final List<String> SECRET_VARIABLES =
-            List.of("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "HF_TOKEN");
+            TrainerContract.Credentials.SECRET_VALUES;
 
     private static final Pattern URL_USERINFO = Pattern.compile("(?i)\\b([a-z][a-z0-9+.-]*://)[^/\\s@:]+:[^/\\s@]+@");
     private static final Pattern SIGNED_QUERY = Pattern.compile(

@@ -55,10 +55,13 @@ public final class TerminationLog {
         return json;
     }
 
-    /** The JSON for a result: message redacted and made one line, at most {@link TrainerResult#MAX_BYTES} bytes. */
+    /**
+     * The JSON for a result: message redacted and made one line, at most {@link TrainerResult#MAX_BYTES} bytes. A diverged
+     * run has NaN losses; JSON has no NaN, so a non-finite loss is left out ({@link TrainerResult#finite(Metrics)}).
+     */
     String render(TrainerResult result) {
         TrainerResult safe = new TrainerResult(result.outcome(), result.reason(), redactor.redact(result.message()),
-                redactArtifactUri(result), finiteMetrics(result.metrics()), result.memory(), result.steps());
+                redactArtifactUri(result), TrainerResult.finite(result.metrics()), result.memory(), result.steps());
         String json = safe.toJson();
         if (json.getBytes(StandardCharsets.UTF_8).length <= TrainerResult.MAX_BYTES) {
             return json;
@@ -82,26 +85,6 @@ public final class TerminationLog {
         copy.servableBy = a.servableBy;
         copy.servingNote = a.servingNote;
         return copy;
-    }
-
-    /**
-     * A diverged run has NaN losses; JSON has no NaN (Jackson would write the string "NaN", which the API server rejects
-     * for a number field when the operator copies it into status.metrics), so a non-finite loss is left out.
-     */
-    private static Metrics finiteMetrics(Metrics m) {
-        if (m == null) {
-            return null;
-        }
-        Metrics copy = new Metrics();
-        copy.trainLoss = finite(m.trainLoss);
-        copy.evalLossBefore = finite(m.evalLossBefore);
-        copy.evalLossAfter = finite(m.evalLossAfter);
-        copy.bestStep = m.bestStep;
-        return copy;
-    }
-
-    private static Double finite(Double v) {
-        return v == null || !Double.isFinite(v) ? null : v;
     }
 
     /** "Type: message; caused by: message" on one line; causes whose message is already included are skipped. */

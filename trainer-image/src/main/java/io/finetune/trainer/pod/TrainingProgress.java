@@ -1,5 +1,6 @@
 package io.finetune.trainer.pod;
 
+import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Progress;
 import java.time.Duration;
 
@@ -23,10 +24,10 @@ public record TrainingProgress(long step, long totalSteps, double epoch, double 
         Progress p = new Progress();
         p.step = step;
         p.totalSteps = totalSteps;
-        p.epoch = finite(epoch);
-        p.loss = finite(loss);
-        p.learningRate = finite(learningRate);
-        p.tokensPerSecond = finite(tokensPerSecond);
+        p.epoch = TrainerResult.finite(epoch);
+        p.loss = TrainerResult.finite(loss);
+        p.learningRate = TrainerResult.finite(learningRate);
+        p.tokensPerSecond = TrainerResult.finite(tokensPerSecond);
         p.eta = eta == null ? null : formatDuration(eta);
         p.summary = step + "/" + totalSteps;
         p.percentage = percentage(step, totalSteps);
@@ -63,9 +64,5 @@ public record TrainingProgress(long step, long totalSteps, double epoch, double 
             return h + "h" + m + "m" + s + "s";
         }
         return m > 0 ? m + "m" + s + "s" : s + "s";
-    }
-
-    private static Double finite(double v) {
-        return Double.isFinite(v) ? v : null;
     }
 }

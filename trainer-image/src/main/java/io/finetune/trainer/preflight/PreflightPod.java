@@ -2,6 +2,7 @@ package io.finetune.trainer.preflight;
 
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.PreflightResult;
+import io.finetune.api.TrainerContract;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.pod.PodEnvironment;
 import io.finetune.trainer.pod.SecretRedactor;
@@ -19,8 +20,8 @@ import java.util.Map;
  * termination log as a {@link PreflightResult}. Exit code 0 when the job passed, 1 when it did not.
  */
 public final class PreflightPod {
-    public static final String GPU_MEMORY_BYTES = "FINETUNE_GPU_MEMORY_BYTES";
-    public static final String GPU_MEMORY_NOTE = "FINETUNE_GPU_MEMORY_NOTE";
+    public static final String GPU_MEMORY_BYTES = TrainerContract.Env.GPU_MEMORY_BYTES;
+    public static final String GPU_MEMORY_NOTE = TrainerContract.Env.GPU_MEMORY_NOTE;
     public static final String NO_GPU_MEMORY = "GPU memory unknown (no spec.resources.gpuMemory, no --gpu-memory): memory not checked";
 
     private PreflightPod() {

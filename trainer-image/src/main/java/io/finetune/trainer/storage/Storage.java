@@ -45,7 +45,7 @@ public final class Storage implements AutoCloseable {
         this.http = new HttpDownloader(env.connectTimeout());
     }
 
-    /** Credentials and endpoints from the process environment (CONTRACTS.md B). */
+    /** Credentials and endpoints from the process environment (docs/contracts.md, "Credentials"). */
     public static Storage fromEnvironment(Path cacheDir) {
         return create(cacheDir, StorageEnvironment.fromEnv(System.getenv()));
     }

@@ -1,5 +1,7 @@
 package io.finetune.trainer.storage;
 
+import io.finetune.api.TrainerContract;
+import io.finetune.api.TrainerContract.Credentials;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -10,7 +12,7 @@ import java.util.Optional;
 
 /**
  * Endpoints and credentials for every scheme, read from the environment the operator sets from the job's Secrets
- * (CONTRACTS.md B). {@link #toString()} never prints a secret value.
+ * ({@link Credentials}, docs/contracts.md "Credentials"). {@link #toString()} never prints a secret value.
  *
  * @param retry bound on retries of transient failures; FINETUNE_STORAGE_MAX_ATTEMPTS overrides its attempt count
  */
@@ -28,7 +30,7 @@ public record StorageEnvironment(
         RetryPolicy retry) {
 
     public static final URI DEFAULT_HF_ENDPOINT = URI.create("https://huggingface.co");
-    public static final Path DEFAULT_PVC_ROOT = Path.of("/mnt/pvc");
+    public static final Path DEFAULT_PVC_ROOT = Path.of(TrainerContract.Paths.PVC_ROOT);
 
     public static StorageEnvironment fromEnv(Map<String, String> env) {
         RetryPolicy retry = RetryPolicy.DEFAULT;
@@ -37,16 +39,16 @@ public record StorageEnvironment(
             retry = new RetryPolicy(Integer.parseInt(attempts.get()), retry.initialBackoff(), retry.maxBackoff());
         }
         return new StorageEnvironment(
-                value(env, "AWS_ACCESS_KEY_ID"),
-                value(env, "AWS_SECRET_ACCESS_KEY"),
-                value(env, "AWS_SESSION_TOKEN"),
-                value(env, "AWS_REGION").or(() -> value(env, "AWS_DEFAULT_REGION")).orElse("us-east-1"),
-                value(env, "AWS_ENDPOINT_URL").map(URI::create),
-                value(env, "S3_FORCE_PATH_STYLE").map(Boolean::parseBoolean).orElse(false),
-                value(env, "HF_TOKEN"),
-                value(env, "HF_ENDPOINT").map(s -> URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s))
+                value(env, Credentials.AWS_ACCESS_KEY_ID),
+                value(env, Credentials.AWS_SECRET_ACCESS_KEY),
+                value(env, Credentials.AWS_SESSION_TOKEN),
+                value(env, Credentials.AWS_REGION).or(() -> value(env, "AWS_DEFAULT_REGION")).orElse("us-east-1"),
+                value(env, Credentials.AWS_ENDPOINT_URL).map(URI::create),
+                value(env, Credentials.S3_FORCE_PATH_STYLE).map(Boolean::parseBoolean).orElse(false),
+                value(env, Credentials.HF_TOKEN),
+                value(env, Credentials.HF_ENDPOINT).map(s -> URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s))
                         .orElse(DEFAULT_HF_ENDPOINT),
-                value(env, "FINETUNE_PVC_ROOT").map(Path::of).orElse(DEFAULT_PVC_ROOT),
+                value(env, TrainerContract.Env.PVC_ROOT).map(Path::of).orElse(DEFAULT_PVC_ROOT),
                 Duration.ofSeconds(10),
                 retry);
     }

@@ -1,4 +1,4 @@
-package io.finetune.operator;
+package io.finetune.operator.validate;
 
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.finetune.api.FineTuneJobValidator;
@@ -6,21 +6,26 @@ import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Precision;
 import io.finetune.api.v1alpha1.ResourcesSpec;
+import io.finetune.operator.Names;
+import io.finetune.operator.OperatorSettings;
 import io.finetune.operator.desired.CredentialEnv;
 import io.finetune.operator.desired.TrainingJob;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Validation step of the reconcile: the shared spec rules (the server may lack CEL, so they run here too) plus what
+ * The validate step of the reconcile: the shared spec rules (the server may lack CEL, so they run here too) plus what
  * only the operator knows: name length for derived names, a trainer image, parseable quantities, one credentials
  * Secret per storage family, at most one GPU (the trainer's single device), and no fp16 without a GPU.
  */
-public final class SpecChecks {
-    private SpecChecks() {
+public class SpecChecks {
+    private final OperatorSettings settings;
+
+    public SpecChecks(OperatorSettings settings) {
+        this.settings = settings;
     }
 
-    public static List<Violation> check(FineTuneJob job, OperatorSettings settings) {
+    public List<Violation> check(FineTuneJob job) {
         List<Violation> out = new ArrayList<>();
         String name = job.getMetadata() == null ? null : job.getMetadata().getName();
         if (name != null && name.length() > Names.MAX_JOB_NAME_LENGTH) {

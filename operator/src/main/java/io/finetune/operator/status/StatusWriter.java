@@ -1,4 +1,4 @@
-package io.finetune.operator;
+package io.finetune.operator.status;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -79,7 +79,7 @@ public class StatusWriter {
     }
 
     /** True when the operator-owned fields differ (progress ignored). */
-    static boolean differs(FineTuneJobStatus a, FineTuneJobStatus b) {
+    public static boolean differs(FineTuneJobStatus a, FineTuneJobStatus b) {
         return !owned(a == null ? new FineTuneJobStatus() : a).equals(owned(b == null ? new FineTuneJobStatus() : b));
     }
 }

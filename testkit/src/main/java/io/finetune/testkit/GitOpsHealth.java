@@ -1,53 +1,55 @@
-package io.finetune.operator;
+package io.finetune.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.finetune.api.v1alpha1.FineTuneJob;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Iterator;
-import java.util.Map;
 import org.luaj.vm2.Globals;
 import org.luaj.vm2.LuaTable;
 import org.luaj.vm2.LuaValue;
 import org.luaj.vm2.lib.jse.JsePlatform;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Iterator;
+import java.util.Map;
 
 /**
- * How GitOps tools judge a FineTuneJob: Argo CD runs the Lua health check we ship (examples/gitops/argocd-cm-health.yaml)
- * with the object as the global {@code obj}; Flux and kpt use kstatus, whose generic rules for a custom resource are
- * ported here (sigs.k8s.io/cli-utils pkg/kstatus/status: checkGenericProperties; observedGeneration first, then the
- * Reconciling and Stalled conditions, otherwise Current).
+ * How GitOps tools judge a FineTuneJob, for the operator's and the end-to-end tests alike: Argo CD runs the Lua health
+ * check we ship (examples/gitops/argocd-cm-health.yaml) with the object as the global {@code obj} (run here with luaj);
+ * Flux and kpt use kstatus, whose generic rules for a custom resource are ported here (sigs.k8s.io/cli-utils
+ * pkg/kstatus/status: checkGenericProperties; observedGeneration first, then the Reconciling and Stalled conditions,
+ * otherwise Current).
  */
-final class HealthChecks {
-    static final String ARGO_KEY = "resource.customizations.health.finetune.io_FineTuneJob";
+public final class GitOpsHealth {
+    /** The argocd-cm key of the health check. */
+    public static final String ARGO_KEY = "resource.customizations.health.finetune.io_FineTuneJob";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    record ArgoHealth(String status, String message) {
+    /** Argo CD's health of one object: Healthy, Progressing, Degraded or Suspended, and its message. */
+    public record Argo(String status, String message) {
     }
 
-    private HealthChecks() {
+    private GitOpsHealth() {
     }
 
     /** The Lua script as shipped in the argocd-cm snippet. */
-    static String argoScript() throws IOException {
-        Path file = Path.of(System.getProperty("repo.root", ".."), "examples", "gitops", "argocd-cm-health.yaml");
-        ConfigMap cm = Serialization.unmarshal(Files.readString(file), ConfigMap.class);
+    public static String argoScript() throws IOException {
+        ConfigMap cm = Serialization.unmarshal(Files.readString(RepoRoot.find().resolve("examples/gitops/argocd-cm-health.yaml")),
+                ConfigMap.class);
         return cm.getData().get(ARGO_KEY);
     }
 
-    static ArgoHealth argo(FineTuneJob job) throws IOException {
+    /** Runs the shipped health check on {@code resource} (any object Jackson serialises as the FineTuneJob's JSON). */
+    public static Argo argo(Object resource) throws IOException {
         Globals globals = JsePlatform.standardGlobals();
-        globals.set("obj", toLua(JSON.valueToTree(job)));
+        globals.set("obj", toLua(JSON.valueToTree(resource)));
         LuaValue hs = globals.load(argoScript(), "health.lua").call();
-        return new ArgoHealth(hs.get("status").tojstring(), hs.get("message").isnil() ? null : hs.get("message").tojstring());
+        return new Argo(hs.get("status").tojstring(), hs.get("message").isnil() ? null : hs.get("message").tojstring());
     }
 
     /** kstatus's status of a resource it has no specific rules for: InProgress, Failed or Current. */
-    static String kstatus(FineTuneJob job) {
-        JsonNode o = JSON.valueToTree(job);
+    public static String kstatus(Object resource) {
+        JsonNode o = JSON.valueToTree(resource);
         JsonNode observed = o.at("/status/observedGeneration");
         if (!observed.isMissingNode() && observed.asLong() != o.at("/metadata/generation").asLong()) {
             return "InProgress";
@@ -86,9 +88,6 @@ final class HealthChecks {
         if (n.isBoolean()) {
             return LuaValue.valueOf(n.asBoolean());
         }
-        if (n.isNumber()) {
-            return LuaValue.valueOf(n.asDouble());
-        }
-        return LuaValue.valueOf(n.asText());
+        return n.isNumber() ? LuaValue.valueOf(n.asDouble()) : LuaValue.valueOf(n.asText());
     }
 }

@@ -1,13 +1,14 @@
-package io.finetune.operator;
+package io.finetune.operator.status;
 
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.operator.Names;
+import org.jboss.logging.Logger;
 import java.time.Clock;
 import java.util.UUID;
-import org.jboss.logging.Logger;
 
 /** Records core/v1 Events on a FineTuneJob (what `kubectl describe ftj` shows). A failed event never fails a reconcile. */
 public class EventRecorder {

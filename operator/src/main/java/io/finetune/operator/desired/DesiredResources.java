@@ -1,0 +1,194 @@
+package io.finetune.operator.desired;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.finetune.api.Violation;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.Phase;
+import io.finetune.operator.Names;
+import io.finetune.operator.OperatorMetrics;
+import io.finetune.operator.OperatorSettings;
+import io.finetune.operator.observe.Observation;
+import io.finetune.operator.observe.PreflightVerdict;
+import io.finetune.operator.status.AttemptLedger;
+import io.finetune.operator.status.ConditionType;
+import io.finetune.operator.status.EventRecorder;
+import io.finetune.operator.status.EventRecorder.Type;
+import io.finetune.operator.status.FailureReason;
+import io.finetune.operator.status.StatusDeriver;
+import io.finetune.operator.status.StatusDeriver.Derived;
+import java.net.HttpURLConnection;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The act step: brings the cluster to the desired objects of a FineTuneJob. Everything is created if absent and never
+ * updated (ConfigMap aside), so a pass that dies halfway is finished by the next one; the only later writes to the Job are
+ * spec.suspend and the attempt ledger with its backoffLimit.
+ */
+public class DesiredResources {
+    private final KubernetesClient client;
+    private final OperatorSettings settings;
+    private final EventRecorder events;
+    private final OperatorMetrics metrics;
+    private final Clock clock;
+
+    public DesiredResources(KubernetesClient client, OperatorSettings settings, EventRecorder events, OperatorMetrics metrics,
+                            Clock clock) {
+        this.client = client;
+        this.settings = settings;
+        this.events = events;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    /**
+     * No Job yet and a valid spec: the ConfigMap, RBAC and preflight Job, then (preflight passed or skipped) the training
+     * Job. A Job that exists: RBAC, and spec.suspend mirrored. Returns what was seen with the Job as it now is and the
+     * preflight verdict the status applies.
+     */
+    public Observation apply(Observation seen, List<Violation> violations) {
+        FineTuneJob resource = seen.resource();
+        if (seen.jobMissing() && violations.isEmpty()) {
+            PreflightVerdict preflight = seen.preflightRequired() ? preflightFirst(seen) : null;
+            Job job = preflight == null || preflight.passed() ? createAll(resource) : null;
+            return seen.withJob(job).withPreflight(preflight);
+        }
+        if (seen.job() == null) {
+            return seen.withPreflight(null);
+        }
+        ensureRbac(resource);
+        PreflightVerdict passed = seen.preflight() != null && seen.preflight().passed() ? seen.preflight() : null;
+        return seen.withJob(syncSuspend(resource, seen.job())).withPreflight(passed);
+    }
+
+    /**
+     * Records the pods that ran in the Job's attempt ledger (GPU time survives their deletion) and, on clusters whose API
+     * server dropped the Job's podFailurePolicy (before 1.26; the project's 1.20 tier), keeps preemptions out of the failure
+     * budget: the Job's backoffLimit (mutable, unlike its template) becomes spec.backoffLimit + preemptions seen. Billed
+     * GPU-seconds go to finetune_gpu_seconds_total once, when an attempt ends.
+     */
+    public Observation recordAttempts(Observation seen) {
+        Job job = seen.job();
+        if (job == null) {
+            return seen;
+        }
+        FineTuneJob resource = seen.resource();
+        Map<String, AttemptLedger.Attempt> before = AttemptLedger.read(job);
+        Map<String, AttemptLedger.Attempt> after = AttemptLedger.update(before, seen.pods(), clock.instant());
+        int preemptions = AttemptLedger.usage(after).preemptions;
+        // A server that kept spec.podFailurePolicy (1.26+) already ignores exit code 75: raising the limit too would hand out
+        // extra failures.
+        boolean serverIgnoresPreemption = job.getSpec().getPodFailurePolicy() != null;
+        Integer limit = resource.getSpec() == null || finished(job) || serverIgnoresPreemption ? job.getSpec().getBackoffLimit()
+                : TrainingJob.backoffLimit(resource.getSpec()) + preemptions;
+        if (after.equals(before) && Objects.equals(limit, job.getSpec().getBackoffLimit())) {
+            return seen;
+        }
+        Map<String, Object> patch = Map.of("metadata", Map.of("annotations", Map.of(AttemptLedger.ANNOTATION, AttemptLedger.write(after))),
+                "spec", limit == null ? Map.of() : Map.of("backoffLimit", limit));
+        Job patched = client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
+                .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
+        metrics.gpuSeconds(resource.getMetadata().getNamespace(), AttemptLedger.newlyBilled(before, after));
+        return seen.withJob(patched);
+    }
+
+    /** A pod whose image cannot be pulled would hold its GPU while the kubelet retries forever: suspending the Job deletes it. */
+    public void stopFailedPull(Observation seen, Derived derived) {
+        if (derived.phase() == Phase.Failed && FailureReason.ImagePullBackOff.name().equals(derived.reason()) && seen.job() != null) {
+            patchSuspend(seen.job(), true);
+        }
+    }
+
+    private Job createAll(FineTuneJob resource) {
+        applyConfigMap(resource);
+        ensureRbac(resource);
+        Job desired = TrainingJob.desired(resource, settings);
+        Job created = createIfAbsent(desired);
+        if (created != null) {
+            metrics.jobCreated();
+            events.record(resource, Type.Normal, "JobCreated", "created Job " + desired.getMetadata().getName()
+                    + (Boolean.TRUE.equals(resource.getSpec().suspend) ? " (suspended)" : ""));
+            return created;
+        }
+        return client.batch().v1().jobs().inNamespace(desired.getMetadata().getNamespace()).withName(desired.getMetadata().getName()).get();
+    }
+
+    /** ConfigMap and RBAC (the preflight pod runs as the job's ServiceAccount), then the preflight Job or its verdict. */
+    private PreflightVerdict preflightFirst(Observation seen) {
+        FineTuneJob resource = seen.resource();
+        applyConfigMap(resource);
+        ensureRbac(resource);
+        PreflightVerdict v = seen.preflight();
+        if (v == null) {
+            GpuMemory gpu = GpuMemory.of(resource, client);
+            createIfAbsent(PreflightJob.desired(resource, settings, gpu.bytes().isPresent() ? gpu.bytes().getAsLong() : null,
+                    gpu.note()));
+            v = PreflightVerdict.started(Names.preflight(resource));
+        }
+        if (v.passed()) {
+            events.record(resource, Type.Normal, ConditionType.PreflightPassed.name(), v.message());
+        }
+        return v;
+    }
+
+    private void applyConfigMap(FineTuneJob resource) {
+        ConfigMap cm = TrainerConfigMap.desired(resource);
+        client.configMaps().inNamespace(cm.getMetadata().getNamespace()).resource(cm).createOr(op -> op.update());
+    }
+
+    private void ensureRbac(FineTuneJob resource) {
+        createIfAbsent(TrainerRbac.serviceAccount(resource));
+        createIfAbsent(TrainerRbac.role(resource));
+        createIfAbsent(TrainerRbac.roleBinding(resource));
+    }
+
+    /** Creates {@code desired} unless an object of that name exists; returns the created object or null. */
+    private <T extends HasMetadata> T createIfAbsent(T desired) {
+        var op = client.resource(desired).inNamespace(desired.getMetadata().getNamespace());
+        if (op.get() != null) {
+            return null;
+        }
+        try {
+            return op.create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+                return null; // created concurrently (another pass or a previous leader): adopt it
+            }
+            throw e;
+        }
+    }
+
+    /** spec.suspend is the one field that may change after the Job exists: mirror it onto the Job. */
+    private Job syncSuspend(FineTuneJob resource, Job job) {
+        boolean want = resource.getSpec() != null && Boolean.TRUE.equals(resource.getSpec().suspend);
+        if (finished(job) || want == StatusDeriver.isSuspended(job)) {
+            return job;
+        }
+        Job patched = patchSuspend(job, want);
+        if (!want) {
+            events.record(resource, Type.Normal, "Resumed", "spec.suspend is false: Job " + job.getMetadata().getName() + " resumed");
+        }
+        return patched;
+    }
+
+    private Job patchSuspend(Job job, boolean suspend) {
+        return client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + ",\"parallelism\":"
+                        + (suspend ? 0 : 1) + "}}");
+    }
+
+    private static boolean finished(Job job) {
+        return job.getStatus() != null && job.getStatus().getConditions() != null && job.getStatus().getConditions()
+                .stream().anyMatch(c -> ("Complete".equals(c.getType()) || "Failed".equals(c.getType())) && "True".equals(c.getStatus()));
+    }
+}

@@ -1,0 +1,50 @@
+package io.finetune.operator.status;
+
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobStatus;
+import io.finetune.api.v1alpha1.Phase;
+import io.finetune.operator.status.EventRecorder.Type;
+import io.finetune.operator.status.StatusDeriver.Derived;
+
+/**
+ * The status step: writes the derived status only when an operator-owned field changed, and then records one event per
+ * transition (a new phase, a new reason within it, a newly failed serving check, a newly ignored spec change).
+ */
+public class StatusRecorder {
+    private final StatusWriter writer;
+    private final EventRecorder events;
+
+    public StatusRecorder(StatusWriter writer, EventRecorder events) {
+        this.writer = writer;
+        this.events = events;
+    }
+
+    /** @param resource the FineTuneJob as read: its status is the one recorded so far */
+    public void record(FineTuneJob resource, Derived derived) {
+        FineTuneJobStatus prev = resource.getStatus();
+        if (StatusWriter.differs(prev, derived.status())) {
+            writer.write(resource, derived.status());
+            announce(resource, prev, derived);
+        }
+    }
+
+    private void announce(FineTuneJob resource, FineTuneJobStatus prev, Derived now) {
+        String before = prev == null || prev.phase == null ? null : prev.phase + "/" + StatusDeriver.recordedReason(prev);
+        String after = now.phase() + "/" + now.reason();
+        if (!after.equals(before)) {
+            boolean warning = now.phase() == Phase.Failed || "Unschedulable".equals(now.reason()) || "Blocked".equals(now.reason());
+            events.record(resource, warning ? Type.Warning : Type.Normal, now.reason(), now.message());
+        }
+        var servingNow = Conditions.find(now.status().conditions, ConditionType.ServingCompatible).filter(c -> "False".equals(c.getStatus()));
+        if (servingNow.isPresent() && (prev == null || !Conditions.find(prev.conditions, ConditionType.ServingCompatible)
+                .map(c -> "False".equals(c.getStatus())).orElse(false))) {
+            events.record(resource, Type.Warning, servingNow.get().getReason(), servingNow.get().getMessage());
+        }
+        boolean ignoredBefore = prev != null && Conditions.isTrue(prev.conditions, ConditionType.SpecChangeIgnored);
+        boolean ignoredNow = Conditions.isTrue(now.status().conditions, ConditionType.SpecChangeIgnored);
+        if (ignoredNow && !ignoredBefore) {
+            events.record(resource, Type.Warning, "SpecChangeIgnored", Conditions.find(now.status().conditions,
+                    ConditionType.SpecChangeIgnored).get().getMessage());
+        }
+    }
+}
