@@ -37,7 +37,8 @@ import java.util.List;
  * the rest of the graph.
  *
  * <p>The chunked path runs when the model computes in fp32 and the lm_head is a plain bias-free linear layer (no adapter,
- * the all-linear default excludes lm_head as PEFT does); otherwise the model's own lm_head builds the full logits as before.
+ * the all-linear default excludes lm_head as PEFT does) and the batch has more than one chunk of tokens; otherwise the
+ * model's own lm_head builds the full logits as before.
  * {@value #CHUNK_PROPERTY} sets the chunk size in tokens (0 turns chunking off; bench/run.sh compares both).
  */
 public final class CausalLmLoss {
@@ -62,7 +63,9 @@ public final class CausalLmLoss {
     /** As {@link #sum(NDManager, LlamaModel, ModelBatch, ForwardContext)} with an explicit chunk size (0: unchunked). */
     public static NDArray sum(NDManager sub, LlamaModel model, ModelBatch batch, ForwardContext ctx, int chunkTokens) {
         NDArray hidden = model.hidden(sub, batch, ctx);
-        if (chunkTokens <= 0 || !chunkable(model) || hidden.getDataType() != DataType.FLOAT32) {
+        // One chunk would hold the whole logits anyway: the plain path then, as before chunking existed.
+        if (chunkTokens <= 0 || batch.batchSize() * batch.seqLen() <= chunkTokens || !chunkable(model)
+                || hidden.getDataType() != DataType.FLOAT32) {
             return sum(sub, model.logits(hidden, ctx), batch);
         }
         return chunked(sub, hidden, model.lmHead().weight().array(), batch, chunkTokens);

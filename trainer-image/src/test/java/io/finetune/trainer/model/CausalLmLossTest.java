@@ -87,7 +87,7 @@ class CausalLmLossTest {
             assertThat(batch.lossTokens()).isLessThan(n - batch.batchSize()).isGreaterThan(0);
 
             Result full = lossAndGrads(model, trainable, batch, 0);
-            for (int chunk : new int[] {5, 1024}) {
+            for (int chunk : new int[] {5, 7, 23}) {
                 Result c = lossAndGrads(model, trainable, batch, chunk);
                 assertThat(c.loss()).as("chunk %d loss", chunk).isCloseTo(full.loss(), org.assertj.core.data.Offset.offset(1e-4f));
                 assertThat(c.grads().keySet()).isEqualTo(full.grads().keySet());
