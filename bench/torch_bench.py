@@ -162,7 +162,7 @@ def train(model_dir, method, batch, seq, warmup, steps, threads):
             lora[name] = (a.requires_grad_(), torch.zeros(out_f, r).requires_grad_())
         params = [t for pair in lora.values() for t in pair]
     else:
-        params = list(w.values())
+        params = list({id(t): t for t in w.values()}.values())   # a tied lm_head is embed_tokens: one parameter, once
         for t in params:
             t.requires_grad_()
     if method == "GaLore":
