@@ -44,8 +44,8 @@ import java.util.List;
 public final class CausalLmLoss {
     /** System property: tokens per lm_head/loss chunk; 0 computes the full (B, T, V) logits. */
     public static final String CHUNK_PROPERTY = "finetune.lossChunkTokens";
-    /** 1024 tokens x 32000 x 4 bytes = 131 MB per chunk array on a 32k vocabulary; large enough to keep the matmuls efficient. */
-    public static final int DEFAULT_CHUNK_TOKENS = 1024;
+    /** 256 tokens x 32000 x 4 bytes = 33 MB per chunk array on a 32k vocabulary; large enough to keep the matmuls efficient. */
+    public static final int DEFAULT_CHUNK_TOKENS = 256;
 
     private CausalLmLoss() {
     }
@@ -139,11 +139,18 @@ public final class CausalLmLoss {
                 NDArray mc = mask.get(rows);
                 tc.attach(c);
                 mc.attach(c);
-                NDArray logp = Linear.timesTransposed(hc, wd).logSoftmax(-1); // (C, V), fp32
+                // At most three (C, V) arrays live at once: each is closed or updated in place as soon as it is used.
+                NDArray logits = Linear.timesTransposed(hc, wd); // (C, V), fp32
+                NDArray logp = logits.logSoftmax(-1);
+                logits.close();
                 NDArray part = logp.gather(tc, -1).mul(mc).sum().neg();
                 loss.addi(part);
                 if (needH || needW) {
-                    NDArray dLogits = logp.exp().sub(tc.squeeze(-1).oneHot((int) vocab)).mul(mc); // (C, V)
+                    NDArray dLogits = logp.exp();
+                    logp.close();
+                    NDArray oneHot = tc.squeeze(-1).oneHot((int) vocab);
+                    dLogits.subi(oneHot).muli(mc); // (C, V): softmax - onehot, zero for uncounted tokens
+                    oneHot.close();
                     if (needH) {
                         NDArray dh = dLogits.matMul(wd);
                         dh.attach(sub);
