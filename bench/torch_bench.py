@@ -3,6 +3,7 @@
 deterministic batch as io.finetune.bench.TrainerBench and prints one key=value line.
 
   torch_bench.py train MODEL_DIR LoRA|Full|GaLore BATCH SEQ WARMUP STEPS THREADS
+      (also reports rss_before, the resident set before the first step, and peak_rss, the process's peak resident set)
   torch_bench.py info THREADS        -> torch version, threads and the BLAS library torch's process actually mapped
 
 The model is the Hugging Face LLaMA eager forward (transformers modeling_llama.py: RMSNorm, rotate-half RoPE, repeat_kv GQA,
@@ -13,6 +14,7 @@ galore_torch/galore_projector.py, proj_type std: project on the smaller side, Ad
 import json
 import math
 import os
+import resource
 import struct
 import sys
 import time
@@ -160,7 +162,7 @@ def train(model_dir, method, batch, seq, warmup, steps, threads):
             lora[name] = (a.requires_grad_(), torch.zeros(out_f, r).requires_grad_())
         params = [t for pair in lora.values() for t in pair]
     else:
-        params = list(w.values())
+        params = list({id(t): t for t in w.values()}.values())   # a tied lm_head is embed_tokens: one parameter, once
         for t in params:
             t.requires_grad_()
     if method == "GaLore":
@@ -178,6 +180,7 @@ def train(model_dir, method, batch, seq, warmup, steps, threads):
         opt.zero_grad()
         return loss.item()
 
+    rss_before = rss_now()
     for _ in range(warmup):
         step()
     start = time.perf_counter()
@@ -187,7 +190,17 @@ def train(model_dir, method, batch, seq, warmup, steps, threads):
     secs = time.perf_counter() - start
     trainable = sum(p.numel() for p in params)
     print(f"side=torch method={method} trainable={trainable} tokens_per_s={steps * batch * seq / secs:.1f} "
-          f"ms_per_step={secs * 1000 / steps:.1f} loss={loss:.4f} torch={torch.__version__} threads={torch.get_num_threads()}")
+          f"ms_per_step={secs * 1000 / steps:.1f} loss={loss:.4f} torch={torch.__version__} threads={torch.get_num_threads()} "
+          f"rss_before={rss_before} peak_rss={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}")
+
+
+def rss_now():
+    """Resident set size of this process in bytes (VmRSS); peak_rss is getrusage's ru_maxrss, the same figure as VmHWM."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return -1
 
 
 def info(threads):

@@ -14,6 +14,7 @@ import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.runtime.NativeAllocator;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
+import io.finetune.trainer.model.CausalLmLoss;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.train.BatchSource;
@@ -32,7 +33,9 @@ import java.util.List;
  * </pre>
  * The batch is the same deterministic one bench/torch_bench.py builds: row b, position t holds 4 + (13 b + t) mod (V - 4),
  * one record per row (no padding), labels = inputs (the model shifts). Methods: LoRA r=16 alpha=32 all-linear, dropout 0;
- * Full; GaLore rank 32, projection gap 200, scale 0.25, all-linear.
+ * Full; GaLore rank 32, projection gap 200, scale 0.25, all-linear. The line also carries the lm_head/loss chunk size in
+ * use ({@code -Dfinetune.lossChunkTokens=0} for the unchunked loss; 0 in the line when the unchunked path ran), the resident
+ * set before the first step and the process's peak resident set (VmHWM) after the timed steps.
  *
  * <p>{@code -Dbench.trace=FILE} records the timed steps of {@code train} with libtorch's autograd profiler (through DJL) and
  * writes a Chrome trace (open in chrome://tracing or Perfetto) to FILE; the printed rate then includes the profiler's
@@ -104,6 +107,7 @@ public final class TrainerBench {
             };
             Trainer t = new Trainer(model, method, ts, source, List.of(), Files.createTempDirectory("bench"),
                     new PrintStream(OutputStream.nullOutputStream()));
+            long rssBefore = procStatusBytes("VmRSS");
             double loss = 0;
             for (int i = 0; i < warmup; i++) {
                 loss = t.step(List.of(data), 1e-4, i);
@@ -122,10 +126,28 @@ public final class TrainerBench {
             }
             long params = model.allParameters().stream().mapToLong(Parameter::numel).sum();
             System.out.printf("side=java method=%s params=%d base_params=%d trainable=%d tokens_per_s=%.1f ms_per_step=%.1f"
-                            + " loss=%.4f engine=%s%s%n", type, params, model.totalParameters(), trainable,
-                    (double) steps * batch * seq / secs, secs * 1000 / steps, loss, Engine.getInstance().getVersion(),
-                    trace == null ? "" : " trace=" + trace);
+                            + " loss=%.4f engine=%s loss_chunk=%d rss_before=%d peak_rss=%d%s%n", type, params,
+                    model.totalParameters(), trainable, (double) steps * batch * seq / secs, secs * 1000 / steps, loss,
+                    Engine.getInstance().getVersion(), CausalLmLoss.chunkable(model) && batch * seq > CausalLmLoss.chunkTokens() ? CausalLmLoss.chunkTokens() : 0,
+                    rssBefore, procStatusBytes("VmHWM"), trace == null ? "" : " trace=" + trace);
         }
+    }
+
+    /**
+     * A memory figure of this process from /proc/self/status in bytes (VmRSS: resident now; VmHWM: the peak resident set
+     * since start, which covers libtorch's native tensors as well as the JVM), or -1 where there is no /proc.
+     */
+    static long procStatusBytes(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(key + ":")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
     }
 
     static void matmul(int n, int reps) {

@@ -192,6 +192,18 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Logits (B, T, vocab) for the batch; arrays are created in {@code sub}. */
     public NDArray forward(NDManager sub, Batch batch, ForwardContext ctx) {
+        return logits(hidden(sub, batch, ctx), ctx);
+    }
+
+    /** lm_head on {@link #hidden}: (B, T, vocab) in fp32 for the loss. */
+    public NDArray logits(NDArray hidden, ForwardContext ctx) {
+        try (Autocast.Scope scope = Autocast.enter(precision)) {
+            return Autocast.toFloat(lmHead.forward(hidden, ctx));
+        }
+    }
+
+    /** The final normed hidden states (B, T, d), the lm_head's input; arrays are created in {@code sub}. */
+    public NDArray hidden(NDManager sub, Batch batch, ForwardContext ctx) {
         try (Autocast.Scope scope = Autocast.enter(precision)) {
             NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
             NDArray h = Autocast.toFloat(embed.array().get(ids)); // (B, T, d), the residual stream stays fp32
@@ -200,7 +212,7 @@ public final class LlamaModel implements AutoCloseable {
             for (DecoderLayer layer : layers) {
                 h = layer.forward(h, cosSin.get(0), cosSin.get(1), mask, ctx);
             }
-            return Autocast.toFloat(lmHead.forward(norm.forward(h), ctx)); // (B, T, vocab), fp32 for the loss
+            return norm.forward(h);
         }
     }
 

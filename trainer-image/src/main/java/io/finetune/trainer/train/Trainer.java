@@ -231,8 +231,8 @@ public final class Trainer {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 int j = 0;
                 for (Batch b : micro) {
-                    NDArray logits = model.forward(sub, b, new ForwardContext(true, dropoutSeed * 64 + j++));
-                    NDArray loss = OwnedArrays.dividedBy(CausalLmLoss.sum(sub, logits, b), Math.max(1, tokens));
+                    ForwardContext ctx = new ForwardContext(true, dropoutSeed * 64 + j++);
+                    NDArray loss = OwnedArrays.dividedBy(CausalLmLoss.sum(sub, model, b, ctx), Math.max(1, tokens));
                     gc.backward(scaler == null ? loss : OwnedArrays.times(loss, scaler.scale()));
                     lossValue += loss.getFloat();
                 }
@@ -293,7 +293,7 @@ public final class Trainer {
         for (Batch b : batches) {
             try (NDManager sub = model.manager().newSubManager()) {
                 model.attachTo(sub);
-                sum += CausalLmLoss.sum(sub, model.forward(sub, b, ForwardContext.EVAL), b).getFloat();
+                sum += CausalLmLoss.sum(sub, model, b, ForwardContext.EVAL).getFloat();
                 tokens += b.lossTokens();
             }
         }
