@@ -1,4 +1,4 @@
-package io.finetune.operator;
+package io.finetune.operator.shared;
 
 import java.util.Optional;
 

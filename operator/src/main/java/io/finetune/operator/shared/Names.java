@@ -1,4 +1,4 @@
-package io.finetune.operator;
+package io.finetune.operator.shared;
 
 import io.finetune.api.v1alpha1.FineTuneJob;
 
