@@ -1,6 +1,6 @@
 package io.finetune.trainer.cli;
 
-import io.finetune.trainer.pod.PodTraining;
+import io.finetune.trainer.pod.PodRunner;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
@@ -14,6 +14,6 @@ import picocli.CommandLine.Command;
 final class PodCommand implements Callable<Integer> {
     @Override
     public Integer call() {
-        return PodTraining.command();
+        return PodRunner.command();
     }
 }

@@ -35,11 +35,28 @@ public record PodEnvironment(Path config, String jobName, String jobNamespace, P
     public static final String PVC_ROOT = Env.PVC_ROOT;
     public static final String METRICS_PORT = Env.METRICS_PORT;
     public static final String PROGRESS_INTERVAL = Env.PROGRESS_INTERVAL_SECONDS;
+    /** The FineTuneJob's metadata.uid, set by the operator on the pod template. */
+    public static final String JOB_UID = Env.JOB_UID;
 
     public static final Path DEFAULT_TERMINATION_LOG = Path.of(TrainerContract.Paths.TERMINATION_LOG);
     public static final Path DEFAULT_PVC_ROOT = Path.of(TrainerContract.Paths.PVC_ROOT);
     public static final int DEFAULT_METRICS_PORT = TrainerContract.Ports.METRICS;
     public static final Duration DEFAULT_PROGRESS_INTERVAL = Duration.ofSeconds(10);
+
+    /**
+     * The FineTuneJob's uid: FINETUNE_JOB_UID (set on the pod template, fixed for the pod's life) and the uid in the
+     * mounted job must agree, else the pod was started for a job that has since been replaced by one of the same name.
+     */
+    public static String jobUid(FineTuneJob job, Map<String, String> envVars) {
+        String fromEnv = envVars.getOrDefault(JOB_UID, "").strip();
+        String fromConfig = job.getMetadata().getUid();
+        if (!fromEnv.isEmpty() && fromConfig != null && !fromConfig.isBlank() && !fromEnv.equals(fromConfig)) {
+            throw new PodEnvironmentException("the mounted job has metadata.uid " + fromConfig + " but "
+                    + JOB_UID + " is " + fromEnv + ": FineTuneJob " + job.getMetadata().getName() + " was deleted and"
+                    + " recreated while this pod started; the operator starts a new pod for the new job");
+        }
+        return fromEnv.isEmpty() ? fromConfig : fromEnv;
+    }
 
     /** Reads the process environment. */
     public static PodEnvironment fromSystem() {

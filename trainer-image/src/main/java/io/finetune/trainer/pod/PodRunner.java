@@ -2,7 +2,10 @@ package io.finetune.trainer.pod;
 
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.runtime.OutOfMemory;
+import io.finetune.trainer.storage.Storage;
+import io.finetune.trainer.storage.StorageEnvironment;
 import io.finetune.trainer.train.TrainingStoppedException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -12,8 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The trainer's pod mode around the training itself: redacted output, the mounted job, progress to the API server and
- * to /metrics, and exactly one termination message whatever happens (bad environment, bad job, exception, OOM).
+ * The trainer's pod mode: redacted output, the mounted job, progress to the API server and to /metrics, and exactly one
+ * termination message whatever happens (bad environment, bad job, exception, OOM), around the training itself
+ * ({@link #inStorage}: {@link TrainingRun} -> {@code train.Trainer}). The hops of one pod: {@code cli.PodCommand} ->
+ * {@link #command()} -> {@link #run} -> {@link #trainInStorage} -> {@link TrainingRun#run} -> {@code Trainer.run}.
  */
 public final class PodRunner {
     private static final Logger LOG = LoggerFactory.getLogger(PodRunner.class);
@@ -34,6 +39,36 @@ public final class PodRunner {
     }
 
     private PodRunner() {
+    }
+
+    /**
+     * {@code java -jar finetune-trainer.jar pod}: the mounted job trained in storage, in the real pod's environment.
+     *
+     * @return the process exit code
+     */
+    public static int command() {
+        Map<String, String> env = System.getenv();
+        return run(env, inStorage(env), new FailureClassifier());
+    }
+
+    /** The pod's training: {@link #trainInStorage} with the job's uid and storage credentials from {@code envVars}. */
+    public static Training inStorage(Map<String, String> envVars) {
+        return (job, env, progress) -> trainInStorage(job, env, progress, envVars);
+    }
+
+    /**
+     * The mounted job trained with its sources and destination in storage (downloads cached under the scratch volume),
+     * each step reported as progress: {@link TrainingRun#run}, whose published artifact becomes the result the operator
+     * records.
+     */
+    static TrainerResult trainInStorage(FineTuneJob job, PodEnvironment env, ProgressSink progress,
+                                        Map<String, String> envVars) throws Exception {
+        Path output = env.scratch().resolve("output");
+        String uid = PodEnvironment.jobUid(job, envVars);
+        try (Storage storage = Storage.create(env.scratch().resolve("cache"), StorageEnvironment.fromEnv(envVars))) {
+            return TrainingRun.run(job, storage, output, System.out, ProgressTracker.hooks(progress),
+                    new TrainingRun.Options(uid, false, false), TrainingRun.AfterTraining.NONE).toTrainerResult();
+        }
     }
 
     /** Pod mode in a real pod: {@code System.exit(PodRunner.run(System.getenv(), training, classifier))}. */

@@ -1,5 +1,6 @@
 package io.finetune.trainer.pod;
 
+import io.finetune.trainer.train.TrainingHooks;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.function.LongSupplier;
@@ -113,5 +114,27 @@ public final class ProgressTracker {
         }
         double seconds = (now - from) / 1e9;
         return seconds <= 0 ? Double.NaN : tokens / seconds;
+    }
+
+    /**
+     * The training loop's hooks that feed a tracker: the tracker is made when the loop starts (it knows then the planned
+     * steps and where a resumed run starts), and every optimizer step goes through it to the sink.
+     */
+    public static TrainingHooks hooks(ProgressSink sink) {
+        return new TrainingHooks() {
+            private ProgressTracker tracker;
+
+            @Override
+            public void started(int startStep, int totalSteps, double stepsPerEpoch) {
+                tracker = new ProgressTracker(sink, totalSteps, stepsPerEpoch, startStep);
+            }
+
+            @Override
+            public void stepDone(int done, double loss, double learningRate, long tokens) {
+                if (tracker != null) {
+                    tracker.onStep(done, loss, learningRate, tokens);
+                }
+            }
+        };
     }
 }

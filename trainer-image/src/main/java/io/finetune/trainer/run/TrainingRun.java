@@ -4,8 +4,12 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.finetune.api.Serving;
+import io.finetune.api.TrainerResult;
+import io.finetune.api.v1alpha1.Artifact;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.api.v1alpha1.Metrics;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.data.Batcher;
 import io.finetune.trainer.data.DatasetLoader;
@@ -83,6 +87,38 @@ public final class TrainingRun {
      * as published (digest = sha256 of its manifest).
      */
     public record Result(TrainingSummary summary, MethodOutput output, PublishedArtifact artifact) {
+        /**
+         * The result the operator records: status.memory is the summary's measured figures (the same numbers as
+         * {@value #SUMMARY}), status.artifact the published artifact with what the method wrote (format, servers). A
+         * missed evaluation gate is reported as such, naming where the rejected output is kept.
+         */
+        public TrainerResult toTrainerResult() {
+            TrainingSummary s = summary;
+            if (s.gate() != null && !s.gate().passed()) {
+                String rejected = artifact.uri().replaceAll("/+$", "") + "/" + EvaluationGate.REJECTED_DIR + "/";
+                return TrainerResult.gateFailed(s.gate().message() + "; the output is not published as servable: it is kept"
+                        + " for inspection under " + rejected, metrics(s), s.memory(), s.steps());
+            }
+            Artifact a = new Artifact();
+            a.uri = artifact.uri();
+            a.digest = artifact.digest();
+            a.sizeBytes = artifact.sizeBytes();
+            a.format = output.format().wireName();
+            Serving.Verdict serving = output.serving();
+            a.servableBy = serving.servableBy();
+            a.servingNote = serving.vllmProblem() == null ? serving.note()
+                    : serving.vllmProblem() + (serving.note() == null ? "" : "; " + serving.note());
+            return TrainerResult.succeeded(a, metrics(s), s.memory(), s.steps());
+        }
+
+        private static Metrics metrics(TrainingSummary s) {
+            Metrics m = new Metrics();
+            m.trainLoss = s.trainLoss();
+            m.evalLossBefore = s.evalLossBefore();
+            m.evalLossAfter = s.evalLossAfter();
+            m.bestStep = s.bestStep();
+            return m;
+        }
     }
 
     /** Called with the trained model before it is closed (the quick start decodes samples with it). */

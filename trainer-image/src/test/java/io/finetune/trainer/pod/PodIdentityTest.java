@@ -85,7 +85,7 @@ class PodIdentityTest {
                 return "ml/recreated";
             }
         };
-        PodRunner.run(env, new PodTraining(env), new FailureClassifier(), SecretRedactor.fromEnv(env),
+        PodRunner.run(env, PodRunner.inStorage(env), new FailureClassifier(), SecretRedactor.fromEnv(env),
                 new PodRunner.Wiring(e -> patcher, e -> new InetSocketAddress("127.0.0.1", 0)));
         return JSON.readTree(podDir.resolve("termination-log").toFile());
     }
@@ -111,9 +111,9 @@ class PodIdentityTest {
     @Test
     void theUidOnThePodAndInTheMountedJobMustAgree() {
         FineTuneJob job = FineTuneJobManifest.parse(job("uid-a", 4, 4), "job.yaml");
-        assertThat(PodTraining.jobUid(job, Map.of("FINETUNE_JOB_UID", "uid-a"))).isEqualTo("uid-a");
-        assertThat(PodTraining.jobUid(job, Map.of())).isEqualTo("uid-a");
-        assertThatThrownBy(() -> PodTraining.jobUid(job, Map.of("FINETUNE_JOB_UID", "uid-b")))
+        assertThat(PodEnvironment.jobUid(job, Map.of("FINETUNE_JOB_UID", "uid-a"))).isEqualTo("uid-a");
+        assertThat(PodEnvironment.jobUid(job, Map.of())).isEqualTo("uid-a");
+        assertThatThrownBy(() -> PodEnvironment.jobUid(job, Map.of("FINETUNE_JOB_UID", "uid-b")))
                 .hasMessageContaining("metadata.uid uid-a but FINETUNE_JOB_UID is uid-b");
     }
 }

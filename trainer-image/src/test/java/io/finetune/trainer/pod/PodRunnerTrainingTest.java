@@ -26,11 +26,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * `pod` mode with the real training (PodRunner + PodTraining) on a tiny job, the Kubernetes side replaced by a recording
+ * `pod` mode with the real training (PodRunner.inStorage) on a tiny job, the Kubernetes side replaced by a recording
  * status patcher: progress reaches the job, the termination message carries the published artifact, a bad dataset line
  * becomes InvalidDataset naming file:line, and a fresh pod resumes from the checkpoint at the destination.
  */
-class PodTrainingTest {
+class PodRunnerTrainingTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     @TempDir
     static Path dir;
@@ -103,7 +103,7 @@ class PodTrainingTest {
                 return "ml/" + name;
             }
         };
-        int exit = PodRunner.run(env, new PodTraining(env), new FailureClassifier(), SecretRedactor.fromEnv(env),
+        int exit = PodRunner.run(env, PodRunner.inStorage(env), new FailureClassifier(), SecretRedactor.fromEnv(env),
                 new PodRunner.Wiring(e -> patcher, e -> new InetSocketAddress("127.0.0.1", 0)));
         return new Pod(exit, JSON.readTree(podDir.resolve("termination-log").toFile()), progress);
     }
