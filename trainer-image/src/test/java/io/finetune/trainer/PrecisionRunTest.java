@@ -2,12 +2,7 @@ package io.finetune.trainer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.ndarray.NDManager;
-import io.finetune.trainer.data.CharTokenizerWriter;
 import io.finetune.trainer.io.SafetensorsFile;
-import io.finetune.trainer.model.LlamaConfig;
-import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelPreset;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,20 +16,8 @@ class PrecisionRunTest {
 
     @BeforeEach
     void modelAndData() throws Exception {
-        Path model = dir.resolve("model");
-        Files.createDirectories(model);
-        LlamaConfig cfg = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
-        try (LlamaModel m = LlamaModel.random(cfg, 3, NDManager.newBaseManager())) {
-            m.save(model, m.stateDict(), 1, 2);
-        }
-        CharTokenizerWriter.write(model, ModelPreset.ALPHABET, true);
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 20; i++) {
-            String w = Integer.toString(1000 + i * 37);
-            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
-                    .append(new StringBuilder(w).reverse()).append("\"}\n");
-        }
-        Files.writeString(dir.resolve("train.jsonl"), sb);
+        TinyModels.writeCharModel(dir.resolve("model"));
+        TinyModels.writeReversalDataset(dir.resolve("train.jsonl"), 20);
     }
 
     private String job(String precision) throws Exception {

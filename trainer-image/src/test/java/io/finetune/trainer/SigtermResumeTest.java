@@ -2,14 +2,9 @@ package io.finetune.trainer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.TrainerResult;
-import io.finetune.trainer.data.CharTokenizerWriter;
-import io.finetune.trainer.model.LlamaConfig;
-import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelPreset;
 import io.finetune.trainer.train.Checkpoints;
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
@@ -38,20 +33,8 @@ class SigtermResumeTest {
 
     @BeforeEach
     void modelAndData() throws Exception {
-        Path model = dir.resolve("model");
-        Files.createDirectories(model);
-        LlamaConfig cfg = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
-        try (LlamaModel m = LlamaModel.random(cfg, 3, NDManager.newBaseManager())) {
-            m.save(model, m.stateDict(), 1, 2);
-        }
-        CharTokenizerWriter.write(model, ModelPreset.ALPHABET, true);
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            String w = Integer.toString(1000 + i * 37);
-            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
-                    .append(new StringBuilder(w).reverse()).append("\"}\n");
-        }
-        Files.writeString(dir.resolve("train.jsonl"), sb);
+        TinyModels.writeCharModel(dir.resolve("model"));
+        TinyModels.writeReversalDataset(dir.resolve("train.jsonl"), 40);
     }
 
     private Path job(String name) throws Exception {

@@ -1,17 +1,61 @@
 package io.finetune.trainer;
 
+import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.data.CharTokenizerWriter;
 import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.model.ModelPreset;
 import io.finetune.trainer.train.BatchSource;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-/** Tiny configs and synthetic batches for tests (the real data pipeline is helper "data"'s package). */
+/**
+ * Tiny configs, synthetic batches and the on-disk tiny job inputs for tests: a char-tokenizer model directory and a
+ * prompt-completion dataset (reverse the digits) that every CLI, pod, storage and hostile-input test trains on.
+ */
 public final class TinyModels {
+    /** d=32, 2 layers, kv dim 16 (k_proj/v_proj are 32 -> 16), vocab 102 (the char tokenizer), context 256. */
+    public static final LlamaConfig CHAR_MODEL =
+            new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
+
     private TinyModels() {
+    }
+
+    /** Writes {@link #CHAR_MODEL} (random weights, seed 3, safetensors) and its char tokenizer into {@code dir}. */
+    public static Path writeCharModel(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        try (LlamaModel m = LlamaModel.random(CHAR_MODEL, 3, NDManager.newBaseManager())) {
+            m.save(dir, m.stateDict(), 1, 2);
+        }
+        CharTokenizerWriter.write(dir, ModelPreset.ALPHABET, true);
+        return dir;
+    }
+
+    /** {@code records} JSONL lines {"prompt": "1037=", "completion": "7301"}: reverse a number's digits. */
+    public static String reversalDataset(int records) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < records; i++) {
+            String w = Integer.toString(1000 + i * 37);
+            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
+                    .append(new StringBuilder(w).reverse()).append("\"}\n");
+        }
+        return sb.toString();
+    }
+
+    /** {@link #reversalDataset} written to {@code file} (parent directories created). */
+    public static Path writeReversalDataset(Path file, int records) throws IOException {
+        if (file.getParent() != null) {
+            Files.createDirectories(file.getParent());
+        }
+        Files.writeString(file, reversalDataset(records));
+        return file;
     }
 
     /** d=32, 2 layers, 4 query heads sharing 2 kv heads, vocab 24; bias optional (Qwen2-style). */

@@ -2,12 +2,9 @@ package io.finetune.trainer.hostile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.MainAccess;
-import io.finetune.trainer.data.CharTokenizerWriter;
+import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.model.LlamaConfig;
-import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelPreset;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -25,30 +22,17 @@ import java.util.stream.Stream;
  */
 final class Hostile {
     /** d=32, 2 layers, kv dim 16 (k_proj/v_proj are 32 -> 16), vocab 102 (char tokenizer). */
-    static final LlamaConfig CONFIG = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
+    static final LlamaConfig CONFIG = TinyModels.CHAR_MODEL;
 
     private Hostile() {
     }
 
     static Path model(Path dir) throws IOException {
-        Files.createDirectories(dir);
-        try (LlamaModel m = LlamaModel.random(CONFIG, 3, NDManager.newBaseManager())) {
-            m.save(dir, m.stateDict(), 1, 2);
-        }
-        CharTokenizerWriter.write(dir, ModelPreset.ALPHABET, true);
-        return dir;
+        return TinyModels.writeCharModel(dir);
     }
 
     static Path data(Path file) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            String w = Integer.toString(1000 + i * 37);
-            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
-                    .append(new StringBuilder(w).reverse()).append("\"}\n");
-        }
-        Files.createDirectories(file.getParent());
-        Files.writeString(file, sb);
-        return file;
+        return TinyModels.writeReversalDataset(file, 40);
     }
 
     /** A LoRA job (name, rank, model, dataset URI, destination URI); maxSteps 4, a checkpoint at step 2. */

@@ -3,16 +3,12 @@ package io.finetune.trainer.pod;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Progress;
-import io.finetune.trainer.data.CharTokenizerWriter;
-import io.finetune.trainer.model.LlamaConfig;
-import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelPreset;
+import io.finetune.trainer.TinyModels;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,19 +30,8 @@ class PodIdentityTest {
 
     @BeforeAll
     static void modelAndData() throws Exception {
-        Path model = Files.createDirectories(dir.resolve("model"));
-        LlamaConfig cfg = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
-        try (LlamaModel m = LlamaModel.random(cfg, 3, NDManager.newBaseManager())) {
-            m.save(model, m.stateDict(), 1, 2);
-        }
-        CharTokenizerWriter.write(model, ModelPreset.ALPHABET, true);
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            String w = Integer.toString(1000 + i * 37);
-            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
-                    .append(new StringBuilder(w).reverse()).append("\"}\n");
-        }
-        Files.writeString(dir.resolve("train.jsonl"), sb);
+        TinyModels.writeCharModel(dir.resolve("model"));
+        TinyModels.writeReversalDataset(dir.resolve("train.jsonl"), 40);
     }
 
     static String job(String uid, int rank, int maxSteps) {

@@ -2,14 +2,10 @@ package io.finetune.trainer.preflight;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.PreflightResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.trainer.data.CharTokenizerWriter;
-import io.finetune.trainer.model.LlamaConfig;
-import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelPreset;
+import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.storage.Storage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -28,12 +24,7 @@ class PreflightTest {
 
     @BeforeAll
     static void modelWithoutWeightsAndData() throws Exception {
-        Path model = Files.createDirectories(dir.resolve("model"));
-        LlamaConfig cfg = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
-        try (LlamaModel m = LlamaModel.random(cfg, 3, NDManager.newBaseManager())) {
-            m.save(model, m.stateDict(), 1, 2);
-        }
-        CharTokenizerWriter.write(model, ModelPreset.ALPHABET, true);
+        Path model = TinyModels.writeCharModel(dir.resolve("model"));
         try (var files = Files.list(model)) {
             for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).toList()) {
                 Files.delete(f);   // preflight must never need the weights

@@ -4,14 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.trainer.data.CharTokenizerWriter;
-import io.finetune.trainer.model.LlamaConfig;
-import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelPreset;
+import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.pod.FailureClassifier;
 import io.finetune.trainer.pod.SecretRedactor;
 import io.finetune.trainer.pod.TerminationLog;
@@ -50,25 +46,14 @@ abstract class S3JobRunSuite {
         s3.createBucket("models");
         s3.createBucket("datasets");
         s3.createBucket("artifacts");
-        Path model = tmp.resolve("model");
-        Files.createDirectories(model);
-        LlamaConfig cfg = new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
-        try (LlamaModel m = LlamaModel.random(cfg, 3, NDManager.newBaseManager())) {
-            m.save(model, m.stateDict(), 1, 2);
-        }
-        CharTokenizerWriter.write(model, ModelPreset.ALPHABET, true);
+        Path model = TinyModels.writeCharModel(tmp.resolve("model"));
         try (Stream<Path> files = Files.list(model)) {
             for (Path f : files.toList()) {
                 s3.admin.putObject(r -> r.bucket("models").key("tiny/" + f.getFileName()), RequestBody.fromFile(f));
             }
         }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            String w = Integer.toString(1000 + i * 37);
-            sb.append("{\"prompt\": \"").append(w).append("=\", \"completion\": \"")
-                    .append(new StringBuilder(w).reverse()).append("\"}\n");
-        }
-        s3.admin.putObject(r -> r.bucket("datasets").key("rev/train.jsonl"), RequestBody.fromString(sb.toString()));
+        s3.admin.putObject(r -> r.bucket("datasets").key("rev/train.jsonl"),
+                RequestBody.fromString(TinyModels.reversalDataset(40)));
     }
 
     static FineTuneJob job(String destination) {
