@@ -31,7 +31,7 @@ case "$TASK" in
   quickstart)
     if [ ! -f "$QS/base-model/config.json" ] || [ ! -f "$QS/data/train.jsonl" ] || [ ! -f "$QS/data/eval.jsonl" ]; then
       echo "preparing the quick-start model and data (runs the quick start once)..." >&2
-      java -jar "$JAR" quickstart > /dev/null
+      java -jar "$JAR" quickstart --tiny > /dev/null
     fi
     MODEL=$QS/base-model; DATA=$QS/data; WARMUP=20 ;;
   wordnet)

@@ -75,6 +75,7 @@ class TrainerCliTest {
         }
         assertThat(cli("run", "--help").out()).contains("<FineTuneJob.yaml>").contains("--output=DIR").contains("--force-new");
         assertThat(cli("generate", "--help").out()).contains("--max-new-tokens=N").contains("default: 64");
+        assertThat(cli("quickstart", "--help").out()).contains("--tiny");
     }
 
     @Test
@@ -94,6 +95,7 @@ class TrainerCliTest {
                 .err().contains("Usage: java -jar finetune-trainer.jar plan");
         cli("preflight", "--gpu-memory", "80Gi").usageError("preflight: expected exactly one FineTuneJob manifest");
         cli("import-llama2c", "model.bin").usageError("import-llama2c: Missing required");
+        cli("quickstart", "--tiny=maybe").usageError("quickstart: Invalid value for option '--tiny'");
     }
 
     @Test
