@@ -27,8 +27,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code quickstart}: writes the tiny base model and the word-reversal dataset under /tmp/finetune-quickstart, runs the embedded
- * examples/quickstart.yaml (LoRA), and prints held-out eval loss and greedy samples before and after training.
+ * {@code quickstart}: the real quick start ({@link RealQuickstart}: stories15M learns WordNet definitions) where the model and
+ * WordNet can be had, else, or with {@code --tiny}, the tiny one here: writes the tiny base model and the word-reversal dataset
+ * under /tmp/finetune-quickstart, runs the embedded examples/quickstart.yaml (LoRA), and prints held-out eval loss and greedy
+ * samples before and after training.
  */
 @Command(name = "quickstart", description = {"Fine-tune a small model on a small task, with LoRA, and show the difference.",
     "stories15M (else the tiny random model) + a WordNet task (else word reversal);",
