@@ -48,6 +48,12 @@ public record TrainerResult(Outcome outcome, Reason reason, String message, Arti
     /** Why a run failed, as the trainer classifies it. Unknown values read as TrainerError. */
     public enum Reason {
         InvalidDataset, InvalidModel, StorageError, OutOfMemory,
+        /** A setting cannot run as given (a learning rate that diverges, an impossible combination); the message names it. */
+        InvalidSpec,
+        /** A targetModules entry selects no linear module of the model; the message lists those that exist. */
+        TargetModulesNotFound,
+        /** The memory plan does not fit the device; the message gives the plan's figures and what would fit. */
+        InsufficientGPUMemory,
         /** The run finished but missed spec.evaluation; its output is kept under rejected/, not published. */
         EvaluationGateFailed,
         /** Stopped by SIGTERM at a step boundary with a checkpoint: resumable, not a failure of the run. */

@@ -10,6 +10,7 @@ import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.runtime.NativeAllocator;
 import io.finetune.trainer.method.TrainingMethod;
@@ -17,8 +18,9 @@ import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.CausalLmLoss;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
-import io.finetune.trainer.train.BatchSource;
+import io.finetune.trainer.data.BatchSource;
 import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingData;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -87,7 +89,7 @@ public final class TrainerBench {
 
     static void train(Path dir, MethodType type, int batch, int seq, int warmup, int steps) throws Exception {
         try (LlamaModel model = LlamaModel.load(dir, NDManager.newBaseManager())) {
-            TrainingMethod method = TrainingMethods.create(method(type));
+            TrainingMethod method = TrainingMethods.create(Specs.method(method(type)));
             method.attach(model, 1);
             long trainable = method.trainableParameters(model).stream().mapToLong(Parameter::numel).sum();
             TrainingSpec ts = new TrainingSpec();
@@ -105,8 +107,7 @@ public final class TrainerBench {
                     return List.of(data);
                 }
             };
-            Trainer t = new Trainer(model, method, ts, source, List.of(), Files.createTempDirectory("bench"),
-                    new PrintStream(OutputStream.nullOutputStream()));
+            Trainer t = new Trainer(model, method, Specs.training(ts), new TrainingData(source, List.of(), null), Files.createTempDirectory("bench"), new PrintStream(OutputStream.nullOutputStream()));
             long rssBefore = procStatusBytes("VmRSS");
             double loss = 0;
             for (int i = 0; i < warmup; i++) {

@@ -9,6 +9,7 @@ import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelPreset;
 import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingData;
 import java.nio.file.Files;
 import java.util.List;
 
@@ -23,14 +24,13 @@ public final class ThroughputBenchmark {
         int batch = args.length > 2 ? Integer.parseInt(args[2]) : 4;
         int steps = args.length > 3 ? Integer.parseInt(args[3]) : 6;
         try (LlamaModel model = LlamaModel.random(preset.config(), 1, NDManager.newBaseManager())) {
-            LoraMethod lora = new LoraMethod(new LoraSpec());
+            LoraMethod lora = LoraMethod.of(Specs.lora(new LoraSpec()));
             lora.attach(model, 1);
             TrainingSpec ts = new TrainingSpec();
             ts.maxSteps = steps + 2;
             ts.checkpointEverySteps = 0;
             List<Batch> data = TinyModels.countingBatches(4, batch, seq, preset.config().vocabSize(), 3);
-            Trainer t = new Trainer(model, lora, ts, TinyModels.fixed(data), List.of(),
-                    Files.createTempDirectory("bench"), TinyModels.quiet());
+            Trainer t = new Trainer(model, lora, Specs.training(ts), new TrainingData(TinyModels.fixed(data), List.of(), null), Files.createTempDirectory("bench"), TinyModels.quiet());
             String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "(unset)");
             t.step(List.of(data.get(0)), 1e-4, 0); // warm-up
             t.step(List.of(data.get(1)), 1e-4, 1);

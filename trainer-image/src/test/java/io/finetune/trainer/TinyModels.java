@@ -3,10 +3,10 @@ package io.finetune.trainer;
 import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.data.CharTokenizerWriter;
-import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelPreset;
-import io.finetune.trainer.train.BatchSource;
+import io.finetune.trainer.data.BatchSource;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -22,8 +22,8 @@ import java.util.Random;
  */
 public final class TinyModels {
     /** d=32, 2 layers, kv dim 16 (k_proj/v_proj are 32 -> 16), vocab 102 (the char tokenizer), context 256. */
-    public static final LlamaConfig CHAR_MODEL =
-            new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
+    public static final ModelConfig CHAR_MODEL =
+            new ModelConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 102, false, false, 256);
 
     private TinyModels() {
     }
@@ -59,8 +59,8 @@ public final class TinyModels {
     }
 
     /** d=32, 2 layers, 4 query heads sharing 2 kv heads, vocab 24; bias optional (Qwen2-style). */
-    public static LlamaConfig config(boolean qkvBias) {
-        return new LlamaConfig(qkvBias ? "qwen2" : "llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 24, false, qkvBias, 128);
+    public static ModelConfig config(boolean qkvBias) {
+        return new ModelConfig(qkvBias ? "qwen2" : "llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, 24, false, qkvBias, 128);
     }
 
     /** Rows of random tokens in [4, vocab): a packed row with two records, and a padded shorter row. */

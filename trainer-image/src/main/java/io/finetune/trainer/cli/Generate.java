@@ -2,6 +2,7 @@ package io.finetune.trainer.cli;
 
 import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.TextTokenizer;
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.method.lora.AdapterMerge;
 import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.model.LlamaModel;

@@ -1,7 +1,8 @@
 package io.finetune.trainer.cli;
 
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.llama2c.ImportLlama2c;
-import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.ModelConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ final class ImportLlama2cCommand implements Callable<Integer> {
                 throw new UsageException("import-llama2c: " + p + " does not exist");
             }
         }
-        LlamaConfig config = ImportLlama2c.convert(model, tokenizer, out);
+        ModelConfig config = ImportLlama2c.convert(model, tokenizer, out);
         System.out.printf("imported %s (%d layers, d=%d, %d heads, vocab %d) to %s%n", model, config.numHiddenLayers(),
                 config.hiddenSize(), config.numAttentionHeads(), config.vocabSize(), out.toAbsolutePath());
         return 0;

@@ -2,6 +2,7 @@ package io.finetune.trainer.cli;
 
 import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.CharTokenizerWriter;
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelPreset;
 import java.io.IOException;

@@ -1,11 +1,12 @@
 package io.finetune.trainer.cli;
 
-import io.finetune.api.FineTuneJobManifest;
-import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.method.PlanInputs;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.plan.ByteQuantity;
 import io.finetune.trainer.plan.MemoryPlan;
+import io.finetune.trainer.spec.RunSpec;
+import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.storage.StorageException;
 import io.finetune.trainer.storage.StorageUri;
 import java.io.IOException;
@@ -68,25 +69,25 @@ public final class PlanCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException("plan: --device-memory: " + e.getMessage());
         }
-        FineTuneJob job = FineTuneJobManifest.read(manifest);
-        Path config = configJson(job, modelConfig);
-        MemoryPlan plan = MemoryPlan.of(ModelDimensions.read(config), job.getSpec().method,
-                PlanInputs.from(job.getSpec(), device.equals("gpu")), memory);
-        out.printf("FineTuneJob %s, model %s%n", job.getMetadata().getName(), config);
+        RunSpec spec = RunSpecReader.readFile(manifest);
+        Path config = configJson(spec, modelConfig);
+        MemoryPlan plan = MemoryPlan.of(ModelConfig.readFile(config), spec.method(),
+                PlanInputs.from(spec, device.equals("gpu")), memory);
+        out.printf("FineTuneJob %s, model %s%n", spec.job().name(), config);
         out.print(plan.table());
-        boolean fits = plan.fits(job.getSpec().method.type);
-        out.printf("%s %s in %s%n", job.getSpec().method.type, fits ? "fits" : "does NOT fit",
+        boolean fits = plan.fits(spec.method().type());
+        out.printf("%s %s in %s%n", spec.method().type(), fits ? "fits" : "does NOT fit",
                 ByteQuantity.format(memory));
         return fits ? 0 : DOES_NOT_FIT;
     }
 
     /** --model-config (a config.json or a model directory), else spec.model.source when it is a local file:// URI. */
-    static Path configJson(FineTuneJob job, String override) {
+    static Path configJson(RunSpec spec, String override) {
         Path p;
         if (override != null) {
             p = Path.of(override);
         } else {
-            String source = job.getSpec().model.source;
+            String source = spec.sources().model();
             try {
                 p = StorageUri.localFile(source);
             } catch (StorageException e) {
@@ -95,7 +96,7 @@ public final class PlanCommand implements Callable<Integer> {
             }
         }
         if (Files.isDirectory(p)) {
-            p = p.resolve("config.json");
+            p = p.resolve(ModelConfig.FILE_NAME);
         }
         if (!Files.isRegularFile(p)) {
             throw new UsageException("plan: " + p + " does not exist (expected the model's config.json)");

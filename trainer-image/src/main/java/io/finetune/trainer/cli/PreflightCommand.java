@@ -1,11 +1,12 @@
 package io.finetune.trainer.cli;
 
-import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.PreflightResult;
-import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.plan.ByteQuantity;
 import io.finetune.trainer.preflight.Preflight;
 import io.finetune.trainer.preflight.PreflightPod;
+import io.finetune.trainer.spec.RunSpec;
+import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.storage.Storage;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -42,7 +43,7 @@ final class PreflightCommand implements Callable<Integer> {
         if (!Files.isRegularFile(manifest)) {
             throw new UsageException("preflight: manifest " + manifest + " does not exist");
         }
-        FineTuneJob job = FineTuneJobManifest.read(manifest);
+        RunSpec spec = RunSpecReader.readFile(manifest);
         Long gpu = null;
         if (gpuMemory != null) {
             try {
@@ -54,7 +55,7 @@ final class PreflightCommand implements Callable<Integer> {
         Path scratch = Files.createTempDirectory("finetune-preflight");
         PreflightResult r;
         try (Storage storage = Storage.fromEnvironment(scratch.resolve("cache"))) {
-            r = Preflight.check(job.getSpec(), storage, scratch, gpu, PreflightPod.NO_GPU_MEMORY);
+            r = Preflight.check(spec, storage, scratch, gpu, PreflightPod.NO_GPU_MEMORY);
         }
         out.println(r.toJson());
         if (!r.passed()) {

@@ -1,9 +1,10 @@
 package io.finetune.trainer.cli;
 
+import io.finetune.trainer.spec.RunSpec;
+import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.util.FileTrees;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
-import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.model.LlamaModel;
@@ -70,10 +71,10 @@ public final class Quickstart implements Callable<Integer> {
     }
 
     public static int run(PrintStream out) throws Exception {
-        FineTuneJob job = FineTuneJobManifest.parse(manifestText(), "quickstart.yaml (embedded)");
-        Path modelDir = StorageUri.localFile(job.getSpec().model.source);
-        Path trainFile = StorageUri.localFile(job.getSpec().dataset.source);
-        Path evalFile = StorageUri.localFile(job.getSpec().dataset.evalSource);
+        RunSpec job = RunSpecReader.read(FineTuneJobManifest.parse(manifestText(), "quickstart.yaml (embedded)"));
+        Path modelDir = StorageUri.localFile(job.sources().model());
+        Path trainFile = StorageUri.localFile(job.sources().dataset());
+        Path evalFile = StorageUri.localFile(job.sources().evalDataset());
         Path output = TrainingRun.defaultOutput(job);
         out.printf("quick start: base model %s, data %s, output %s%n", modelDir, trainFile.getParent(), output);
         InitModel.write(ModelPreset.TINY, 42, modelDir);

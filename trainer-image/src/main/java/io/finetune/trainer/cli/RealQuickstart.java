@@ -1,9 +1,10 @@
 package io.finetune.trainer.cli;
 
+import io.finetune.trainer.spec.RunSpec;
+import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.util.FileTrees;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
-import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.cli.QuickstartTask.Sample;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.llama2c.Stories15M;
@@ -56,10 +57,10 @@ final class RealQuickstart {
             }
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        FineTuneJob job = FineTuneJobManifest.parse(text, "quickstart-stories15m.yaml (embedded)");
-        Path modelLink = StorageUri.localFile(job.getSpec().model.source);
-        Path trainFile = StorageUri.localFile(job.getSpec().dataset.source);
-        Path evalFile = StorageUri.localFile(job.getSpec().dataset.evalSource);
+        RunSpec job = RunSpecReader.read(FineTuneJobManifest.parse(text, "quickstart-stories15m.yaml (embedded)"));
+        Path modelLink = StorageUri.localFile(job.sources().model());
+        Path trainFile = StorageUri.localFile(job.sources().dataset());
+        Path evalFile = StorageUri.localFile(job.sources().evalDataset());
         Path output = TrainingRun.defaultOutput(job);
         Path hf = Stories15M.hfModel(out);
         Files.createDirectories(modelLink.getParent());

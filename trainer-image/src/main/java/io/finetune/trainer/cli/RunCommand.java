@@ -1,8 +1,9 @@
 package io.finetune.trainer.cli;
 
-import io.finetune.api.FineTuneJobManifest;
-import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.run.TrainingRun;
+import io.finetune.trainer.spec.RunSpec;
+import io.finetune.trainer.spec.RunSpecReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -33,9 +34,9 @@ final class RunCommand implements Callable<Integer> {
         if (!Files.isRegularFile(manifest)) {
             throw new UsageException("run: manifest " + manifest + " does not exist");
         }
-        FineTuneJob job = FineTuneJobManifest.read(manifest);
-        Path output = this.output != null ? this.output : TrainingRun.defaultOutput(job);
-        var result = TrainingRun.local(job, output, System.out, new TrainingRun.Options(null, forceNew, true),
+        RunSpec spec = RunSpecReader.readFile(manifest);
+        Path output = this.output != null ? this.output : TrainingRun.defaultOutput(spec);
+        var result = TrainingRun.local(spec, output, System.out, new TrainingRun.Options(forceNew, true),
                 TrainingRun.AfterTraining.NONE);
         var summary = result.summary();
         if (summary.gate() != null && !summary.gate().passed()) {

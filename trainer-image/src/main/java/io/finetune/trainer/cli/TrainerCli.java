@@ -1,6 +1,8 @@
 package io.finetune.trainer.cli;
 
 import io.finetune.api.TrainerResult;
+import io.finetune.trainer.failure.ExitClass;
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.train.TrainingStoppedException;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -90,7 +92,7 @@ public final class TrainerCli implements Callable<Integer> {
         } else {
             message = (command.getParent() == null ? "" : command.getCommandName() + ": ") + ErrorReport.text(e);
         }
-        int code = new ErrorReport(ErrorReport.ExitClass.USAGE, message).print(e, System.err, debug);
+        int code = new ErrorReport(ExitClass.USAGE, message).print(e, System.err, debug);
         UnmatchedArgumentException.printSuggestions(e, System.err);
         command.usage(System.err);
         return code;
@@ -105,7 +107,7 @@ public final class TrainerCli implements Callable<Integer> {
         }
         ErrorReport report = ErrorReport.of(e);
         int code = report.print(e, err, debug);
-        if (report.exitClass() == ErrorReport.ExitClass.USAGE && command != null) {
+        if (report.exitClass() == ExitClass.USAGE && command != null) {
             command.usage(err);
         }
         return code;

@@ -12,7 +12,7 @@ import java.util.Random;
  * segmentIds and restarting positionIds) and a batch is maxSeqLength wide. Each epoch shuffles the rows with a
  * generator seeded from (seed, epoch), so a run is repeatable and a resumed run sees the same order.
  */
-public final class Batcher {
+public final class Batcher implements BatchSource {
     private final List<List<Example>> rows;
     private final int batchSize;
     private final int maxSeqLength;
@@ -30,11 +30,13 @@ public final class Batcher {
         this.rows = packing ? RowPacker.pack(examples, maxSeqLength) : singleRows(examples, maxSeqLength);
     }
 
+    @Override
     public int batchesPerEpoch() {
         return (rows.size() + batchSize - 1) / batchSize;
     }
 
     /** All batches of one epoch, rows in an order shuffled from (seed, epoch); the last partial batch is kept. */
+    @Override
     public List<Batch> epoch(long seed, int epoch) {
         List<Integer> order = new ArrayList<>(rows.size());
         for (int i = 0; i < rows.size(); i++) {

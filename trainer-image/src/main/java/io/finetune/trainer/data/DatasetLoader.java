@@ -1,8 +1,8 @@
 package io.finetune.trainer.data;
 
 import io.finetune.api.v1alpha1.DatasetFormat;
-import io.finetune.api.v1alpha1.DatasetSpec;
 import io.finetune.api.v1alpha1.RecordPolicy;
+import io.finetune.trainer.spec.DataSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -18,9 +18,7 @@ import java.util.stream.Stream;
  * {@code "<file>:<line>: <what>"}; the format is spec.dataset.format or, when unset, detected from the first record.
  */
 public final class DatasetLoader {
-    static final int DEFAULT_MAX_SEQ_LENGTH = 512;
-
-    private final DatasetSpec spec;
+    private final DataSettings spec;
     private final TextTokenizer tok;
     private final int maxSeqLength;
     private final RecordPolicy invalidPolicy;
@@ -31,18 +29,17 @@ public final class DatasetLoader {
     private int truncated;
     private int skippedOverlong;
 
-    private DatasetLoader(DatasetSpec spec, TextTokenizer tok) {
+    private DatasetLoader(DataSettings spec, TextTokenizer tok) {
         this.spec = spec;
         this.tok = tok;
-        this.maxSeqLength = spec.maxSeqLength != null ? spec.maxSeqLength : DEFAULT_MAX_SEQ_LENGTH;
-        // Truncate is meaningless for a malformed record (the validator rejects it); treat it as the safe default.
-        this.invalidPolicy = spec.invalidRecords == RecordPolicy.Skip ? RecordPolicy.Skip : RecordPolicy.Fail;
-        this.overlongPolicy = spec.overlongRecords != null ? spec.overlongRecords : RecordPolicy.Truncate;
-        this.format = spec.format;
+        this.maxSeqLength = spec.maxSeqLength();
+        this.invalidPolicy = spec.invalidRecords();
+        this.overlongPolicy = spec.overlongRecords();
+        this.format = spec.format();
     }
 
-    /** evalFile may be null (then spec.evalFractionOrDefault() is split off with the seed). */
-    public static LoadedDataset load(DatasetSpec spec, Path trainFile, Path evalFile, TextTokenizer tok, long seed)
+    /** evalFile may be null (then spec.evalFraction() is split off with the seed). */
+    public static LoadedDataset load(DataSettings spec, Path trainFile, Path evalFile, TextTokenizer tok, long seed)
             throws IOException {
         return new DatasetLoader(spec, tok).run(trainFile, evalFile, seed);
     }
@@ -55,7 +52,7 @@ public final class DatasetLoader {
             train = all;
             eval = readSource(evalFile);
         } else {
-            double fraction = spec.evalFractionOrDefault();
+            double fraction = spec.evalFraction();
             EvalSplit.Parts<Example> parts = EvalSplit.split(all, fraction, seed);
             train = parts.train();
             eval = parts.eval();
@@ -169,7 +166,7 @@ public final class DatasetLoader {
     }
 
     private String formatNote() {
-        return spec.format == null ? " (format " + formatName(format) + " detected from the first record)" : "";
+        return spec.format() == null ? " (format " + formatName(format) + " detected from the first record)" : "";
     }
 
     static String formatName(DatasetFormat f) {

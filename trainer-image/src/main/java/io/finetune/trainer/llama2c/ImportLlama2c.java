@@ -2,7 +2,7 @@ package io.finetune.trainer.llama2c;
 
 import io.finetune.trainer.io.ModelWeights;
 import io.finetune.trainer.io.SafetensorsWriter;
-import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.ModelConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +19,9 @@ public final class ImportLlama2c {
     }
 
     /** Converts and writes every file; model.safetensors last. */
-    public static LlamaConfig convert(Path modelBin, Path tokenizerBin, Path dir) throws IOException {
+    public static ModelConfig convert(Path modelBin, Path tokenizerBin, Path dir) throws IOException {
         Llama2cCheckpoint ckpt = Llama2cCheckpoint.read(modelBin);
-        LlamaConfig config = ckpt.config();
+        ModelConfig config = ckpt.config();
         Llama2cTokenizer tok;
         try {
             tok = Llama2cTokenizer.read(tokenizerBin, config.vocabSize());

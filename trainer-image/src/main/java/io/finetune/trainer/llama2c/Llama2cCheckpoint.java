@@ -1,7 +1,7 @@
 package io.finetune.trainer.llama2c;
 
 import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.ModelException;
 import java.io.IOException;
 import java.nio.ByteOrder;
@@ -97,9 +97,9 @@ public record Llama2cCheckpoint(Header header, Map<String, float[]> raw) {
     }
 
     /** The config.json this checkpoint becomes (llama2.c's RMSNorm eps is 1e-5, RoPE theta 10000). */
-    public LlamaConfig config() {
+    public ModelConfig config() {
         Header h = header;
-        return new LlamaConfig("llama", h.dim(), h.hiddenDim(), h.nLayers(), h.nHeads(), h.nKvHeads(), h.headDim(), 1e-5,
+        return new ModelConfig("llama", h.dim(), h.hiddenDim(), h.nLayers(), h.nHeads(), h.nKvHeads(), h.headDim(), 1e-5,
                 10000.0, null, h.vocabSize(), h.shared(), false, h.seqLen());
     }
 

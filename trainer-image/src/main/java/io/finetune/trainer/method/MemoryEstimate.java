@@ -1,7 +1,7 @@
 package io.finetune.trainer.method;
 
 import io.finetune.api.v1alpha1.MethodType;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
 
 /**
  * Estimated training memory of one method, in bytes, plus the parameter counts it follows from. Each method computes its
@@ -31,11 +31,11 @@ public record MemoryEstimate(MethodType method, long trainableParams, long total
     }
 
     /** See the class comment for the count; {@code adapterRanksPerToken}: sum of r over the adapted modules (0 without). */
-    public static long activationBytes(ModelDimensions d, PlanInputs in, long adapterRanksPerToken) {
+    public static long activationBytes(ModelConfig d, PlanInputs in, long adapterRanksPerToken) {
         long h = d.hiddenSize();
-        long qDim = (long) d.numHeads() * d.headDim();
-        long perLayer = 4 * h + 3 * qDim + h + 4L * d.intermediateSize() + 2L * d.numHeads() * in.seqLength();
-        long perToken = d.numLayers() * perLayer + 2 * h + 2L * d.vocabSize() + adapterRanksPerToken;
+        long qDim = (long) d.numAttentionHeads() * d.headDim();
+        long perLayer = 4 * h + 3 * qDim + h + 4L * d.intermediateSize() + 2L * d.numAttentionHeads() * in.seqLength();
+        long perToken = d.numHiddenLayers() * perLayer + 2 * h + 2L * d.vocabSize() + adapterRanksPerToken;
         return (long) in.batchSize() * in.seqLength() * perToken * in.valueBytes();
     }
 }

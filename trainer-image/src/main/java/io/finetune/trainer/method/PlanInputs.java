@@ -1,7 +1,7 @@
 package io.finetune.trainer.method;
 
-import io.finetune.api.v1alpha1.FineTuneJobSpec;
-import io.finetune.api.v1alpha1.Precision;
+import io.finetune.trainer.spec.RunSpec;
+
 
 /**
  * What the plan needs besides the model: micro-batch shape and bytes per weight/activation value.
@@ -15,14 +15,12 @@ public record PlanInputs(int batchSize, int seqLength, int valueBytes) {
      * precision auto means bf16 on a GPU (the plan assumes one with bf16 support, compute capability 8.0+) and fp32 on the
      * CPU, as {@code PrecisionResolver} decides.
      */
-    public static PlanInputs from(FineTuneJobSpec spec, boolean gpu) {
-        Precision p = spec.training.precision == null ? Precision.AUTO : spec.training.precision;
-        int bytes = switch (p) {
+    public static PlanInputs from(RunSpec spec, boolean gpu) {
+        int bytes = switch (spec.training().precision()) {
             case FP32 -> 4;
             case BF16, FP16 -> 2;
             case AUTO -> gpu ? 2 : 4;
         };
-        int seq = spec.dataset == null || spec.dataset.maxSeqLength == null ? 512 : spec.dataset.maxSeqLength;
-        return new PlanInputs(spec.training.batchSize, seq, bytes);
+        return new PlanInputs(spec.training().batchSize(), spec.data().maxSeqLength(), bytes);
     }
 }

@@ -2,13 +2,13 @@ package io.finetune.trainer.method;
 
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.MethodType;
-import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.AdamW;
 import io.finetune.trainer.optim.Optimizer;
 import io.finetune.trainer.optim.ParamGroup;
+import io.finetune.trainer.spec.TrainingSettings;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,27 +42,27 @@ public interface TrainingMethod {
     }
 
     /** Default grouping: see {@link #groupsByDimension}. */
-    default List<ParamGroup> parameterGroups(LlamaModel model, TrainingSpec training) {
+    default List<ParamGroup> parameterGroups(LlamaModel model, TrainingSettings training) {
         return groupsByDimension(trainableParameters(model), training);
     }
 
     /** 2-D weights get the configured weight decay, 1-D ones (norms, biases) none; lr multiplier 1. */
-    static List<ParamGroup> groupsByDimension(List<Parameter> trainable, TrainingSpec training) {
+    static List<ParamGroup> groupsByDimension(List<Parameter> trainable, TrainingSettings training) {
         List<Parameter> decay = new ArrayList<>();
         List<Parameter> noDecay = new ArrayList<>();
         for (Parameter p : trainable) {
             (p.array().getShape().dimension() >= 2 ? decay : noDecay).add(p);
         }
-        return List.of(new ParamGroup("decay", decay, 1.0, training.weightDecay),
+        return List.of(new ParamGroup("decay", decay, 1.0, training.weightDecay()),
                 new ParamGroup("no_decay", noDecay, 1.0, 0.0));
     }
 
-    default Optimizer createOptimizer(List<ParamGroup> groups, TrainingSpec training, NDManager manager) {
+    default Optimizer createOptimizer(List<ParamGroup> groups, TrainingSettings training, NDManager manager) {
         return new AdamW(groups, manager);
     }
 
     /** Training memory for a model of these dimensions, before any weight is loaded. */
-    MemoryEstimate estimateMemory(ModelDimensions model, PlanInputs inputs);
+    MemoryEstimate estimateMemory(ModelConfig model, PlanInputs inputs);
 
     /** Writes the result into {@code target.dir()} (docs/contracts.md D) and says what it is. */
     MethodOutput saveOutput(LlamaModel model, OutputTarget target) throws IOException;

@@ -9,13 +9,13 @@ import io.finetune.trainer.precision.Autocast;
  * each key/value head shared by numHeads/numKvHeads query heads (repeat_kv), softmax(q k^T / sqrt(d) + mask) v, o_proj.
  */
 public final class Attention {
-    private final LlamaConfig config;
+    private final ModelConfig config;
     final Linear q;
     final Linear k;
     final Linear v;
     final Linear o;
 
-    public Attention(LlamaConfig config, Linear q, Linear k, Linear v, Linear o) {
+    public Attention(ModelConfig config, Linear q, Linear k, Linear v, Linear o) {
         this.config = config;
         this.q = q;
         this.k = k;

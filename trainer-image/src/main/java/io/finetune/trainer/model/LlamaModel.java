@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +31,7 @@ import java.util.Random;
  * sub-manager first, otherwise results of ops on weights land in the long-lived manager and leak (platform.md).
  */
 public final class LlamaModel implements AutoCloseable {
-    private final LlamaConfig config;
+    private final ModelConfig config;
     private final NDManager manager;
     private final Parameter embed;
     private final List<DecoderLayer> layers;
@@ -39,41 +40,39 @@ public final class LlamaModel implements AutoCloseable {
     private final RotaryEmbedding rope;
     private ComputePrecision precision = ComputePrecision.FP32;
 
-    private LlamaModel(LlamaConfig config, NDManager manager, WeightSource src) throws IOException {
+    private LlamaModel(ModelConfig config, NDManager manager, WeightSource src) throws IOException {
         this.config = config;
         this.manager = manager;
         int d = config.hiddenSize();
-        int ff = config.intermediateSize();
-        int kv = config.kvDim();
-        int qDim = config.numAttentionHeads() * config.headDim();
         this.embed = param(src, "model.embed_tokens.weight", config.vocabSize(), d);
         this.layers = new ArrayList<>();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            boolean qkvBias = config.attentionBias();
-            Attention attn = new Attention(config, linear(src, p + "self_attn.q_proj", qDim, d, qkvBias),
-                    linear(src, p + "self_attn.k_proj", kv, d, qkvBias), linear(src, p + "self_attn.v_proj", kv, d, qkvBias),
-                    linear(src, p + "self_attn.o_proj", d, qDim, false));
-            Mlp mlp = new Mlp(linear(src, p + "mlp.gate_proj", ff, d, false), linear(src, p + "mlp.up_proj", ff, d, false),
-                    linear(src, p + "mlp.down_proj", d, ff, false));
+            String p = ModelConfig.layerPrefix(i);
+            Map<String, Linear> m = new HashMap<>();
+            for (ModelConfig.LinearShape s : config.layerLinears(i)) { // weights read in the config's module order
+                m.put(s.name().substring(p.length()), linear(src, s.name(), s.out(), s.in(), s.bias()));
+            }
+            Attention attn = new Attention(config, m.get("self_attn.q_proj"), m.get("self_attn.k_proj"),
+                    m.get("self_attn.v_proj"), m.get("self_attn.o_proj"));
+            Mlp mlp = new Mlp(m.get("mlp.gate_proj"), m.get("mlp.up_proj"), m.get("mlp.down_proj"));
             layers.add(new DecoderLayer(new RmsNorm(param(src, p + "input_layernorm.weight", d), config.rmsNormEps()), attn,
                     new RmsNorm(param(src, p + "post_attention_layernorm.weight", d), config.rmsNormEps()), mlp));
         }
         this.norm = new RmsNorm(param(src, "model.norm.weight", d), config.rmsNormEps());
-        this.lmHead = config.tieWordEmbeddings() ? new Linear("lm_head", embed, null)
-                : linear(src, "lm_head", config.vocabSize(), d, false);
+        this.lmHead = config.tieWordEmbeddings() ? new Linear(ModelConfig.LM_HEAD, embed, null)
+                : linear(src, ModelConfig.LM_HEAD, config.vocabSize(), d, false);
         this.rope = new RotaryEmbedding(config);
     }
 
     /** Loads config.json and the safetensors weights of a Hugging Face model directory. */
     public static LlamaModel load(Path dir, NDManager manager) throws IOException {
-        LlamaConfig config = LlamaConfig.read(dir);
+        ModelConfig config = ModelConfig.read(dir);
         ModelWeights weights = ModelWeights.open(dir);
         return new LlamaModel(config, manager, weights::read);
     }
 
     /** A randomly initialised model (transformers _init_weights: N(0, 0.02) linears and embeddings, ones for norms). */
-    public static LlamaModel random(LlamaConfig config, long seed, NDManager manager) {
+    public static LlamaModel random(ModelConfig config, long seed, NDManager manager) {
         Random rng = new Random(seed);
         try {
             return new LlamaModel(config, manager, (name, shape) -> {
@@ -123,7 +122,7 @@ public final class LlamaModel implements AutoCloseable {
         return precision;
     }
 
-    public LlamaConfig config() {
+    public ModelConfig config() {
         return config;
     }
 

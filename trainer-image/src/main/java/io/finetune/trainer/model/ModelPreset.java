@@ -37,8 +37,8 @@ public enum ModelPreset {
         return id;
     }
 
-    public LlamaConfig config() {
-        return new LlamaConfig("llama", hidden, intermediate, layers, heads, kvHeads, hidden / heads, 1e-5, 10000.0, null,
+    public ModelConfig config() {
+        return new ModelConfig("llama", hidden, intermediate, layers, heads, kvHeads, hidden / heads, 1e-5, 10000.0, null,
                 SPECIAL_TOKENS + ALPHABET.length() + CharTokenizerWriter.ROLE_MARKERS.size(), false, false, 2048);
     }
 

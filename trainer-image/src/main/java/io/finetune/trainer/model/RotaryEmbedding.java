@@ -16,7 +16,7 @@ public final class RotaryEmbedding {
     private final int headDim;
     private final double[] invFreq; // (headDim / 2)
 
-    public RotaryEmbedding(LlamaConfig config) {
+    public RotaryEmbedding(ModelConfig config) {
         this.headDim = config.headDim();
         this.invFreq = inverseFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling());
     }

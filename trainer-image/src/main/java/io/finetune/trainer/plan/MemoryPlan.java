@@ -1,11 +1,11 @@
 package io.finetune.trainer.plan;
 
-import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.method.TrainingMethods;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
+import io.finetune.trainer.spec.MethodSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +15,7 @@ import java.util.Locale;
  *
  * @param selected the job's own method (marked in the table, and the one the fail-fast check uses)
  */
-public record MemoryPlan(ModelDimensions model, PlanInputs inputs, MethodType selected, List<MemoryEstimate> estimates,
+public record MemoryPlan(ModelConfig model, PlanInputs inputs, MethodType selected, List<MemoryEstimate> estimates,
                          long deviceMemoryBytes) {
     /**
      * Kept free for what the estimate does not count: the CUDA context and allocator fragmentation on a GPU, the JVM and
@@ -23,12 +23,12 @@ public record MemoryPlan(ModelDimensions model, PlanInputs inputs, MethodType se
      */
     public static final long RUNTIME_RESERVE_BYTES = 1L << 30;
 
-    public static MemoryPlan of(ModelDimensions model, MethodSpec method, PlanInputs inputs, long deviceMemoryBytes) {
+    public static MemoryPlan of(ModelConfig model, MethodSettings method, PlanInputs inputs, long deviceMemoryBytes) {
         List<MemoryEstimate> all = new ArrayList<>();
         for (MethodType t : MethodType.values()) {
-            all.add(TrainingMethods.forPlan(t, method).estimateMemory(model, inputs));
+            all.add(TrainingMethods.create(MethodSettings.forPlan(t, method)).estimateMemory(model, inputs));
         }
-        return new MemoryPlan(model, inputs, method.type, List.copyOf(all), deviceMemoryBytes);
+        return new MemoryPlan(model, inputs, method.type(), List.copyOf(all), deviceMemoryBytes);
     }
 
     public MemoryEstimate estimate(MethodType method) {
@@ -44,7 +44,7 @@ public record MemoryPlan(ModelDimensions model, PlanInputs inputs, MethodType se
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Model %s: %d layers, hidden %d, %,d parameters; micro-batch %d x %d tokens, "
                         + "%d-byte values; device memory %s (%s reserved for the runtime)%n",
-                model.modelType(), model.numLayers(), model.hiddenSize(), model.totalParams(), inputs.batchSize(),
+                model.modelType(), model.numHiddenLayers(), model.hiddenSize(), model.totalParams(), inputs.batchSize(),
                 inputs.seqLength(), inputs.valueBytes(), ByteQuantity.format(deviceMemoryBytes),
                 ByteQuantity.format(RUNTIME_RESERVE_BYTES)));
         String fmt = "%-2s%-9s %16s %12s %12s %12s %12s %12s  %s%n";

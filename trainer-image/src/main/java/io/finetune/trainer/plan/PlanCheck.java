@@ -3,10 +3,10 @@ package io.finetune.trainer.plan;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.util.cuda.CudaUtils;
-import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.PlanInputs;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
+import io.finetune.trainer.spec.RunSpec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -37,25 +37,25 @@ public final class PlanCheck {
     }
 
     /** Runs the check on GPU 0 if training will use one. */
-    public static void beforeTraining(FineTuneJobSpec spec, Path modelDir) throws IOException {
+    public static void beforeTraining(RunSpec spec, Path modelDir) throws IOException {
         OptionalLong gpu = gpuMemoryBytes();
         if (gpu.isPresent()) {
-            requireFits(spec, modelDir.resolve("config.json"), gpu.getAsLong(), true);
+            requireFits(spec, modelDir.resolve(ModelConfig.FILE_NAME), gpu.getAsLong(), true);
         }
     }
 
     /** Returns the plan when the job's method fits in {@code deviceBytes}, else throws {@link DoesNotFitException}. */
-    public static MemoryPlan requireFits(FineTuneJobSpec spec, Path configJson, long deviceBytes, boolean gpu) throws IOException {
-        MemoryPlan plan = MemoryPlan.of(ModelDimensions.read(configJson), spec.method, PlanInputs.from(spec, gpu), deviceBytes);
-        if (!plan.fits(spec.method.type)) {
-            MemoryEstimate e = plan.estimate(spec.method.type);
+    public static MemoryPlan requireFits(RunSpec spec, Path configJson, long deviceBytes, boolean gpu) {
+        MemoryPlan plan = MemoryPlan.of(ModelConfig.readFile(configJson), spec.method(), PlanInputs.from(spec, gpu), deviceBytes);
+        if (!plan.fits(spec.method().type())) {
+            MemoryEstimate e = plan.estimate(spec.method().type());
             String fitting = plan.estimates().stream().filter(x -> plan.fits(x.method())).map(x -> x.method().name())
                     .reduce((a, b) -> a + ", " + b).orElse("none at this batch size and sequence length");
             throw new DoesNotFitException(String.format(Locale.ROOT,
                     "%s would run out of memory on this device: the plan needs %s (weights %s, gradients %s, optimizer %s, "
                             + "activations %s for micro-batch %d x %d) plus %s runtime reserve, the device has %s; "
                             + "methods that fit: %s; or lower spec.training.batchSize / spec.dataset.maxSeqLength",
-                    spec.method.type, ByteQuantity.format(e.totalBytes()), ByteQuantity.format(e.weightBytes()),
+                    spec.method().type(), ByteQuantity.format(e.totalBytes()), ByteQuantity.format(e.weightBytes()),
                     ByteQuantity.format(e.gradientBytes()), ByteQuantity.format(e.optimizerStateBytes()),
                     ByteQuantity.format(e.activationBytes()), plan.inputs().batchSize(), plan.inputs().seqLength(),
                     ByteQuantity.format(MemoryPlan.RUNTIME_RESERVE_BYTES), ByteQuantity.format(deviceBytes), fitting));

@@ -2,10 +2,13 @@ package io.finetune.trainer.pod;
 
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.failure.Failure;
 import io.finetune.trainer.run.TrainingRun;
-import io.finetune.trainer.runtime.OutOfMemory;
+import io.finetune.trainer.spec.RunSpec;
+import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageEnvironment;
+import io.finetune.trainer.train.StopRequest;
 import io.finetune.trainer.train.TrainingStoppedException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -48,7 +51,7 @@ public final class PodRunner {
      */
     public static int command() {
         Map<String, String> env = System.getenv();
-        return run(env, inStorage(env), new FailureClassifier());
+        return run(env, inStorage(env), Failure::reasonOf);
     }
 
     /** The pod's training: {@link #trainInStorage} with the job's uid and storage credentials from {@code envVars}. */
@@ -64,10 +67,11 @@ public final class PodRunner {
     static TrainerResult trainInStorage(FineTuneJob job, PodEnvironment env, ProgressSink progress,
                                         Map<String, String> envVars) throws Exception {
         Path output = env.scratch().resolve("output");
-        String uid = PodEnvironment.jobUid(job, envVars);
+        RunSpec spec = RunSpecReader.read(job, PodEnvironment.jobUid(job, envVars));
         try (Storage storage = Storage.create(env.scratch().resolve("cache"), StorageEnvironment.fromEnv(envVars))) {
-            return TrainingRun.run(job, storage, output, System.out, ProgressTracker.hooks(progress),
-                    new TrainingRun.Options(uid, false, false), TrainingRun.AfterTraining.NONE).toTrainerResult();
+            TrainingRun run = new TrainingRun(spec, storage, output, TrainingRun.Options.POD, ProgressTracker.hooks(progress),
+                    StopRequest.process(), System.out);
+            return RunResults.toTrainerResult(run.run(TrainingRun.AfterTraining.NONE));
         }
     }
 
@@ -80,7 +84,8 @@ public final class PodRunner {
 
     /**
      * Runs the training and writes its result. {@code classify} maps a failure to its reason (the trainer knows its
-     * dataset/storage/model exception types); errors it leaves as TrainerError are checked for out-of-memory here.
+     * dataset/storage/model exception types; production passes {@link Failure#reasonOf}); what it leaves as TrainerError
+     * is classified by {@link Failure#reasonOf} (out of memory, among others).
      *
      * @return the process exit code: 0 when the result is Succeeded, {@link TrainerResult#PREEMPTED_EXIT_CODE} when it
      *         stopped on SIGTERM with a checkpoint, 1 otherwise
@@ -168,6 +173,6 @@ public final class PodRunner {
         if (reason != null && reason != TrainerResult.Reason.TrainerError) {
             return reason;
         }
-        return OutOfMemory.causedBy(e) ? TrainerResult.Reason.OutOfMemory : TrainerResult.Reason.TrainerError;
+        return Failure.reasonOf(e);   // the shared taxonomy decides what the caller's classifier left open
     }
 }

@@ -2,7 +2,6 @@ package io.finetune.trainer.preflight;
 
 import io.finetune.api.PreflightResult.Reason;
 import io.finetune.api.PreflightResult;
-import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.api.v1alpha1.PreflightStatus;
 import io.finetune.api.v1alpha1.TargetModules;
 import io.finetune.trainer.data.DataStats;
@@ -12,9 +11,11 @@ import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.PlanInputs;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.plan.ByteQuantity;
 import io.finetune.trainer.plan.MemoryPlan;
+import io.finetune.trainer.spec.LoraSettings;
+import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageException;
 import java.io.IOException;
@@ -39,13 +40,13 @@ public final class Preflight {
     }
 
     /** @param gpuMemoryBytes the GPU to plan for, or null (memory not checked: {@code gpuMemoryNote} says why) */
-    public static PreflightResult check(FineTuneJobSpec spec, Storage storage, Path scratch, Long gpuMemoryBytes,
+    public static PreflightResult check(RunSpec spec, Storage storage, Path scratch, Long gpuMemoryBytes,
                                         String gpuMemoryNote) throws IOException {
         PreflightStatus report = new PreflightStatus();
         Path modelDir = Files.createDirectories(scratch.resolve("preflight-model"));
         try {
-            copy(storage.fetchFile(child(spec.model.source, "config.json")), modelDir.resolve("config.json"));
-            String tokSource = spec.model.tokenizer != null ? spec.model.tokenizer : spec.model.source;
+            copy(storage.fetchFile(child(spec.sources().model(), ModelConfig.FILE_NAME)), modelDir.resolve(ModelConfig.FILE_NAME));
+            String tokSource = spec.sources().tokenizerOrModel();
             for (String f : OutputTarget.TOKENIZER_FILES) {
                 try {
                     copy(storage.fetchFile(child(tokSource, f)), modelDir.resolve(f));
@@ -55,37 +56,38 @@ public final class Preflight {
                     }
                 }
             }
-            storage.fetchLatestCheckpoint(spec.output.destination);   // lists the destination: bucket and credentials
+            storage.fetchLatestCheckpoint(spec.output().destination());   // lists the destination: bucket and credentials
         } catch (StorageException e) {
             return PreflightResult.failed(Reason.StorageError, e.getMessage(), report);
         }
-        ModelDimensions dims;
+        ModelConfig dims;
         try {
-            dims = ModelDimensions.read(modelDir.resolve("config.json"));
-        } catch (IOException | RuntimeException e) {
-            return PreflightResult.failed(Reason.InvalidModel, spec.model.source + "/config.json: " + e.getMessage(), report);
+            dims = ModelConfig.read(modelDir); // the reader training uses: what passes here, loads there
+        } catch (RuntimeException e) {
+            return PreflightResult.failed(Reason.InvalidModel, spec.sources().model() + "/config.json: " + e.getMessage(), report);
         }
         String missing = unresolvedTargets(spec, dims);
         if (missing != null) {
             return PreflightResult.failed(Reason.TargetModulesNotFound, missing, report);
         }
-        MemoryPlan plan = MemoryPlan.of(dims, spec.method, PlanInputs.from(spec, true),
+        MemoryPlan plan = MemoryPlan.of(dims, spec.method(), PlanInputs.from(spec, true),
                 gpuMemoryBytes == null ? Long.MAX_VALUE : gpuMemoryBytes);
-        MemoryEstimate e = plan.estimate(spec.method.type);
+        MemoryEstimate e = plan.estimate(spec.method().type());
         report.plannedBytes = planned(e);
         if (gpuMemoryBytes == null) {
             report.note = gpuMemoryNote;
         } else {
             report.gpuMemoryBytes = gpuMemoryBytes;
-            report.fits = plan.fits(spec.method.type);
+            report.fits = plan.fits(spec.method().type());
             if (!report.fits) {
                 return PreflightResult.failed(Reason.InsufficientGPUMemory, doesNotFit(spec, plan, e, gpuMemoryBytes), report);
             }
         }
         try (TextTokenizer tok = TextTokenizer.load(modelDir)) {
-            Path train = storage.fetchFile(spec.dataset.source);
-            Path eval = spec.dataset.evalSource == null ? null : storage.fetchFile(spec.dataset.evalSource);
-            DataStats stats = DatasetLoader.load(spec.dataset, train, eval, tok, spec.training.seed).stats();
+            Path train = storage.fetchFile(spec.sources().dataset());
+            String evalSource = spec.sources().evalDataset();
+            Path eval = evalSource == null ? null : storage.fetchFile(evalSource);
+            DataStats stats = DatasetLoader.load(spec.data(), train, eval, tok, spec.training().seed()).stats();
             report.records = (long) stats.records();
             report.tokens = stats.trainTokens();
             report.truncated = (long) stats.truncated();
@@ -102,12 +104,13 @@ public final class Preflight {
     }
 
     /** Null when every entry selects at least one linear module; else the message listing the names that exist. */
-    static String unresolvedTargets(FineTuneJobSpec spec, ModelDimensions dims) {
-        if (!spec.method.type.isAdapter()) {
+    static String unresolvedTargets(RunSpec spec, ModelConfig dims) {
+        if (!(spec.method() instanceof LoraSettings lora)) {
             return null;
         }
-        List<String> entries = spec.method.loraOrDefault().targetModules;
-        List<String> names = dims.linears().stream().map(ModelDimensions.Linear::name).filter(n -> !n.equals("lm_head")).toList();
+        List<String> entries = lora.targetModules();
+        List<String> names = dims.linears().stream().map(ModelConfig.LinearShape::name)
+                .filter(n -> !n.equals(ModelConfig.LM_HEAD)).toList();
         List<String> unmatched = new ArrayList<>();
         for (String entry : entries) {
             if (names.stream().noneMatch(n -> TargetModules.matches(List.of(entry), n))) {
@@ -127,18 +130,18 @@ public final class Preflight {
             }
         }
         return "spec.method.lora.targetModules: " + String.join(", ", unmatched) + (unmatched.size() == 1 ? " matches" : " match")
-                + " no module of " + spec.model.source + " (model_type " + dims.modelType() + "); its linear modules are "
+                + " no module of " + spec.sources().model() + " (model_type " + dims.modelType() + "); its linear modules are "
                 + String.join(", ", leaves) + " (parents: " + String.join(", ", parents) + "), or use all-linear";
     }
 
-    private static String doesNotFit(FineTuneJobSpec spec, MemoryPlan plan, MemoryEstimate e, long gpu) {
+    private static String doesNotFit(RunSpec spec, MemoryPlan plan, MemoryEstimate e, long gpu) {
         String fitting = plan.estimates().stream().filter(x -> plan.fits(x.method())).map(x -> x.method().name())
                 .reduce((a, b) -> a + ", " + b).orElse("none at this micro-batch and sequence length");
         return String.format(Locale.ROOT, "%s needs %s on the GPU (weights %s, gradients %s, optimizer %s, activations %s for "
                         + "micro-batch %d x %d, plus %s runtime reserve) but the GPU has %s; methods that fit: %s; or lower "
                         + "spec.training.batchSize (keep the effective batch with gradientAccumulationSteps), "
                         + "spec.dataset.maxSeqLength or spec.method.lora.rank",
-                spec.method.type, ByteQuantity.format(e.totalBytes() + MemoryPlan.RUNTIME_RESERVE_BYTES),
+                spec.method().type(), ByteQuantity.format(e.totalBytes() + MemoryPlan.RUNTIME_RESERVE_BYTES),
                 ByteQuantity.format(e.weightBytes()), ByteQuantity.format(e.gradientBytes()),
                 ByteQuantity.format(e.optimizerStateBytes()), ByteQuantity.format(e.activationBytes()),
                 plan.inputs().batchSize(), plan.inputs().seqLength(), ByteQuantity.format(MemoryPlan.RUNTIME_RESERVE_BYTES),

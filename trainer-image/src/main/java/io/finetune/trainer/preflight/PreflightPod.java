@@ -6,6 +6,7 @@ import io.finetune.api.TrainerContract;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.pod.PodEnvironment;
 import io.finetune.trainer.pod.SecretRedactor;
+import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageEnvironment;
 import java.io.IOException;
@@ -41,7 +42,7 @@ public final class PreflightPod {
             Long gpu = bytes == null || bytes.isBlank() ? null : Long.parseLong(bytes.strip());
             String note = env.getOrDefault(GPU_MEMORY_NOTE, NO_GPU_MEMORY);
             try (Storage storage = Storage.create(scratch.resolve("cache"), StorageEnvironment.fromEnv(env))) {
-                r = Preflight.check(job.getSpec(), storage, scratch, gpu, note);
+                r = Preflight.check(RunSpecReader.read(job), storage, scratch, gpu, note);
             }
         } catch (Exception | OutOfMemoryError e) {
             r = PreflightResult.failed(PreflightResult.Reason.PreflightError, e.getClass().getSimpleName() + ": " + e.getMessage(),

@@ -1,6 +1,6 @@
 package io.finetune.trainer.run;
 
-import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.storage.Scheme;
 import io.finetune.trainer.storage.StorageException;
 import io.finetune.trainer.storage.StorageUri;
@@ -31,20 +31,21 @@ public final class OutputSafety {
      * @param localPath the local path of a file:// or pvc:// URI (empty for remote schemes or an unmounted claim)
      * @param workDir   the local directory the trainer writes before publishing (may be null)
      */
-    public static void check(FineTuneJobSpec spec, Path workDir, Function<String, Optional<Path>> localPath) {
+    public static void check(RunSpec spec, Path workDir, Function<String, Optional<Path>> localPath) {
         Map<String, String> inputs = new LinkedHashMap<>();
-        inputs.put("spec.model.source", spec.model.source);
-        inputs.put("spec.model.tokenizer", spec.model.tokenizer);
-        inputs.put("spec.dataset.source", spec.dataset.source);
-        inputs.put("spec.dataset.evalSource", spec.dataset.evalSource);
-        Location dest = Location.of(spec.output.destination, localPath);
+        inputs.put("spec.model.source", spec.sources().model());
+        inputs.put("spec.model.tokenizer", spec.sources().tokenizer());
+        inputs.put("spec.dataset.source", spec.sources().dataset());
+        inputs.put("spec.dataset.evalSource", spec.sources().evalDataset());
+        String destination = spec.output().destination();
+        Location dest = Location.of(destination, localPath);
         Location work = workDir == null ? null : Location.local(workDir);
         for (var in : inputs.entrySet()) {
             if (in.getValue() == null) {
                 continue;
             }
             Location src = Location.of(in.getValue(), localPath);
-            refuseOverlap("spec.output.destination '" + spec.output.destination + "'", dest, in.getKey(), in.getValue(), src);
+            refuseOverlap("spec.output.destination '" + destination + "'", dest, in.getKey(), in.getValue(), src);
             if (work != null) {
                 refuseOverlap("the output directory " + workDir, work, in.getKey(), in.getValue(), src);
             }

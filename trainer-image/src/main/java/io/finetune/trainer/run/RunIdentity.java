@@ -1,12 +1,12 @@
 package io.finetune.trainer.run;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.api.v1alpha1.FineTuneJobSpec;
-import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.spec.RunSpec;
+import io.finetune.trainer.spec.TrainingSettings;
 import io.finetune.trainer.storage.Manifest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -48,35 +48,31 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
      * manifest.json when it is a published artifact, else by config.json, tokenizer.json and every weight file's name and
      * size (hashing many GB of weights would cost minutes per start).
      */
-    public static RunIdentity of(FineTuneJob job, TrainingRun.Inputs inputs, String uid) throws IOException {
-        FineTuneJobSpec spec = job.getSpec();
+    public static RunIdentity of(RunSpec spec, TrainingRun.Inputs inputs) throws IOException {
         Map<String, String> c = new TreeMap<>();
-        c.put("model.source", spec.model.source);
+        c.put("model.source", spec.sources().model());
         c.put("model.fingerprint", directoryFingerprint(inputs.modelDir()));
         c.put("tokenizer.fingerprint", directoryFingerprint(inputs.tokenizerDir()));
-        c.put("dataset.source", spec.dataset.source);
+        c.put("dataset.source", spec.sources().dataset());
         c.put("dataset.sha256", sha256(inputs.trainFile()));
         if (inputs.evalFile() != null) {
-            c.put("dataset.evalSource", spec.dataset.evalSource);
+            c.put("dataset.evalSource", spec.sources().evalDataset());
             c.put("dataset.evalSha256", sha256(inputs.evalFile()));
         }
-        c.put("dataset.settings", canonical(Map.of("format", String.valueOf(spec.dataset.format),
-                "evalFraction", String.valueOf(spec.dataset.evalFraction), "maxSeqLength", String.valueOf(spec.dataset.maxSeqLength),
-                "packing", String.valueOf(spec.dataset.packing), "invalidRecords", String.valueOf(spec.dataset.invalidRecords),
-                "overlongRecords", String.valueOf(spec.dataset.overlongRecords))));
-        c.put("method", canonical(spec.method));
-        c.put("training", canonical(trajectorySettings(spec.training)));
-        String uidValue = uid != null && !uid.isBlank() ? uid : job.getMetadata().getUid();
-        return new RunIdentity(job.getMetadata().getName(), job.getMetadata().getNamespace(), uidValue,
+        c.put("dataset.settings", canonical(spec.data()));
+        c.put("method", canonical(spec.method()));
+        c.put("training", canonical(trajectorySettings(spec.training())));
+        RunSpec.JobRef job = spec.job();
+        return new RunIdentity(job.name(), job.namespace(), job.uid(),
                 "sha256:" + sha256(canonical(c).getBytes(StandardCharsets.UTF_8)), c);
     }
 
     /** Logging and checkpoint cadence do not change the trajectory; everything else of spec.training does. */
-    private static TrainingSpec trajectorySettings(TrainingSpec t) {
-        TrainingSpec copy = CANONICAL.convertValue(t, TrainingSpec.class);
-        copy.logEverySteps = null;
-        copy.checkpointEverySteps = null;
-        return copy;
+    private static Map<String, Object> trajectorySettings(TrainingSettings t) {
+        Map<String, Object> m = new TreeMap<>(CANONICAL.convertValue(t, new TypeReference<Map<String, Object>>() { }));
+        m.remove("logEverySteps");
+        m.remove("checkpointEverySteps");
+        return m;
     }
 
     /** Whether a run with this identity may resume what {@code other} wrote: the same job name and trajectory. */

@@ -4,12 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.finetune.api.Serving;
-import io.finetune.api.TrainerResult;
-import io.finetune.api.v1alpha1.Artifact;
-import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.api.v1alpha1.FineTuneJobSpec;
-import io.finetune.api.v1alpha1.Metrics;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.data.Batcher;
 import io.finetune.trainer.data.DatasetLoader;
@@ -24,15 +18,20 @@ import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.plan.PlanCheck;
 import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.precision.PrecisionResolver;
+import io.finetune.trainer.spec.RunSpec;
+import io.finetune.trainer.spec.Sources;
+import io.finetune.trainer.spec.TrainingSettings;
 import io.finetune.trainer.storage.Manifest;
 import io.finetune.trainer.storage.PublishedArtifact;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageException;
 import io.finetune.trainer.storage.StorageUri;
-import io.finetune.trainer.train.BatchSource;
+import io.finetune.trainer.data.BatchSource;
 import io.finetune.trainer.train.Checkpoints;
 import io.finetune.trainer.train.EvaluationGate;
+import io.finetune.trainer.train.StopRequest;
 import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingData;
 import io.finetune.trainer.train.TrainingHooks;
 import io.finetune.trainer.train.TrainingSummary;
 import java.io.IOException;
@@ -43,6 +42,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -70,12 +70,14 @@ public final class TrainingRun {
     /**
      * How a run treats what it finds at its output locations.
      *
-     * @param jobUid         the FineTuneJob's uid where there is one (pod mode), recorded with every checkpoint
      * @param forceNew       move a local output directory holding another run's files aside instead of refusing
      * @param forceNewOffered whether the refusal may suggest --force-new (the CLI has it, the pod does not)
      */
-    public record Options(String jobUid, boolean forceNew, boolean forceNewOffered) {
-        public static final Options DEFAULT = new Options(null, false, true);
+    public record Options(boolean forceNew, boolean forceNewOffered) {
+        /** The CLI without --force-new. */
+        public static final Options DEFAULT = new Options(false, true);
+        /** The pod: a remote destination is never moved aside. */
+        public static final Options POD = new Options(false, false);
     }
 
     /** Local paths of a job's sources (model dir, tokenizer dir, train file, optional eval file), whatever their URIs were. */
@@ -87,38 +89,6 @@ public final class TrainingRun {
      * as published (digest = sha256 of its manifest).
      */
     public record Result(TrainingSummary summary, MethodOutput output, PublishedArtifact artifact) {
-        /**
-         * The result the operator records: status.memory is the summary's measured figures (the same numbers as
-         * {@value #SUMMARY}), status.artifact the published artifact with what the method wrote (format, servers). A
-         * missed evaluation gate is reported as such, naming where the rejected output is kept.
-         */
-        public TrainerResult toTrainerResult() {
-            TrainingSummary s = summary;
-            if (s.gate() != null && !s.gate().passed()) {
-                String rejected = artifact.uri().replaceAll("/+$", "") + "/" + EvaluationGate.REJECTED_DIR + "/";
-                return TrainerResult.gateFailed(s.gate().message() + "; the output is not published as servable: it is kept"
-                        + " for inspection under " + rejected, metrics(s), s.memory(), s.steps());
-            }
-            Artifact a = new Artifact();
-            a.uri = artifact.uri();
-            a.digest = artifact.digest();
-            a.sizeBytes = artifact.sizeBytes();
-            a.format = output.format().wireName();
-            Serving.Verdict serving = output.serving();
-            a.servableBy = serving.servableBy();
-            a.servingNote = serving.vllmProblem() == null ? serving.note()
-                    : serving.vllmProblem() + (serving.note() == null ? "" : "; " + serving.note());
-            return TrainerResult.succeeded(a, metrics(s), s.memory(), s.steps());
-        }
-
-        private static Metrics metrics(TrainingSummary s) {
-            Metrics m = new Metrics();
-            m.trainLoss = s.trainLoss();
-            m.evalLossBefore = s.evalLossBefore();
-            m.evalLossAfter = s.evalLossAfter();
-            m.bestStep = s.bestStep();
-            return m;
-        }
     }
 
     /** Called with the trained model before it is closed (the quick start decodes samples with it). */
@@ -129,41 +99,58 @@ public final class TrainingRun {
         void accept(LlamaModel model, TextTokenizer tokenizer) throws IOException;
     }
 
-    private TrainingRun() {
+    private final RunSpec spec;
+    private final Storage storage;
+    private final Path output;
+    private final Options options;
+    private final TrainingHooks extra;
+    private final StopRequest stop;
+    private final PrintStream log;
+
+    /**
+     * @param storage where sources come from and the output goes
+     * @param output  local work directory for the output (may be the destination itself for a file:// destination)
+     * @param extra   hooks of the caller (progress); checkpoint publishing is added here
+     * @param stop    the stop request the trainer reads between steps (SIGTERM's in a real run)
+     */
+    public TrainingRun(RunSpec spec, Storage storage, Path output, Options options, TrainingHooks extra, StopRequest stop,
+                       PrintStream log) {
+        this.spec = spec;
+        this.storage = storage;
+        this.output = output;
+        this.options = options;
+        this.extra = extra;
+        this.stop = stop;
+        this.log = log;
     }
 
     /** The work directory when the CLI names none: a file:// destination itself, else out/<job name>. */
-    public static Path defaultOutput(FineTuneJob job) {
-        String dest = job.getSpec().output.destination;
-        return dest.startsWith("file:") ? StorageUri.localFile(dest) : Path.of("out", job.getMetadata().getName());
+    public static Path defaultOutput(RunSpec spec) {
+        String dest = spec.output().destination();
+        return dest.startsWith("file:") ? StorageUri.localFile(dest) : Path.of("out", spec.job().name());
     }
 
     /** A run on this machine ({@code run}, {@code quickstart}): storage from this process's environment, downloads cached per user. */
-    public static Result local(FineTuneJob job, Path output, PrintStream log, Options options, AfterTraining after)
+    public static Result local(RunSpec spec, Path output, PrintStream log, Options options, AfterTraining after)
             throws IOException {
         String cache = System.getenv(CACHE_DIR);
         Path cacheDir = cache != null && !cache.isBlank() ? Path.of(cache)
                 : Path.of(System.getProperty("user.home"), ".cache", "finetune-trainer");
         try (Storage storage = Storage.fromEnvironment(cacheDir)) {
-            return run(job, storage, output, log, TrainingHooks.NONE, options, after);
+            return new TrainingRun(spec, storage, output, options, TrainingHooks.NONE, StopRequest.process(), log).run(after);
         }
     }
 
-    /**
-     * @param output local work directory for the output (may be the destination itself for a file:// destination)
-     * @param extra  hooks of the caller (progress); checkpoint publishing is added here
-     */
-    public static Result run(FineTuneJob job, Storage storage, Path output, PrintStream log, TrainingHooks extra,
-                             Options options, AfterTraining after) throws IOException {
-        FineTuneJobSpec spec = job.getSpec();
-        String destination = spec.output.destination;
+    /** Fetch, claim, train, write and publish; {@code after} sees the trained model before it is closed. */
+    public Result run(AfterTraining after) throws IOException {
+        String destination = spec.output().destination();
         boolean inPlace = isSameDirectory(destination, output);
         OutputSafety.check(spec, output, storage::localPath);   // before anything is fetched or loaded
-        Inputs inputs = fetch(storage, spec);
-        RunIdentity identity = RunIdentity.of(job, inputs, options.jobUid());
+        Inputs inputs = fetch(storage, spec.sources());
+        RunIdentity identity = RunIdentity.of(spec, inputs);
         claim(storage, destination, output, inPlace, identity, options, log);
         TrainingHooks hooks = publishingCheckpoints(extra, identity, storage, destination, inPlace);
-        Trained trained = train(job, inputs, output, log, hooks, after);
+        Trained trained = train(inputs, hooks, after);
         PublishedArtifact artifact = storage.publish(output, destination);
         log.printf("published %s (%d files, %d bytes) digest %s%n", artifact.uri(), artifact.files().size(),
                 artifact.sizeBytes(), artifact.digest());
@@ -225,15 +212,14 @@ public final class TrainingRun {
     }
 
     /** Load the tokenizer, the model and the data, attach the method, train (resuming from output/checkpoints), write. */
-    private static Trained train(FineTuneJob job, Inputs inputs, Path output, PrintStream log, TrainingHooks hooks,
-                                 AfterTraining after) throws IOException {
-        FineTuneJobSpec spec = job.getSpec();
+    private Trained train(Inputs inputs, TrainingHooks hooks, AfterTraining after) throws IOException {
         Path modelDir = inputs.modelDir();
         Path tokDir = inputs.tokenizerDir();
-        long seed = spec.training.seed;
+        TrainingSettings training = spec.training();
+        long seed = training.seed();
         PlanCheck.beforeTraining(spec, modelDir); // on a GPU: fail fast when the memory plan cannot fit
         // before any weight loads: fp16 on the CPU, or bf16 on a pre-Ampere GPU, fails here with the field's name
-        ComputePrecision precision = PrecisionResolver.resolve(spec.training.precision,
+        ComputePrecision precision = PrecisionResolver.resolve(training.precision(),
                 PrecisionResolver.DeviceCapabilities.of(Engine.getInstance().defaultDevice()));
         try (TextTokenizer tok = TextTokenizer.load(tokDir);
              LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
@@ -241,35 +227,22 @@ public final class TrainingRun {
                 throw new ModelException(tokDir + ": tokenizer has " + tok.vocabSize() + " tokens but " + modelDir
                         + "/config.json has vocab_size " + model.config().vocabSize());
             }
-            LoadedDataset data = DatasetLoader.load(spec.dataset, inputs.trainFile(), inputs.evalFile(), tok, seed);
+            LoadedDataset data = DatasetLoader.load(spec.data(), inputs.trainFile(), inputs.evalFile(), tok, seed);
             log.printf("data: %s%n", data.stats());
 
-            TrainingMethod method = TrainingMethods.create(spec.method);
+            TrainingMethod method = TrainingMethods.create(spec.method());
             method.attach(model, seed);
             model.usePrecision(precision);
-            log.printf("precision: %s (spec.training.precision %s) on %s%n", precision, spec.training.precision,
+            log.printf("precision: %s (spec.training.precision %s) on %s%n", precision, training.precision(),
                     model.manager().getDevice());
 
-            int maxLen = spec.dataset.maxSeqLength;
-            Batcher batcher = new Batcher(data.train(), spec.training.batchSize, maxLen, spec.dataset.packing, tok.padId());
-            List<Batch> eval = Batcher.sequential(data.eval(), spec.training.batchSize, maxLen, tok.padId());
-            BatchSource source = new BatchSource() {
-                @Override
-                public int batchesPerEpoch() {
-                    return batcher.batchesPerEpoch();
-                }
-
-                @Override
-                public List<Batch> epoch(long s, int epoch) {
-                    return batcher.epoch(s, epoch);
-                }
-            };
-            Trainer trainer = new Trainer(model, method, spec.training, source, eval, output, log);
-            trainer.hooks(hooks);
-            trainer.evaluation(spec.evaluation);
-            trainer.dataStats(data.stats());
+            int maxLen = spec.data().maxSeqLength();
+            Batcher batcher = new Batcher(data.train(), training.batchSize(), maxLen, spec.data().packing(), tok.padId());
+            List<Batch> eval = Batcher.sequential(data.eval(), training.batchSize(), maxLen, tok.padId());
+            Trainer trainer = new Trainer(model, method, training, spec.evaluation(),
+                    new TrainingData(batcher, eval, data.stats()), output, log, hooks, stop);
             long trainable = method.trainableParameters(model).stream().mapToLong(p -> p.numel()).sum();
-            log.printf("%s: %s on %s, %,d trainable of %,d parameters (%.2f%%), %d steps%n", job.getMetadata().getName(),
+            log.printf("%s: %s on %s, %,d trainable of %,d parameters (%.2f%%), %d steps%n", spec.job().name(),
                     method.type(), modelDir, trainable, model.totalParameters(), 100.0 * trainable / model.totalParameters(),
                     trainer.totalSteps());
             TrainingSummary summary = trainer.run();
@@ -281,8 +254,8 @@ public final class TrainingRun {
             Path target = summary.gate() == null || summary.gate().passed() ? output
                     : output.resolve(EvaluationGate.REJECTED_DIR);
             Files.createDirectories(target);
-            MethodOutput written = method.saveOutput(model, new OutputTarget(target, modelDir, tokDir, spec.model.source,
-                    Boolean.TRUE.equals(spec.output.merge)));
+            MethodOutput written = method.saveOutput(model, new OutputTarget(target, modelDir, tokDir, spec.sources().model(),
+                    spec.output().merge()));
             JSON.writeValue(target.resolve(SUMMARY).toFile(), summary);
             after.accept(model, tok);
             return new Trained(summary, written);
@@ -290,11 +263,11 @@ public final class TrainingRun {
     }
 
     /** Resolves a job's sources through {@link Storage}: remote ones land verified in the cache, file:// and pvc:// in place. */
-    static Inputs fetch(Storage storage, FineTuneJobSpec spec) throws StorageException {
-        Path model = storage.fetchDirectory(spec.model.source);
-        Path tokenizer = spec.model.tokenizer == null ? model : storage.fetchDirectory(spec.model.tokenizer);
-        Path train = storage.fetchFile(spec.dataset.source);
-        Path eval = spec.dataset.evalSource == null ? null : storage.fetchFile(spec.dataset.evalSource);
+    static Inputs fetch(Storage storage, Sources sources) throws StorageException {
+        Path model = storage.fetchDirectory(sources.model());
+        Path tokenizer = sources.tokenizer() == null ? model : storage.fetchDirectory(sources.tokenizer());
+        Path train = storage.fetchFile(sources.dataset());
+        Path eval = sources.evalDataset() == null ? null : storage.fetchFile(sources.evalDataset());
         return new Inputs(model, tokenizer, train, eval);
     }
 
@@ -339,7 +312,7 @@ public final class TrainingRun {
     private static void logResume(OutputOwnership.Verdict verdict, RunIdentity identity, String location, PrintStream log) {
         RunIdentity found = verdict.found().orElse(null);
         if (verdict.state() == OutputOwnership.State.SAME_RUN && found != null
-                && !java.util.Objects.equals(found.jobUid(), identity.jobUid())) {
+                && !Objects.equals(found.jobUid(), identity.jobUid())) {
             log.printf("%s was written by an earlier %s with the same spec; continuing it%n", location, found.owner());
         }
     }

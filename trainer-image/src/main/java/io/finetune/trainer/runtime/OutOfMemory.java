@@ -3,8 +3,8 @@ package io.finetune.trainer.runtime;
 import java.util.Locale;
 
 /**
- * Whether a failure means the process ran out of memory: the CLI's resource exit class ({@code cli/ErrorReport}) and the
- * pod's reason OutOfMemory ({@code pod/PodRunner}) use this one test.
+ * Whether a failure means the process ran out of memory: the CLI's resource exit class ({@code failure/Failure}, for the CLI's exit class and the
+ * pod's reason OutOfMemory alike) uses this one test, for allocation failures that have no type of their own.
  */
 public final class OutOfMemory {
     private OutOfMemory() {

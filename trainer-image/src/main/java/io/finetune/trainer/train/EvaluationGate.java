@@ -1,6 +1,6 @@
 package io.finetune.trainer.train;
 
-import io.finetune.api.v1alpha1.EvaluationSpec;
+import io.finetune.trainer.spec.EvaluationSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -22,8 +22,8 @@ public final class EvaluationGate {
     }
 
     /** Null when the spec sets no threshold (nothing to gate). */
-    public static Verdict check(EvaluationSpec spec, double before, double after) {
-        if (spec == null || (spec.maxEvalLoss == null && spec.minRelativeImprovement == null)) {
+    public static Verdict check(EvaluationSettings spec, double before, double after) {
+        if (!spec.hasGate()) {
             return null;
         }
         double improvement = (before - after) / before;
@@ -33,12 +33,12 @@ public final class EvaluationGate {
             return new Verdict(false, losses + ": no finite eval loss to judge (is the held-out split empty?)");
         }
         List<String> missed = new ArrayList<>();
-        if (spec.maxEvalLoss != null && !(after <= spec.maxEvalLoss)) {
-            missed.add(String.format(Locale.ROOT, "above spec.evaluation.maxEvalLoss=%s", spec.maxEvalLoss));
+        if (spec.maxEvalLoss() != null && !(after <= spec.maxEvalLoss())) {
+            missed.add(String.format(Locale.ROOT, "above spec.evaluation.maxEvalLoss=%s", spec.maxEvalLoss()));
         }
-        if (spec.minRelativeImprovement != null && !(improvement >= spec.minRelativeImprovement)) {
+        if (spec.minRelativeImprovement() != null && !(improvement >= spec.minRelativeImprovement())) {
             missed.add(String.format(Locale.ROOT, "less than spec.evaluation.minRelativeImprovement=%s (%.1f%%)",
-                    spec.minRelativeImprovement, 100 * spec.minRelativeImprovement));
+                    spec.minRelativeImprovement(), 100 * spec.minRelativeImprovement()));
         }
         return missed.isEmpty() ? new Verdict(true, losses + ": evaluation gate passed")
                 : new Verdict(false, losses + ": " + String.join(" and ", missed));

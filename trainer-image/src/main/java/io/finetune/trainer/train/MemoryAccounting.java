@@ -2,7 +2,6 @@ package io.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.Optimizer;
@@ -23,12 +22,8 @@ public final class MemoryAccounting {
     private MemoryAccounting() {
     }
 
-    public static MemoryUsage measure(LlamaModel model, Collection<Parameter> trainable, Optimizer optimizer) {
-        MemoryUsage m = new MemoryUsage();
+    public static MeasuredMemory measure(LlamaModel model, Collection<Parameter> trainable, Optimizer optimizer) {
         List<Parameter> all = model.allParameters();
-        m.totalParameters = all.stream().mapToLong(Parameter::numel).sum();
-        m.trainableParameters = trainable.stream().mapToLong(Parameter::numel).sum();
-        m.weightBytes = all.stream().mapToLong(p -> bytes(p.array())).sum();
         long grads = 0;
         for (Parameter p : trainable) {
             if (p.array().hasGradient()) {
@@ -37,10 +32,9 @@ public final class MemoryAccounting {
                 }
             }
         }
-        m.gradientBytes = grads;
-        m.optimizerStateBytes = optimizer.stateBytes();
-        m.peakRssBytes = peakRssBytes();
-        return m;
+        return new MeasuredMemory(trainable.stream().mapToLong(Parameter::numel).sum(),
+                all.stream().mapToLong(Parameter::numel).sum(), optimizer.stateBytes(), grads,
+                all.stream().mapToLong(p -> bytes(p.array())).sum(), peakRssBytes());
     }
 
     /** Bytes of the array's elements; libtorch's own element size for dtypes DJL reports as UNKNOWN (bf16). */

@@ -6,9 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import io.finetune.api.v1alpha1.EvaluationSpec;
-import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.data.BatchSource;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.method.TrainingMethod;
@@ -19,6 +18,8 @@ import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.LrSchedule;
 import io.finetune.trainer.optim.Optimizer;
 import io.finetune.trainer.precision.LossScaler;
+import io.finetune.trainer.spec.EvaluationSettings;
+import io.finetune.trainer.spec.TrainingSettings;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -36,88 +37,69 @@ import java.util.Optional;
 public final class Trainer {
     private final LlamaModel model;
     private final TrainingMethod method;
-    private final TrainingSpec spec;
-    private final BatchSource data;
-    private final List<Batch> eval;
+    private final TrainingSettings spec;
+    private final EvaluationSettings evaluation;
+    private final TrainingData data;
     private final Path output;
     private final PrintStream log;
+    private final TrainingHooks hooks;
+    /** The flag read between steps (SIGTERM's in a real run). */
+    private final StopRequest stop;
     private final List<Parameter> trainable;
     private final Optimizer optimizer;
     /** fp16 only (model precision FP16): dynamic loss scaling; null otherwise. */
     private final LossScaler scaler;
-    /** Test hook: stop (as if killed) right after this many steps; null = run to the end. */
-    private Integer haltAfterStep;
-    private TrainingHooks hooks = TrainingHooks.NONE;
-    /** spec.evaluation.evalEverySteps; 0 = evaluate only after the last step. */
-    private int evalEvery;
-    private StopRequest stop = StopRequest.process();
-    private EvaluationSpec evaluation;
-    private Object dataStats;
 
-    /** The method must already be attached to the model. */
-    public Trainer(LlamaModel model, TrainingMethod method, TrainingSpec spec, BatchSource data, List<Batch> eval,
-                   Path output, PrintStream log) {
+    /**
+     * A trainer for a model the method is already attached to.
+     *
+     * @param evaluation {@code evalEverySteps} (evaluate every N steps and end with the weights of the lowest eval loss;
+     *                   0: evaluate only after the last step) and the gate's thresholds ({@link EvaluationGate})
+     * @param output     where checkpoints go ({@code checkpoints/step-N}) and are resumed from
+     * @param hooks      told of the start, each step and each checkpoint
+     * @param stop       read once per step: when set, the step reached is checkpointed and {@link TrainingStoppedException}
+     *                   thrown
+     */
+    public Trainer(LlamaModel model, TrainingMethod method, TrainingSettings training, EvaluationSettings evaluation,
+                   TrainingData data, Path output, PrintStream log, TrainingHooks hooks, StopRequest stop) {
         this.model = model;
         this.method = method;
-        this.spec = spec;
+        this.spec = training;
+        this.evaluation = evaluation;
         this.data = data;
-        this.eval = eval;
         this.output = output;
         this.log = log;
+        this.hooks = hooks;
+        this.stop = stop;
         this.trainable = method.trainableParameters(model);
-        this.optimizer = method.createOptimizer(method.parameterGroups(model, spec), spec, model.manager());
+        this.optimizer = method.createOptimizer(method.parameterGroups(model, training), training, model.manager());
         this.scaler = model.precision().needsLossScaling() ? new LossScaler() : null;
     }
 
-    public void hooks(TrainingHooks hooks) {
-        this.hooks = hooks;
-    }
-
-    /**
-     * spec.evaluation: {@code evalEverySteps} (see {@link #evalEvery}) and the thresholds whose verdict the summary carries
-     * ({@link EvaluationGate}); null: evaluate only after the last step, no gate.
-     */
-    public void evaluation(EvaluationSpec evaluation) {
-        this.evaluation = evaluation;
-        if (evaluation != null && evaluation.evalEverySteps != null) {
-            evalEvery(evaluation.evalEverySteps);
-        }
-    }
-
-    /** What the data pipeline did (the data's DataStats), reported in the summary as it is. */
-    public void dataStats(Object stats) {
-        this.dataStats = stats;
-    }
-
-    /** Evaluate every {@code steps} optimizer steps and end with the weights of the lowest eval loss (0: off). */
-    public void evalEvery(int steps) {
-        this.evalEvery = Math.max(0, steps);
-    }
-
-    /** The flag read between steps (default: the one SIGTERM sets in this JVM). */
-    public void stopOn(StopRequest stop) {
-        this.stop = stop;
-    }
-
-    void haltAfter(int step) {
-        this.haltAfterStep = step;
+    /** A trainer without evaluation settings or hooks, stopped by SIGTERM (benchmarks and tests). */
+    public Trainer(LlamaModel model, TrainingMethod method, TrainingSettings training, TrainingData data, Path output,
+                   PrintStream log) {
+        this(model, method, training, EvaluationSettings.NONE, data, output, log, TrainingHooks.NONE, StopRequest.process());
     }
 
     public int totalSteps() {
-        if (spec.maxSteps != null) {
-            return spec.maxSteps;
-        }
-        int perEpoch = (data.batchesPerEpoch() + spec.gradientAccumulationSteps - 1) / spec.gradientAccumulationSteps;
-        return Math.max(1, perEpoch * spec.epochs);
+        return spec.totalSteps(data.train().batchesPerEpoch());
     }
 
-    /** Trains (resuming from the latest checkpoint under output/checkpoints) and returns the summary; null if halted. */
+    /**
+     * Trains (resuming from the latest checkpoint under output/checkpoints) and returns the summary.
+     *
+     * @throws TrainingStoppedException when the stop request was set: the step reached is checkpointed first
+     */
     public TrainingSummary run() throws IOException {
         long started = System.nanoTime();
         int total = totalSteps();
-        int accum = spec.gradientAccumulationSteps;
-        long seed = spec.seed;
-        LrSchedule schedule = new LrSchedule(spec.learningRate, spec.warmupSteps, total, spec.scheduler);
+        int accum = spec.gradientAccumulationSteps();
+        long seed = spec.seed();
+        int evalEvery = evaluation.evalEverySteps();
+        BatchSource batches = data.train();
+        List<Batch> eval = data.eval();
+        LrSchedule schedule = new LrSchedule(spec.learningRate(), spec.warmupSteps(), total, spec.scheduler());
         List<Double> losses = new ArrayList<>();
         int startStep = 0;
         double evalBefore;
@@ -134,25 +116,25 @@ public final class Trainer {
             log.printf("eval loss before training: %.4f%n", evalBefore);
         }
         BestWeights best = evalEvery > 0 ? BestWeights.open(output) : null;
-        hooks.started(startStep, total, data.batchesPerEpoch() / (double) accum);
+        hooks.started(startStep, total, batches.batchesPerEpoch() / (double) accum);
         if (stop.isRequested() && startStep < total) {
             throw new TrainingStoppedException(startStep, total, null, stop.reason());
         }
         long loopStart = System.nanoTime();
         long loopTokens = 0;
-        int every = Math.max(1, spec.logEverySteps);
+        int every = Math.max(1, spec.logEverySteps());
         List<Batch> epochBatches = null;
         int cachedEpoch = -1;
         for (int step = startStep; step < total; step++) {
             List<Batch> micro = new ArrayList<>(accum);
             for (int j = 0; j < accum; j++) {
                 long k = (long) step * accum + j;
-                int epoch = (int) (k / data.batchesPerEpoch());
+                int epoch = (int) (k / batches.batchesPerEpoch());
                 if (epoch != cachedEpoch) {
-                    epochBatches = data.epoch(seed, epoch);
+                    epochBatches = batches.epoch(seed, epoch);
                     cachedEpoch = epoch;
                 }
-                micro.add(epochBatches.get((int) (k % data.batchesPerEpoch())));
+                micro.add(epochBatches.get((int) (k % batches.batchesPerEpoch())));
             }
             double lr = schedule.at(step);
             double loss = step(micro, lr, seed * 1_000_003L + step);
@@ -179,16 +161,13 @@ public final class Trainer {
                 double l = evalLoss(model, eval);
                 log.printf("step %d/%d  eval loss %.4f%s%n", done, total, l, best.offer(done, l, trainable) ? " (best so far)" : "");
             }
-            boolean halt = haltAfterStep != null && done == haltAfterStep;
             // Read once per step: a SIGTERM that lands after this line is honoured after the next step.
             boolean stopping = stop.isRequested() && done < total;
             Path saved = null;
-            if (done < total && (stopping || spec.checkpointEverySteps > 0 && (done % spec.checkpointEverySteps == 0 || halt))) {
+            int ckptEvery = spec.checkpointEverySteps();
+            if (done < total && (stopping || ckptEvery > 0 && done % ckptEvery == 0)) {
                 saved = saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore));
                 hooks.checkpointSaved(saved);
-            }
-            if (halt) {
-                return null;
             }
             if (stopping) {
                 TrainingStoppedException stopped = new TrainingStoppedException(done, total, saved, stop.reason());
@@ -214,7 +193,7 @@ public final class Trainer {
         long trainableCount = trainable.stream().mapToLong(Parameter::numel).sum();
         return new TrainingSummary(method.type().name(), total, losses.isEmpty() ? Double.NaN : losses.get(losses.size() - 1),
                 evalBefore, evalAfter, trainableCount, model.totalParameters(), optimizer.stateBytes(),
-                loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, dataStats,
+                loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, data.stats(),
                 MemoryAccounting.measure(model, trainable, optimizer), bestStep,
                 EvaluationGate.check(evaluation, evalBefore, evalAfter));
     }
@@ -244,14 +223,14 @@ public final class Trainer {
                 grads.add(g);
             }
             if (scaler == null) {
-                clip(grads, spec.maxGradNorm);
+                clip(grads, spec.maxGradNorm());
                 optimizer.step(sub, lr);
             } else {
                 NDArray unscale = OwnedArrays.scalar(sub, 1.0 / scaler.scale());
                 for (NDArray g : grads) {
                     g.muli(unscale);
                 }
-                if (scaler.update(clip(grads, spec.maxGradNorm))) {
+                if (scaler.update(clip(grads, spec.maxGradNorm()))) {
                     optimizer.step(sub, lr);
                 } else {
                     log.printf("fp16: gradients overflowed, step skipped, loss scale now %.0f%n", scaler.scale());

@@ -1,6 +1,6 @@
 package io.finetune.trainer.train;
 
-import io.finetune.api.v1alpha1.MemoryUsage;
+import io.finetune.trainer.data.DataStats;
 import java.util.List;
 
 /**
@@ -12,6 +12,6 @@ import java.util.List;
  */
 public record TrainingSummary(String method, int steps, double trainLoss, double evalLossBefore, double evalLossAfter,
                               long trainableParameters, long totalParameters, long optimizerStateBytes, double tokensPerSecond,
-                              double durationSeconds, List<Double> lossCurve, Object dataStats, MemoryUsage memory,
+                              double durationSeconds, List<Double> lossCurve, DataStats dataStats, MeasuredMemory memory,
                               Integer bestStep, EvaluationGate.Verdict gate) {
 }

@@ -3,6 +3,8 @@ package io.finetune.trainer.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.EngineException;
+import io.finetune.trainer.failure.ExitClass;
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.storage.StorageException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -18,35 +20,35 @@ import org.junit.jupiter.api.Test;
 class ErrorPathTest {
     @Test
     void failuresMapToTheirExitClassWithOneLine() {
-        record Case(Throwable error, ErrorReport.ExitClass exitClass, String text) {
+        record Case(Throwable error, ExitClass exitClass, String text) {
         }
         List<Case> cases = List.of(
-                new Case(new UsageException("run: --output needs a value"), ErrorReport.ExitClass.USAGE, "--output needs a value"),
-                new Case(new NoSuchFileException("/data/x.jsonl"), ErrorReport.ExitClass.INPUT, "/data/x.jsonl: no such file"),
-                new Case(new AccessDeniedException("/models/m/config.json"), ErrorReport.ExitClass.INPUT,
+                new Case(new UsageException("run: --output needs a value"), ExitClass.USAGE, "--output needs a value"),
+                new Case(new NoSuchFileException("/data/x.jsonl"), ExitClass.INPUT, "/data/x.jsonl: no such file"),
+                new Case(new AccessDeniedException("/models/m/config.json"), ExitClass.INPUT,
                         "/models/m/config.json: permission denied"),
                 new Case(new IOException("/m/tokenizer.json: the tokenizers library cannot load it: bad"),
-                        ErrorReport.ExitClass.INPUT, "/m/tokenizer.json"),
+                        ExitClass.INPUT, "/m/tokenizer.json"),
                 new Case(new StorageException(StorageException.Reason.NOT_FOUND, "s3://b/k", "no such key"),
-                        ErrorReport.ExitClass.INPUT, "s3://b/k: no such key"),
+                        ExitClass.INPUT, "s3://b/k: no such key"),
                 new Case(new StorageException(StorageException.Reason.SERVER_ERROR, "s3://b/k", "HTTP 503"),
-                        ErrorReport.ExitClass.RESOURCE, "retries exhausted"),
-                new Case(new OutOfMemoryError("Java heap space"), ErrorReport.ExitClass.RESOURCE, "out of memory (Java heap"),
+                        ExitClass.RESOURCE, "retries exhausted"),
+                new Case(new OutOfMemoryError("Java heap space"), ExitClass.RESOURCE, "out of memory (Java heap"),
                 new Case(new EngineException("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB"),
-                        ErrorReport.ExitClass.RESOURCE, "out of memory"),
+                        ExitClass.RESOURCE, "out of memory"),
                 new Case(new FileSystemException("/out/a.safetensors", null, "No space left on device"),
-                        ErrorReport.ExitClass.RESOURCE, "no space left on the device writing /out/a.safetensors"),
-                new Case(new EngineException("index out of range in self"), ErrorReport.ExitClass.INTERNAL,
+                        ExitClass.RESOURCE, "no space left on the device writing /out/a.safetensors"),
+                new Case(new EngineException("index out of range in self"), ExitClass.INTERNAL,
                         "the native engine (libtorch) failed: index out of range"),
                 new Case(new IllegalArgumentException("job.yaml: invalid FineTuneJob 't'\n  spec.a: bad\n  spec.b: bad"),
-                        ErrorReport.ExitClass.INPUT, "job.yaml: invalid FineTuneJob 't'; spec.a: bad; spec.b: bad"),
-                new Case(new NullPointerException(), ErrorReport.ExitClass.INTERNAL, "internal error: NullPointerException"));
+                        ExitClass.INPUT, "job.yaml: invalid FineTuneJob 't'; spec.a: bad; spec.b: bad"),
+                new Case(new NullPointerException(), ExitClass.INTERNAL, "internal error: NullPointerException"));
         for (Case c : cases) {
             ErrorReport r = ErrorReport.of(c.error());
             assertThat(r.exitClass()).as(c.error().toString()).isEqualTo(c.exitClass());
             assertThat(r.message()).as(c.error().toString()).contains(c.text()).doesNotContain("\n");
         }
-        assertThat(ErrorReport.ExitClass.values()).extracting(ErrorReport.ExitClass::code).containsExactly(1, 2, 3, 4);
+        assertThat(ExitClass.values()).extracting(ExitClass::code).containsExactly(1, 2, 3, 4);
     }
 
     @Test

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.TextTokenizer;
-import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.model.ModelPreset;
@@ -28,7 +28,7 @@ class InitModelTest {
         }
         assertThat(Files.readAllBytes(dir.resolve("a/model.safetensors"))).isEqualTo(Files.readAllBytes(dir.resolve("b/model.safetensors")));
         assertThat(Files.readAllBytes(dir.resolve("a/model.safetensors"))).isNotEqualTo(Files.readAllBytes(dir.resolve("c/model.safetensors")));
-        LlamaConfig cfg = LlamaConfig.read(dir.resolve("a"));
+        ModelConfig cfg = ModelConfig.read(dir.resolve("a"));
         assertThat(cfg).isEqualTo(ModelPreset.TINY.config());
         try (TextTokenizer tok = TextTokenizer.load(dir.resolve("a"));
              LlamaModel model = LlamaModel.load(dir.resolve("a"), NDManager.newBaseManager())) {
@@ -43,7 +43,7 @@ class InitModelTest {
         InitModel.write(ModelPreset.TINY, 7, dir);
         String cfg = Files.readString(dir.resolve("config.json"));
         Files.writeString(dir.resolve("config.json"), cfg.replace("\"model_type\" : \"llama\"", "\"model_type\" : \"gpt2\""));
-        assertThatThrownBy(() -> LlamaConfig.read(dir)).isInstanceOf(ModelException.class)
+        assertThatThrownBy(() -> ModelConfig.read(dir)).isInstanceOf(ModelException.class)
                 .hasMessageContaining("config.json").hasMessageContaining("'gpt2'").hasMessageContaining("llama");
         Files.writeString(dir.resolve("config.json"), cfg.replace("\"num_hidden_layers\" : 4", "\"num_hidden_layers\" : 5"));
         assertThatThrownBy(() -> LlamaModel.load(dir, NDManager.newBaseManager()))

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.plan.ByteQuantity;
 import io.finetune.trainer.plan.PlanCheck;
+import io.finetune.trainer.spec.RunSpecReader;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -93,11 +95,11 @@ class PlanCommandTest {
     void failFastCheckNamesTheShortfallAndTheMethodsThatFit() throws Exception {
         FineTuneJob job = FineTuneJobManifest.read(manifest("Full", null));
         Path config = dir.resolve("llama2-7b/config.json");
-        assertThatThrownBy(() -> PlanCheck.requireFits(job.getSpec(), config, ByteQuantity.parse("80Gi"), true))
+        assertThatThrownBy(() -> PlanCheck.requireFits(RunSpecReader.read(job), config, ByteQuantity.parse("80Gi"), true))
                 .isInstanceOf(PlanCheck.DoesNotFitException.class)
                 .hasMessageContaining("Full would run out of memory")
                 .hasMessageContaining("methods that fit: LoRA, DoRA, LoRAPlus;");
-        assertThat(PlanCheck.requireFits(job.getSpec(), config, ByteQuantity.parse("141Gi"), true).fits(
-                job.getSpec().method.type)).isTrue();
+        assertThat(PlanCheck.requireFits(RunSpecReader.read(job), config, ByteQuantity.parse("141Gi"), true).fits(
+                RunSpecReader.read(job).method().type())).isTrue();
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.finetune.api.v1alpha1.DatasetFormat;
 import io.finetune.api.v1alpha1.DatasetSpec;
 import io.finetune.api.v1alpha1.RecordPolicy;
+import io.finetune.trainer.Specs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +38,7 @@ class DatasetErrorsTest {
     }
 
     private void assertFails(Path source, Path file, DatasetSpec spec, int line, String what) {
-        assertThatThrownBy(() -> DatasetLoader.load(spec, source, null, tok, 1))
+        assertThatThrownBy(() -> DatasetLoader.load(Specs.data(spec), source, null, tok, 1))
                 .isInstanceOf(DatasetException.class)
                 .hasMessageStartingWith(file + ":" + line + ": ")
                 .hasMessageContaining(what)
@@ -124,7 +125,7 @@ class DatasetErrorsTest {
         spec.overlongRecords = RecordPolicy.Skip;
         Path f = DataFixtures.jsonl(dir, "mixed.jsonl",
                 "{broken", GOOD, "{\"text\": 1}", "{\"text\": \"abcdefghij\"}", GOOD, "{\"prompt\": \"x\"}", GOOD);
-        LoadedDataset ds = DatasetLoader.load(spec, f, null, tok, 1);
+        LoadedDataset ds = DatasetLoader.load(Specs.data(spec), f, null, tok, 1);
         // the first line is malformed, so the format is detected from line 2
         assertThat(ds.stats().format()).isEqualTo(DatasetFormat.TEXT);
         assertThat(ds.train()).hasSize(3);
@@ -139,7 +140,7 @@ class DatasetErrorsTest {
         DatasetSpec spec = DataFixtures.spec();
         spec.maxSeqLength = 8;
         Path f = DataFixtures.jsonl(dir, "long.jsonl", GOOD, "{\"text\": \"abcdefghij\"}");
-        LoadedDataset ds = DatasetLoader.load(spec, f, null, tok, 1);
+        LoadedDataset ds = DatasetLoader.load(Specs.data(spec), f, null, tok, 1);
         assertThat(ds.train()).hasSize(2);
         // [bos] a..g: the first 8 of the 12 tokens, eos cut off
         assertThat(ds.train().get(1).inputIds()).hasSize(8).startsWith(1, DataFixtures.id('a')).endsWith(DataFixtures.id('g'));
@@ -160,7 +161,7 @@ class DatasetErrorsTest {
         spec.maxSeqLength = 8;
         Path f = DataFixtures.jsonl(dir, "pc.jsonl", "{\"prompt\": \"a\", \"completion\": \"b\"}",
                 "{\"prompt\": \"abcdefghij\", \"completion\": \"z\"}");
-        LoadedDataset ds = DatasetLoader.load(spec, f, null, tok, 1);
+        LoadedDataset ds = DatasetLoader.load(Specs.data(spec), f, null, tok, 1);
         assertThat(ds.train()).hasSize(1);
         assertThat(ds.stats().skippedOverlong()).isEqualTo(1);
         assertThat(ds.stats().truncated()).isZero();
@@ -171,7 +172,7 @@ class DatasetErrorsTest {
         DatasetSpec spec = DataFixtures.spec();
         spec.invalidRecords = RecordPolicy.Skip;
         Path f = DataFixtures.jsonl(dir, "bad.jsonl", "{", "{\"text\": 3}");
-        assertThatThrownBy(() -> DatasetLoader.load(spec, f, null, tok, 1))
+        assertThatThrownBy(() -> DatasetLoader.load(Specs.data(spec), f, null, tok, 1))
                 .isInstanceOf(DatasetException.class)
                 .hasMessage(f + ": no usable records: 2 skipped as invalid, 0 skipped as longer than maxSeqLength 256");
     }
@@ -183,7 +184,7 @@ class DatasetErrorsTest {
         DataFixtures.jsonl(data, "a.jsonl", "{\"text\": \"a\"}", "{\"text\": \"aa\"}");
         Files.write(data.resolve("empty.jsonl"), new byte[0]);
         Files.writeString(data.resolve("notes.txt"), "not data");
-        LoadedDataset ds = DatasetLoader.load(DataFixtures.spec(), data, null, tok, 1);
+        LoadedDataset ds = DatasetLoader.load(Specs.data(DataFixtures.spec()), data, null, tok, 1);
         assertThat(ds.train()).extracting(e -> tok.decode(e.inputIds())).containsExactly("a", "aa", "b");
 
         Path bad = DataFixtures.jsonl(data, "c.jsonl", GOOD, "{\"text\": null}");
@@ -193,7 +194,7 @@ class DatasetErrorsTest {
     @Test
     void missingFileIsAnIoErrorNamingIt() {
         Path missing = dir.resolve("nope.jsonl");
-        assertThatThrownBy(() -> DatasetLoader.load(DataFixtures.spec(), missing, null, tok, 1))
+        assertThatThrownBy(() -> DatasetLoader.load(Specs.data(DataFixtures.spec()), missing, null, tok, 1))
                 .isInstanceOf(java.nio.file.NoSuchFileException.class).hasMessageContaining(missing.toString());
     }
 
@@ -207,7 +208,7 @@ class DatasetErrorsTest {
             Path f = DataFixtures.jsonl(dir, "c.jsonl",
                     "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}",
                     "{\"messages\": [{\"role\": \"system\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}]}");
-            assertThatThrownBy(() -> DatasetLoader.load(DataFixtures.spec(), f, null, chatTok, 1))
+            assertThatThrownBy(() -> DatasetLoader.load(Specs.data(DataFixtures.spec()), f, null, chatTok, 1))
                     .isInstanceOf(DatasetException.class)
                     .hasMessageStartingWith(f + ":2: chat template failed: no system role");
         }

@@ -3,6 +3,7 @@ package io.finetune.trainer.data;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.finetune.api.v1alpha1.DatasetSpec;
+import io.finetune.trainer.Specs;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,9 +49,9 @@ class EvalSplitTest {
     void defaultFractionHoldsOutTenPercentDeterministicallyAndDisjointly() throws IOException {
         DatasetSpec spec = DataFixtures.spec();
         spec.evalFraction = null;
-        LoadedDataset a = DatasetLoader.load(spec, train, null, tok, 7);
-        LoadedDataset b = DatasetLoader.load(spec, train, null, tok, 7);
-        LoadedDataset c = DatasetLoader.load(spec, train, null, tok, 8);
+        LoadedDataset a = DatasetLoader.load(Specs.data(spec), train, null, tok, 7);
+        LoadedDataset b = DatasetLoader.load(Specs.data(spec), train, null, tok, 7);
+        LoadedDataset c = DatasetLoader.load(Specs.data(spec), train, null, tok, 8);
         assertThat(a.eval()).hasSize(4);
         assertThat(a.train()).hasSize(36);
         assertThat(a.stats().evalRecords()).isEqualTo(4);
@@ -68,7 +69,7 @@ class EvalSplitTest {
     void splitKeepsFileOrderInsideEachPart() throws IOException {
         DatasetSpec spec = DataFixtures.spec();
         spec.evalFraction = 0.25;
-        LoadedDataset ds = DatasetLoader.load(spec, train, null, tok, 3);
+        LoadedDataset ds = DatasetLoader.load(Specs.data(spec), train, null, tok, 3);
         List<Integer> positions = new ArrayList<>();
         for (Example e : ds.train()) {
             String text = tok.decode(e.inputIds());
@@ -82,11 +83,11 @@ class EvalSplitTest {
     void zeroFractionMeansNoEvalAndTinyDatasetsStillGetOneEvalRecord() throws IOException {
         DatasetSpec spec = DataFixtures.spec();
         spec.evalFraction = 0.0;
-        assertThat(DatasetLoader.load(spec, train, null, tok, 1).eval()).isEmpty();
+        assertThat(DatasetLoader.load(Specs.data(spec), train, null, tok, 1).eval()).isEmpty();
 
         spec.evalFraction = 0.1;
         Path two = DataFixtures.jsonl(dir, "two.jsonl", "{\"text\": \"a\"}", "{\"text\": \"b\"}");
-        LoadedDataset ds = DatasetLoader.load(spec, two, null, tok, 1);
+        LoadedDataset ds = DatasetLoader.load(Specs.data(spec), two, null, tok, 1);
         assertThat(ds.eval()).hasSize(1);
         assertThat(ds.train()).hasSize(1);
     }
@@ -96,7 +97,7 @@ class EvalSplitTest {
         Path eval = DataFixtures.jsonl(dir, "eval.jsonl", "{\"text\": \"zz\"}", "{\"text\": \"yy\"}");
         DatasetSpec spec = DataFixtures.spec();
         spec.evalFraction = null;
-        LoadedDataset ds = DatasetLoader.load(spec, train, eval, tok, 1);
+        LoadedDataset ds = DatasetLoader.load(Specs.data(spec), train, eval, tok, 1);
         assertThat(ds.train()).hasSize(40);
         assertThat(texts(ds.eval())).containsExactlyInAnyOrder("zz", "yy");
         assertThat(ds.stats().records()).isEqualTo(42);

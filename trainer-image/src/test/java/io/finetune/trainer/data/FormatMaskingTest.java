@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.finetune.api.v1alpha1.DatasetFormat;
 import io.finetune.api.v1alpha1.DatasetSpec;
+import io.finetune.trainer.Specs;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -24,7 +25,7 @@ class FormatMaskingTest {
     void textRecordsAreBosTextEosWithLossEverywhere() throws IOException {
         try (TextTokenizer tok = DataFixtures.charTokenizer(dir, DataFixtures.ALPHABET, false)) {
             Path file = DataFixtures.jsonl(dir, "t.jsonl", "{\"text\": \"ab\"}");
-            LoadedDataset ds = DatasetLoader.load(DataFixtures.spec(), file, null, tok, 1);
+            LoadedDataset ds = DatasetLoader.load(Specs.data(DataFixtures.spec()), file, null, tok, 1);
             Example e = ds.train().get(0);
             assertThat(e.inputIds()).containsExactly(BOS, id('a'), id('b'), EOS);
             assertThat(e.labels()).containsExactly(BOS, id('a'), id('b'), EOS);
@@ -38,7 +39,7 @@ class FormatMaskingTest {
     void promptCompletionMasksBosAndPrompt() throws IOException {
         try (TextTokenizer tok = DataFixtures.charTokenizer(dir, DataFixtures.ALPHABET, false)) {
             Path file = DataFixtures.jsonl(dir, "pc.jsonl", "{\"prompt\": \"ab \", \"completion\": \"cd\"}");
-            LoadedDataset ds = DatasetLoader.load(DataFixtures.spec(), file, null, tok, 1);
+            LoadedDataset ds = DatasetLoader.load(Specs.data(DataFixtures.spec()), file, null, tok, 1);
             Example e = ds.train().get(0);
             int space = 4 + DataFixtures.ALPHABET.indexOf(' ');
             assertThat(e.inputIds()).containsExactly(BOS, id('a'), id('b'), space, id('c'), id('d'), EOS);
@@ -56,7 +57,7 @@ class FormatMaskingTest {
             Path file = DataFixtures.jsonl(dir, "chat.jsonl", "{\"messages\": ["
                     + "{\"role\": \"user\", \"content\": \"ab\"}, {\"role\": \"assistant\", \"content\": \"c\"},"
                     + "{\"role\": \"user\", \"content\": \"b\"}, {\"role\": \"assistant\", \"content\": \"ca\"}]}");
-            LoadedDataset ds = DatasetLoader.load(DataFixtures.spec(), file, null, tok, 1);
+            LoadedDataset ds = DatasetLoader.load(Specs.data(DataFixtures.spec()), file, null, tok, 1);
             Example e = ds.train().get(0);
             // <s> <|user|> a b <|assistant|> c </s> <|user|> b <|assistant|> c a </s>
             assertThat(e.inputIds()).containsExactly(BOS, user, 4, 5, assistant, 6, EOS, user, 5, assistant, 6, 4, EOS);
@@ -70,7 +71,7 @@ class FormatMaskingTest {
         try (TextTokenizer tok = DataFixtures.charTokenizer(dir, DataFixtures.ALPHABET, false)) {
             Path file = DataFixtures.jsonl(dir, "chat.jsonl", "{\"messages\": [{\"role\": \"system\", \"content\": \"be\"},"
                     + "{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}");
-            Example e = DatasetLoader.load(DataFixtures.spec(), file, null, tok, 1).train().get(0);
+            Example e = DatasetLoader.load(Specs.data(DataFixtures.spec()), file, null, tok, 1).train().get(0);
             assertThat(tok.decode(e.inputIds())).isEqualTo("system: be\nuser: hi\nassistant: yo");
             assertThat(e.inputIds()[0]).isEqualTo(BOS);
             assertThat(e.inputIds()[e.length() - 1]).isEqualTo(EOS);
@@ -92,7 +93,7 @@ class FormatMaskingTest {
         try (TextTokenizer tok = TextTokenizer.load(tokDir)) {
             Path file = DataFixtures.jsonl(dir, "chat.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"},"
                     + "{\"role\": \"assistant\", \"content\": \"yo\"}]}");
-            Example e = DatasetLoader.load(DataFixtures.spec(), file, null, tok, 1).train().get(0);
+            Example e = DatasetLoader.load(Specs.data(DataFixtures.spec()), file, null, tok, 1).train().get(0);
             assertThat(tok.decode(e.inputIds()))
                     .isEqualTo("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n");
             assertThat(lossText(tok, e)).isEqualTo("yo<|im_end|>\n");
@@ -105,10 +106,10 @@ class FormatMaskingTest {
             // has both "text" and prompt/completion: detection picks prompt-completion, the spec says text
             Path file = DataFixtures.jsonl(dir, "t.jsonl", "{\"text\": \"ab\", \"prompt\": \"a\", \"completion\": \"b\"}");
             DatasetSpec spec = DataFixtures.spec();
-            assertThat(DatasetLoader.load(spec, file, null, tok, 1).stats().format())
+            assertThat(DatasetLoader.load(Specs.data(spec), file, null, tok, 1).stats().format())
                     .isEqualTo(DatasetFormat.PROMPT_COMPLETION);
             spec.format = DatasetFormat.TEXT;
-            Example e = DatasetLoader.load(spec, file, null, tok, 1).train().get(0);
+            Example e = DatasetLoader.load(Specs.data(spec), file, null, tok, 1).train().get(0);
             assertThat(e.labels()).containsExactly(BOS, id('a'), id('b'), EOS);
         }
     }
@@ -119,11 +120,11 @@ class FormatMaskingTest {
             Path file = dir.resolve("crlf.jsonl");
             java.nio.file.Files.write(file, ("\uFEFF{\"text\": \"a\"}\r\n\r\n{\"text\": \"b\"}\r\n{\"text\": 1}\r\n")
                     .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DatasetLoader.load(DataFixtures.spec(), file, null, tok, 1))
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DatasetLoader.load(Specs.data(DataFixtures.spec()), file, null, tok, 1))
                     .hasMessageStartingWith(file + ":4: field \"text\" must be a string");
             DatasetSpec spec = DataFixtures.spec();
             spec.invalidRecords = io.finetune.api.v1alpha1.RecordPolicy.Skip;
-            LoadedDataset ds = DatasetLoader.load(spec, file, null, tok, 1);
+            LoadedDataset ds = DatasetLoader.load(Specs.data(spec), file, null, tok, 1);
             assertThat(ds.train()).extracting(e -> tok.decode(e.inputIds())).containsExactly("a", "b");
         }
     }

@@ -4,6 +4,7 @@ import static io.finetune.trainer.data.DataFixtures.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.finetune.api.v1alpha1.DatasetFormat;
+import io.finetune.trainer.Specs;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -19,7 +20,7 @@ class GenerationPromptTest {
     void promptCompletionPromptIsTheMaskedPrefixOfTheTrainingExample() throws IOException {
         try (TextTokenizer tok = DataFixtures.charTokenizer(dir, DataFixtures.ALPHABET, false)) {
             Path f = DataFixtures.jsonl(dir, "pc.jsonl", "{\"prompt\": \"ab\", \"completion\": \"c\"}");
-            Example e = DatasetLoader.load(DataFixtures.spec(), f, null, tok, 1).train().get(0);
+            Example e = DatasetLoader.load(Specs.data(DataFixtures.spec()), f, null, tok, 1).train().get(0);
             int[] prompt = GenerationPrompt.encode(tok, DatasetFormat.PROMPT_COMPLETION, "ab");
             assertThat(prompt).containsExactly(1, id('a'), id('b'));
             assertThat(Arrays.copyOf(e.inputIds(), prompt.length)).containsExactly(prompt);
@@ -31,7 +32,7 @@ class GenerationPromptTest {
         try (TextTokenizer tok = DataFixtures.charTokenizer(dir, "abc", true)) {
             Path f = DataFixtures.jsonl(dir, "c.jsonl",
                     "{\"messages\": [{\"role\": \"user\", \"content\": \"ab\"}, {\"role\": \"assistant\", \"content\": \"c\"}]}");
-            Example e = DatasetLoader.load(DataFixtures.spec(), f, null, tok, 1).train().get(0);
+            Example e = DatasetLoader.load(Specs.data(DataFixtures.spec()), f, null, tok, 1).train().get(0);
             int[] prompt = GenerationPrompt.encode(tok, DatasetFormat.CHAT, "ab");
             assertThat(prompt).containsExactly(1, 8, 4, 5, 9); // <s> <|user|> a b <|assistant|>
             assertThat(Arrays.copyOf(e.inputIds(), prompt.length)).containsExactly(prompt);

@@ -2,6 +2,7 @@ package io.finetune.trainer.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.llama2c.RealModel;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -35,7 +36,7 @@ class RealTokenizerBoundaryTest {
     }
 
     private Example one(String line) throws IOException {
-        return DatasetLoader.load(DataFixtures.spec(), DataFixtures.jsonl(dir, "d.jsonl", line), null, tok, 1).train().get(0);
+        return DatasetLoader.load(Specs.data(DataFixtures.spec()), DataFixtures.jsonl(dir, "d.jsonl", line), null, tok, 1).train().get(0);
     }
 
     @Test

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.finetune.trainer.MainAccess;
 import io.finetune.trainer.TinyModels;
-import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.ModelConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  */
 final class Hostile {
     /** d=32, 2 layers, kv dim 16 (k_proj/v_proj are 32 -> 16), vocab 102 (char tokenizer). */
-    static final LlamaConfig CONFIG = TinyModels.CHAR_MODEL;
+    static final ModelConfig CONFIG = TinyModels.CHAR_MODEL;
 
     private Hostile() {
     }

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.model.ForwardContext;
-import io.finetune.trainer.model.LlamaConfig;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.ModelException;
 import java.io.ByteArrayOutputStream;
@@ -73,7 +73,7 @@ class ImportLlama2cTest {
         for (boolean shared : new boolean[] {true, false}) {
             Path bin = checkpoint(dir.resolve("model-" + shared + ".bin"), shared, 3);
             Path out = dir.resolve("hf-" + shared);
-            LlamaConfig config = ImportLlama2c.convert(bin, tokenizer(dir.resolve("tok.bin"), pieces(40)), out);
+            ModelConfig config = ImportLlama2c.convert(bin, tokenizer(dir.resolve("tok.bin"), pieces(40)), out);
             assertThat(config.tieWordEmbeddings()).isEqualTo(shared);
             assertThat(config.numKeyValueHeads()).isEqualTo(2);
             assertThat(Files.exists(out.resolve("tokenizer_config.json"))).isTrue();

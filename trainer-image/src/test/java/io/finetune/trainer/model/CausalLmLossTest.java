@@ -10,6 +10,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import io.finetune.api.v1alpha1.LoraSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.linalg.OwnedArrays;
@@ -30,8 +31,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CausalLmLossTest {
     private static final int VOCAB = 61;
 
-    static LlamaConfig config(boolean tied) {
-        return new LlamaConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, VOCAB, tied, false, 128);
+    static ModelConfig config(boolean tied) {
+        return new ModelConfig("llama", 32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, VOCAB, tied, false, 128);
     }
 
     static TrainingMethod method(String name) {
@@ -41,7 +42,7 @@ class CausalLmLossTest {
         LoraSpec s = new LoraSpec();
         s.rank = 4;
         s.dropout = 0.0;
-        return new LoraMethod(s);
+        return LoraMethod.of(Specs.lora(s));
     }
 
     record Result(float loss, Map<String, float[]> grads) {

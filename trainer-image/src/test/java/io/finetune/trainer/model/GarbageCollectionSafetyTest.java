@@ -1,5 +1,6 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.linalg.OwnedArrays;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -13,6 +14,7 @@ import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingData;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,9 +123,9 @@ class GarbageCollectionSafetyTest {
         ts.gradientAccumulationSteps = 1;
         List<Batch> data = TinyModels.countingBatches(6, 4, 16, 24, 11);
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
-            LoraMethod m = new LoraMethod(s);
+            LoraMethod m = LoraMethod.of(Specs.lora(s));
             m.attach(model, 1);
-            Trainer t = new Trainer(model, m, ts, TinyModels.fixed(data), List.of(), null, TinyModels.quiet());
+            Trainer t = new Trainer(model, m, Specs.training(ts), new TrainingData(TinyModels.fixed(data), List.of(), null), null, TinyModels.quiet());
             if (collectGarbage) {
                 churn.start();
             }

@@ -1,5 +1,6 @@
 package io.finetune.trainer.model;
 
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.data.Batch;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -33,7 +34,7 @@ class GoldenTest {
             LoraSpec spec = new LoraSpec();
             spec.rank = 4;
             spec.alpha = 8.0;
-            LoraMethod lora = new LoraMethod(spec);
+            LoraMethod lora = LoraMethod.of(Specs.lora(spec));
             lora.attach(model, 0);
             List<Parameter> adapters = lora.trainableParameters(model);
             assertThat(adapters).hasSize(28);

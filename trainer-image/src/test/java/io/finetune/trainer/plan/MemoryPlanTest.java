@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.finetune.api.v1alpha1.GaloreSpec;
+import io.finetune.api.v1alpha1.LoraPlusSpec;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.method.TrainingMethods;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
+import io.finetune.trainer.spec.MethodSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,10 +35,10 @@ class MemoryPlanTest {
             {"model_type": "llama", "hidden_size": 8, "intermediate_size": 16, "num_attention_heads": 2,
              "num_key_value_heads": 1, "num_hidden_layers": 1, "vocab_size": 10}""";
 
-    private ModelDimensions config(String json) throws IOException {
+    private ModelConfig config(String json) throws IOException {
         Path file = dir.resolve("config.json");
         Files.writeString(file, json);
-        return ModelDimensions.read(file);
+        return ModelConfig.readFile(file);
     }
 
     private static MethodSpec method(MethodType type, int loraRank, List<String> loraTargets, int galoreRank) {
@@ -51,14 +54,14 @@ class MemoryPlanTest {
 
     @Test
     void llama2SevenBillionMatchesPublishedParameterCounts() throws IOException {
-        ModelDimensions d = config(LLAMA2_7B);
+        ModelConfig d = config(LLAMA2_7B);
         assertThat(d.totalParams()).isEqualTo(6_738_415_616L); // Llama-2-7b-hf
         MethodSpec qv = method(MethodType.LoRA, 8, List.of("q_proj", "v_proj"), 128);
         PlanInputs in = new PlanInputs(1, 512, 2);
         // PEFT prints "trainable params: 4,194,304" for r=8 on q_proj,v_proj of LLaMA-2-7B.
         assertThat(estimate(d, MethodType.LoRA, qv, in).trainableParams()).isEqualTo(4_194_304L);
 
-        MemoryPlan plan = MemoryPlan.of(d, qv, in, ByteQuantity.parse("80Gi"));
+        MemoryPlan plan = MemoryPlan.of(d, Specs.method(qv), in, ByteQuantity.parse("80Gi"));
         MemoryEstimate full = plan.estimate(MethodType.Full);
         // Mixed precision as autocast: every weight trains, so it stays an fp32 master (4), with an fp32 gradient (4) and
         // fp32 Adam moments (8): 16 bytes per parameter.
@@ -80,7 +83,7 @@ class MemoryPlanTest {
 
     @Test
     void handCountedTinyModel() throws IOException {
-        ModelDimensions d = config(HAND);
+        ModelConfig d = config(HAND);
         // linears 64+32+32+64+128+128+128 + lm_head 80 = 656; embedding 80 + 3 norms x 8 = 104
         assertThat(d.totalParams()).isEqualTo(760);
         MethodSpec spec = method(MethodType.GaLore, 2, List.of("q_proj", "v_proj"), 4);
@@ -125,8 +128,16 @@ class MemoryPlanTest {
         assertThatThrownBy(() -> ByteQuantity.parse("80 gigs")).hasMessageContaining("80 gigs");
     }
 
-    /** The method's own estimate, with the job's settings blocks, as the plan asks for it. */
-    private static MemoryEstimate estimate(ModelDimensions d, MethodType type, MethodSpec settings, PlanInputs in) {
-        return TrainingMethods.forPlan(type, settings).estimateMemory(d, in);
+    /** The method's own estimate with the helper's settings block for that method (LoRA+ at ratio 1, as the plan uses). */
+    private static MemoryEstimate estimate(ModelConfig d, MethodType type, MethodSpec settings, PlanInputs in) {
+        MethodSpec own = new MethodSpec();
+        own.type = type;
+        own.lora = type.isAdapter() ? settings.lora : null;
+        own.galore = type == MethodType.GaLore ? settings.galore : null;
+        if (type == MethodType.LoRAPlus) {
+            own.loraPlus = new LoraPlusSpec();
+            own.loraPlus.learningRateRatio = 1.0;
+        }
+        return TrainingMethods.create(MethodSettings.forPlan(type, Specs.method(own))).estimateMemory(d, in);
     }
 }

@@ -9,6 +9,7 @@ import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Progress;
 import io.finetune.trainer.TinyModels;
+import io.finetune.trainer.failure.Failure;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,7 +71,7 @@ class PodIdentityTest {
                 return "ml/recreated";
             }
         };
-        PodRunner.run(env, PodRunner.inStorage(env), new FailureClassifier(), SecretRedactor.fromEnv(env),
+        PodRunner.run(env, PodRunner.inStorage(env), Failure::reasonOf, SecretRedactor.fromEnv(env),
                 new PodRunner.Wiring(e -> patcher, e -> new InetSocketAddress("127.0.0.1", 0)));
         return JSON.readTree(podDir.resolve("termination-log").toFile());
     }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.v1alpha1.Progress;
 import io.finetune.trainer.TinyModels;
+import io.finetune.trainer.failure.Failure;
 import io.finetune.trainer.run.TrainingRun;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -88,7 +89,7 @@ class PodRunnerTrainingTest {
                 return "ml/" + name;
             }
         };
-        int exit = PodRunner.run(env, PodRunner.inStorage(env), new FailureClassifier(), SecretRedactor.fromEnv(env),
+        int exit = PodRunner.run(env, PodRunner.inStorage(env), Failure::reasonOf, SecretRedactor.fromEnv(env),
                 new PodRunner.Wiring(e -> patcher, e -> new InetSocketAddress("127.0.0.1", 0)));
         return new Pod(exit, JSON.readTree(podDir.resolve("termination-log").toFile()), progress);
     }

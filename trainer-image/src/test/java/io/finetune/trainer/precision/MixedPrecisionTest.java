@@ -7,8 +7,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.finetune.api.v1alpha1.LoraSpec;
-import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.method.TrainingMethod;
@@ -17,7 +17,9 @@ import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
+import io.finetune.trainer.train.MeasuredMemory;
 import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingData;
 import io.finetune.trainer.train.TrainingSummary;
 import java.nio.file.Path;
 import java.util.List;
@@ -54,7 +56,7 @@ class MixedPrecisionTest {
         s.rank = 4;
         s.dropout = 0.0;
         s.targetModules = List.of("all-linear");
-        return new LoraMethod(s);
+        return LoraMethod.of(Specs.lora(s));
     }
 
     record Run(TrainingSummary summary, Trainer trainer) {
@@ -65,8 +67,7 @@ class MixedPrecisionTest {
             TrainingMethod method = methods.get();
             method.attach(model, 1);
             model.usePrecision(precision);
-            Trainer t = new Trainer(model, method, spec(), TinyModels.fixed(DATA), DATA.subList(0, 2),
-                    dir.resolve(precision + "-" + System.nanoTime()), TinyModels.quiet());
+            Trainer t = new Trainer(model, method, Specs.training(spec()), new TrainingData(TinyModels.fixed(DATA), DATA.subList(0, 2), null), dir.resolve(precision + "-" + System.nanoTime()), TinyModels.quiet());
             TrainingSummary s = t.run();
             checks.check(model, method);
             return new Run(s, t);
@@ -115,15 +116,15 @@ class MixedPrecisionTest {
                 }
                 fp32Values += p.numel();
             }
-            MemoryUsage mem = io.finetune.trainer.train.MemoryAccounting.measure(model, method.trainableParameters(model),
-                    new Trainer(model, method, spec(), TinyModels.fixed(DATA), DATA, dir, TinyModels.quiet()).optimizer());
-            assertThat(mem.weightBytes).isEqualTo(2 * frozen2d + 4 * fp32Values);
+            MeasuredMemory mem = io.finetune.trainer.train.MemoryAccounting.measure(model, method.trainableParameters(model),
+                    new Trainer(model, method, Specs.training(spec()), new TrainingData(TinyModels.fixed(DATA), DATA, null), dir, TinyModels.quiet()).optimizer());
+            assertThat(mem.weightBytes()).isEqualTo(2 * frozen2d + 4 * fp32Values);
         });
         assertTracks(bf16.summary().lossCurve(), fp32.summary().lossCurve());
         assertThat(bf16.summary().evalLossAfter()).isCloseTo(fp32.summary().evalLossAfter(), within(LOSS_TOLERANCE));
-        assertThat(bf16.summary().memory().weightBytes).as("half the frozen weight memory")
-                .isLessThan(fp32.summary().memory().weightBytes * 6 / 10);
-        assertThat(bf16.summary().memory().optimizerStateBytes).isEqualTo(fp32.summary().memory().optimizerStateBytes);
+        assertThat(bf16.summary().memory().weightBytes()).as("half the frozen weight memory")
+                .isLessThan(fp32.summary().memory().weightBytes() * 6 / 10);
+        assertThat(bf16.summary().memory().optimizerStateBytes()).isEqualTo(fp32.summary().memory().optimizerStateBytes());
         assertThat(bf16.trainer().lossScaler()).as("bf16 needs no loss scaling").isNull();
     }
 
@@ -137,7 +138,7 @@ class MixedPrecisionTest {
             }
         });
         assertTracks(bf16.summary().lossCurve(), fp32.summary().lossCurve());
-        assertThat(bf16.summary().memory().weightBytes).isEqualTo(fp32.summary().memory().weightBytes);
+        assertThat(bf16.summary().memory().weightBytes()).isEqualTo(fp32.summary().memory().weightBytes());
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.PreflightResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.TinyModels;
+import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.storage.Storage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -60,7 +61,7 @@ class PreflightTest {
         FineTuneJob job = FineTuneJobManifest.read(manifest(name, dataset, method));
         Path scratch = Files.createDirectories(dir.resolve("scratch-" + name));
         try (Storage storage = Storage.fromEnvironment(scratch.resolve("cache"))) {
-            return Preflight.check(job.getSpec(), storage, scratch, gpu, PreflightPod.NO_GPU_MEMORY);
+            return Preflight.check(RunSpecReader.read(job), storage, scratch, gpu, PreflightPod.NO_GPU_MEMORY);
         }
     }
 

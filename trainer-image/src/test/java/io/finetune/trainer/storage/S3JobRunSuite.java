@@ -8,10 +8,12 @@ import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.TinyModels;
-import io.finetune.trainer.pod.FailureClassifier;
+import io.finetune.trainer.failure.Failure;
 import io.finetune.trainer.pod.SecretRedactor;
 import io.finetune.trainer.pod.TerminationLog;
 import io.finetune.trainer.run.TrainingRun;
+import io.finetune.trainer.spec.RunSpecReader;
+import io.finetune.trainer.train.StopRequest;
 import io.finetune.trainer.train.TrainingHooks;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -89,8 +91,9 @@ abstract class S3JobRunSuite {
     private TrainingRun.Result run(FineTuneJob job, String node, ByteArrayOutputStream log, Map<String, String> env)
             throws Exception {
         try (Storage storage = Storage.create(tmp.resolve(node).resolve("cache"), TestData.env(env))) {
-            return TrainingRun.run(job, storage, tmp.resolve(node).resolve("output"), new PrintStream(log, true),
-                    TrainingHooks.NONE, TrainingRun.Options.DEFAULT, TrainingRun.AfterTraining.NONE);
+            return new TrainingRun(RunSpecReader.read(job), storage, tmp.resolve(node).resolve("output"),
+                    TrainingRun.Options.DEFAULT, TrainingHooks.NONE, StopRequest.process(), new PrintStream(log, true))
+                    .run(TrainingRun.AfterTraining.NONE);
         }
     }
 
@@ -142,7 +145,7 @@ abstract class S3JobRunSuite {
                     .isInstanceOfSatisfying(StorageException.class, e -> {
                         // What the pod writes to its termination log, which the operator records as the job's Reason
                         TrainerResult failed = new TerminationLog(tmp.resolve("termination-log"), SecretRedactor.fromEnv(
-                                s3.env())).failure(new FailureClassifier().apply(e), e);
+                                s3.env())).failure(Failure.reasonOf(e), e);
                         assertThat(failed.reason()).isEqualTo(TrainerResult.Reason.StorageError);
                         assertThat(failed.message()).startsWith("s3://artifacts/corrupting/adapter_model.safetensors: ")
                                 .containsPattern("the store holds (\\d+) bytes but \\d+ bytes were uploaded");

@@ -3,10 +3,10 @@ package io.finetune.trainer.train;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
-import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.method.MemoryEstimate;
@@ -16,8 +16,9 @@ import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.precision.ComputePrecision;
+import io.finetune.trainer.spec.MethodSettings;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -53,20 +54,20 @@ class MemoryAccountingTest {
     }
 
     /** Trains two steps; the summary's memory block is measured from what the run holds. */
-    private MemoryUsage measured(MethodType type, LlamaModel model) throws Exception {
+    private MeasuredMemory measured(MethodType type, LlamaModel model) throws Exception {
         return measured(type, model, ComputePrecision.FP32);
     }
 
-    private MemoryUsage measured(MethodType type, LlamaModel model, ComputePrecision precision) throws Exception {
-        TrainingMethod method = TrainingMethods.create(spec(type));
+    private MeasuredMemory measured(MethodType type, LlamaModel model, ComputePrecision precision) throws Exception {
+        TrainingMethod method = TrainingMethods.create(Specs.method(spec(type)));
         method.attach(model, 1);
         model.usePrecision(precision);
         TrainingSpec ts = new TrainingSpec();
         ts.maxSteps = 2;
         ts.checkpointEverySteps = 0;
         ts.logEverySteps = 1000;
-        Trainer t = new Trainer(model, method, ts, TinyModels.fixed(DATA), DATA, dir.resolve(type.name() + "-" + precision), TinyModels.quiet());
-        MemoryUsage memory = t.run().memory(); // what training_summary.json reports
+        Trainer t = new Trainer(model, method, Specs.training(ts), new TrainingData(TinyModels.fixed(DATA), DATA, null), dir.resolve(type.name() + "-" + precision), TinyModels.quiet());
+        MeasuredMemory memory = t.run().memory(); // what training_summary.json reports
         assertThat(memory).isNotNull();
         return memory;
     }
@@ -88,11 +89,11 @@ class MemoryAccountingTest {
                 galoreState += 2L * GALORE_RANK * Math.max(in, out) + (long) GALORE_RANK * Math.min(in, out);
                 projected += in * out;
             }
-            MemoryUsage full = measured(MethodType.Full, model);
-            assertThat(full.optimizerStateBytes).isEqualTo(4 * 2 * base);
-            assertThat(full.gradientBytes).isEqualTo(4 * base);
-            assertThat(full.trainableParameters).isEqualTo(base);
-            assertThat(full.peakRssBytes).isGreaterThan(50L << 20);
+            MeasuredMemory full = measured(MethodType.Full, model);
+            assertThat(full.optimizerStateBytes()).isEqualTo(4 * 2 * base);
+            assertThat(full.gradientBytes()).isEqualTo(4 * base);
+            assertThat(full.trainableParameters()).isEqualTo(base);
+            assertThat(full.peakRssBytes()).isGreaterThan(50L << 20);
         }
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
             long base = model.totalParameters();
@@ -103,10 +104,10 @@ class MemoryAccountingTest {
                         + (long) GALORE_RANK * Math.min(l.inFeatures(), l.outFeatures());
                 projected += l.inFeatures() * l.outFeatures();
             }
-            MemoryUsage galore = measured(MethodType.GaLore, model);
+            MeasuredMemory galore = measured(MethodType.GaLore, model);
             // 2·r·max(m,n) + r·min(m,n) per projected matrix; plain Adam (2 moments) for embeddings, norms and lm_head.
-            assertThat(galore.optimizerStateBytes).isEqualTo(4 * (galoreState + 2 * (base - projected)));
-            assertThat(galore.trainableParameters).isEqualTo(base);
+            assertThat(galore.optimizerStateBytes()).isEqualTo(4 * (galoreState + 2 * (base - projected)));
+            assertThat(galore.trainableParameters()).isEqualTo(base);
         }
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
             long base = model.totalParameters();
@@ -114,12 +115,12 @@ class MemoryAccountingTest {
             for (Linear l : model.linears().subList(0, model.linears().size() - 1)) {
                 loraParams += LORA_RANK * (l.inFeatures() + l.outFeatures());
             }
-            MemoryUsage lora = measured(MethodType.LoRA, model);
-            assertThat(lora.trainableParameters).isEqualTo(loraParams);
-            assertThat(lora.optimizerStateBytes).isEqualTo(4 * 2 * loraParams);
-            assertThat(lora.gradientBytes).as("frozen base weights hold no gradient").isEqualTo(4 * loraParams);
-            assertThat(lora.totalParameters).isEqualTo(base + loraParams);
-            assertThat(lora.weightBytes).isEqualTo(4 * (base + loraParams));
+            MeasuredMemory lora = measured(MethodType.LoRA, model);
+            assertThat(lora.trainableParameters()).isEqualTo(loraParams);
+            assertThat(lora.optimizerStateBytes()).isEqualTo(4 * 2 * loraParams);
+            assertThat(lora.gradientBytes()).as("frozen base weights hold no gradient").isEqualTo(4 * loraParams);
+            assertThat(lora.totalParameters()).isEqualTo(base + loraParams);
+            assertThat(lora.weightBytes()).isEqualTo(4 * (base + loraParams));
         }
     }
 
@@ -132,17 +133,17 @@ class MemoryAccountingTest {
                 Path modelDir = dir.resolve("model-" + type);
                 java.nio.file.Files.createDirectories(modelDir);
                 model.config().write(modelDir, 1, 2);
-                MemoryEstimate plan = TrainingMethods.forPlan(type, spec(type)).estimateMemory(
-                        ModelDimensions.read(modelDir.resolve("config.json")), new PlanInputs(2, 12, precision.bytes()));
-                MemoryUsage run = measured(type, model, precision);
+                MemoryEstimate plan = TrainingMethods.create(MethodSettings.forPlan(type, Specs.method(spec(type)))).estimateMemory(
+                        ModelConfig.readFile(modelDir.resolve("config.json")), new PlanInputs(2, 12, precision.bytes()));
+                MeasuredMemory run = measured(type, model, precision);
                 assertThat((double) plan.trainableParams()).as(type + " " + precision + " trainable")
-                        .isCloseTo(run.trainableParameters, org.assertj.core.data.Percentage.withPercentage(10));
+                        .isCloseTo(run.trainableParameters(), org.assertj.core.data.Percentage.withPercentage(10));
                 assertThat((double) plan.weightBytes()).as(type + " " + precision + " weights")
-                        .isCloseTo(run.weightBytes, org.assertj.core.data.Percentage.withPercentage(10));
+                        .isCloseTo(run.weightBytes(), org.assertj.core.data.Percentage.withPercentage(10));
                 assertThat((double) plan.gradientBytes()).as(type + " " + precision + " gradients")
-                        .isCloseTo(run.gradientBytes, org.assertj.core.data.Percentage.withPercentage(10));
+                        .isCloseTo(run.gradientBytes(), org.assertj.core.data.Percentage.withPercentage(10));
                 assertThat((double) plan.optimizerStateBytes()).as(type + " " + precision + " optimizer")
-                        .isCloseTo(run.optimizerStateBytes, org.assertj.core.data.Percentage.withPercentage(10));
+                        .isCloseTo(run.optimizerStateBytes(), org.assertj.core.data.Percentage.withPercentage(10));
             }
         }
     }

@@ -7,12 +7,15 @@ import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.SchedulerType;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.data.BatchSource;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.full.FullMethod;
 import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.spec.EvaluationSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,17 +45,30 @@ class TrainerTest {
         LoraSpec s = new LoraSpec();
         s.rank = 4;
         s.dropout = 0.1; // exercises the seeded dropout masks in the repeatability checks
-        return new LoraMethod(s);
+        return LoraMethod.of(Specs.lora(s));
     }
 
     private TrainingSummary train(TrainingMethod method, TrainingSpec ts, Path out, Integer haltAfter) throws Exception {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
             method.attach(model, ts.seed);
-            Trainer t = new Trainer(model, method, ts, shuffled(), DATA.subList(0, 2), out, TinyModels.quiet());
-            if (haltAfter != null) {
-                t.haltAfter(haltAfter);
+            if (haltAfter == null) {
+                return new Trainer(model, method, Specs.training(ts), new TrainingData(shuffled(), DATA.subList(0, 2), null),
+                        out, TinyModels.quiet()).run();
             }
-            return t.run();
+            // "killed" right after step haltAfter: a stop request read at that step's end checkpoints it, as SIGTERM would
+            StopRequest kill = new StopRequest();
+            TrainingHooks killAt = new TrainingHooks() {
+                @Override
+                public void stepDone(int done, double loss, double learningRate, long tokens) {
+                    if (done == haltAfter) {
+                        kill.request("test kill");
+                    }
+                }
+            };
+            Trainer t = new Trainer(model, method, Specs.training(ts), EvaluationSettings.NONE,
+                    new TrainingData(shuffled(), DATA.subList(0, 2), null), out, TinyModels.quiet(), killAt, kill);
+            org.assertj.core.api.Assertions.catchThrowableOfType(TrainingStoppedException.class, t::run);
+            return null;
         }
     }
 
@@ -104,9 +120,7 @@ class TrainerTest {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
             LoraMethod m = lora();
             m.attach(model, spec(10).seed);
-            Trainer t = new Trainer(model, m, spec(10), shuffled(), DATA.subList(0, 2), out, TinyModels.quiet());
-            t.stopOn(stop);
-            t.hooks(new TrainingHooks() {
+            Trainer t = new Trainer(model, m, Specs.training(spec(10)), EvaluationSettings.NONE, new TrainingData(shuffled(), DATA.subList(0, 2), null), out, TinyModels.quiet(), new TrainingHooks() {
                 @Override
                 public void stepDone(int done, double loss, double learningRate, long tokens) {
                     stepsSeen.add(done);
@@ -114,7 +128,8 @@ class TrainerTest {
                         stop.request("SIGTERM"); // what the signal handler does, mid-way through step 5's bookkeeping
                     }
                 }
-            });
+            }, stop);
+
             stopped = org.assertj.core.api.Assertions.catchThrowableOfType(TrainingStoppedException.class, t::run);
         }
         // Step 5 is not a periodic checkpoint (every 4): the stop itself wrote it, and nothing ran past it.
@@ -129,14 +144,13 @@ class TrainerTest {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
             LoraMethod m = lora();
             m.attach(model, spec(10).seed);
-            Trainer t = new Trainer(model, m, spec(10), shuffled(), DATA.subList(0, 2), out, TinyModels.quiet());
-            t.stopOn(new StopRequest());
-            t.hooks(new TrainingHooks() {
+            Trainer t = new Trainer(model, m, Specs.training(spec(10)), EvaluationSettings.NONE, new TrainingData(shuffled(), DATA.subList(0, 2), null), out, TinyModels.quiet(), new TrainingHooks() {
                 @Override
                 public void stepDone(int done, double loss, double learningRate, long tokens) {
                     resumedSteps.add(done);
                 }
-            });
+            }, new StopRequest());
+
             resumed = t.run();
         }
         assertThat(resumedSteps).containsExactly(6, 7, 8, 9, 10);
@@ -152,8 +166,7 @@ class TrainerTest {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
             LoraMethod m = lora();
             m.attach(model, 1);
-            Trainer t = new Trainer(model, m, spec(4), shuffled(), List.of(), dir.resolve("early"), TinyModels.quiet());
-            t.stopOn(stop);
+            Trainer t = new Trainer(model, m, Specs.training(spec(4)), EvaluationSettings.NONE, new TrainingData(shuffled(), List.of(), null), dir.resolve("early"), TinyModels.quiet(), TrainingHooks.NONE, stop);
             TrainingStoppedException e = org.assertj.core.api.Assertions.catchThrowableOfType(TrainingStoppedException.class, t::run);
             assertThat(e.step()).isZero();
             assertThat(e.checkpoint()).isNull();
@@ -178,7 +191,7 @@ class TrainerTest {
             TrainingSpec ts = spec(50);
             ts.checkpointEverySteps = 0;
             ts.gradientAccumulationSteps = 1;
-            Trainer t = new Trainer(model, m, ts, shuffled(), List.of(), dir, TinyModels.quiet());
+            Trainer t = new Trainer(model, m, Specs.training(ts), new TrainingData(shuffled(), List.of(), null), dir, TinyModels.quiet());
             int before = ((BaseNDManager) root).getManagedArrays().size();
             long[] counts = new long[50];
             for (int i = 0; i < 50; i++) {
@@ -196,7 +209,7 @@ class TrainerTest {
             LoraMethod m = lora();
             m.attach(model, 1);
             model.embedTokens().array().set(new ai.djl.ndarray.index.NDIndex(":"), Float.NaN);
-            Trainer t = new Trainer(model, m, spec(4), shuffled(), List.of(), dir.resolve("nan"), TinyModels.quiet());
+            Trainer t = new Trainer(model, m, Specs.training(spec(4)), new TrainingData(shuffled(), List.of(), null), dir.resolve("nan"), TinyModels.quiet());
             org.assertj.core.api.Assertions.assertThatThrownBy(t::run)
                     .isInstanceOf(TrainingDivergedException.class)
                     .hasMessageContaining("loss is NaN at step 1/4");

@@ -11,7 +11,7 @@ import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,7 +36,7 @@ public final class FullMethod implements TrainingMethod {
 
     /** Every parameter trains in fp32: weights, gradients and Adam moments (2x) for all of them. */
     @Override
-    public MemoryEstimate estimateMemory(ModelDimensions dims, PlanInputs in) {
+    public MemoryEstimate estimateMemory(ModelConfig dims, PlanInputs in) {
         long params = dims.totalParams();
         return new MemoryEstimate(type(), params, params, params * MemoryEstimate.FP32_BYTES, params * MemoryEstimate.FP32_BYTES,
                 2L * params * MemoryEstimate.ADAM_STATE_BYTES, MemoryEstimate.activationBytes(dims, in, 0));

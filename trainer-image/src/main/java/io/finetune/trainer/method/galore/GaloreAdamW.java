@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.linalg.LinearAlgebra;
 import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.linalg.SvdMethod;
 import io.finetune.trainer.optim.AdamWSettings;
+import io.finetune.trainer.spec.GaloreSettings;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -45,7 +47,7 @@ public final class GaloreAdamW implements AutoCloseable {
         this.adam = adam;
         long rows = shape.get(0);
         long cols = shape.get(1);
-        this.projector = new GaloreProjector(rows, cols, galore, galore.svdMethodFor(rows, cols), linalg, seed);
+        this.projector = new GaloreProjector(rows, cols, galore, svdMethodFor(galore, rows, cols), linalg, seed);
         int r = projector.rank();
         Shape compact = projector.side() == GaloreProjector.Side.RIGHT ? new Shape(rows, r) : new Shape(r, cols);
         this.m = state.zeros(compact);
@@ -134,5 +136,14 @@ public final class GaloreAdamW implements AutoCloseable {
     public void close() {
         projector.close();
         state.close();
+    }
+
+    /**
+     * Exact SVD while the matrix is small enough that the randomized range finder would sample most of it anyway;
+     * randomized above (platform notes: 2048x5632 in ~94 ms randomized vs 6.5 s exact on this CPU).
+     */
+    static SvdMethod svdMethodFor(GaloreSettings galore, long m, long n) {
+        return Math.min(m, n) <= 2L * (galore.rankFor(m, n) + LinearAlgebra.DEFAULT_OVERSAMPLING) ? SvdMethod.EXACT
+                : SvdMethod.RANDOMIZED;
     }
 }

@@ -1,22 +1,23 @@
 package io.finetune.trainer.method.galore;
 
 import ai.djl.ndarray.NDManager;
-import io.finetune.api.v1alpha1.GaloreSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TargetModules;
-import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.PlanInputs;
+import io.finetune.trainer.method.TargetModulesNotFoundException;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.full.FullMethod;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.Optimizer;
 import io.finetune.trainer.optim.ParamGroup;
+import io.finetune.trainer.spec.GaloreSettings;
+import io.finetune.trainer.spec.TrainingSettings;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -31,12 +32,12 @@ import java.util.Set;
  * model directory, usable as another job's base model; from an {@code init-model} directory this is GaLore pre-training.
  */
 public final class GaloreMethod implements TrainingMethod {
-    private final GaloreSpec spec;
+    private final GaloreSettings spec;
     private final FullMethod full = new FullMethod();
     private final Set<Parameter> targeted = Collections.newSetFromMap(new IdentityHashMap<>());
     private final List<String> targetedNames = new ArrayList<>();
 
-    public GaloreMethod(GaloreSpec spec) {
+    public GaloreMethod(GaloreSettings spec) {
         this.spec = spec;
     }
 
@@ -49,14 +50,14 @@ public final class GaloreMethod implements TrainingMethod {
     public void attach(LlamaModel model, long seed) {
         full.attach(model, seed);
         for (Linear lin : model.linears()) {
-            if (TargetModules.matches(spec.targetModules, lin.name()) && lin.weight().array().getShape().dimension() == 2) {
+            if (TargetModules.matches(spec.targetModules(), lin.name()) && lin.weight().array().getShape().dimension() == 2) {
                 if (targeted.add(lin.weight())) {
                     targetedNames.add(lin.name());
                 }
             }
         }
         if (targeted.isEmpty()) {
-            throw new IllegalArgumentException("spec.method.galore.targetModules " + spec.targetModules
+            throw new TargetModulesNotFoundException("spec.method.galore.targetModules " + spec.targetModules()
                     + " matches no linear module of this model (modules are named like "
                     + model.linears().get(0).name() + ", lm_head)");
         }
@@ -68,8 +69,8 @@ public final class GaloreMethod implements TrainingMethod {
     }
 
     @Override
-    public Optimizer createOptimizer(List<ParamGroup> groups, TrainingSpec training, NDManager manager) {
-        return new GaloreOptimizer(groups, targeted, GaloreSettings.from(spec), training.seed, manager);
+    public Optimizer createOptimizer(List<ParamGroup> groups, TrainingSettings training, NDManager manager) {
+        return new GaloreOptimizer(groups, targeted, spec, training.seed(), manager);
     }
 
     /**
@@ -77,15 +78,15 @@ public final class GaloreMethod implements TrainingMethod {
      * Adam moments (GaLore paper Table 1; methods.md §4).
      */
     @Override
-    public MemoryEstimate estimateMemory(ModelDimensions dims, PlanInputs in) {
+    public MemoryEstimate estimateMemory(ModelConfig dims, PlanInputs in) {
         long total = dims.totalParams();
         long stateValues = 0;
         long projected = 0;
-        for (ModelDimensions.Linear l : dims.linears()) {
-            if (TargetModules.matches(spec.targetModules, l.name())) {
+        for (ModelConfig.LinearShape l : dims.linears()) {
+            if (TargetModules.matches(spec.targetModules(), l.name())) {
                 long min = Math.min(l.in(), l.out());
                 long max = Math.max(l.in(), l.out());
-                long r = Math.min(spec.rank, min);
+                long r = Math.min(spec.rank(), min);
                 stateValues += 2 * r * max + r * min + (l.bias() ? 2 * l.out() : 0);
                 projected += l.params();
             }

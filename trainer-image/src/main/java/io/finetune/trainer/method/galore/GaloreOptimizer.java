@@ -9,6 +9,7 @@ import io.finetune.trainer.optim.AdamW;
 import io.finetune.trainer.optim.AdamWSettings;
 import io.finetune.trainer.optim.Optimizer;
 import io.finetune.trainer.optim.ParamGroup;
+import io.finetune.trainer.spec.GaloreSettings;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

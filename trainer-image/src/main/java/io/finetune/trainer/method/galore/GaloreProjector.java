@@ -9,6 +9,7 @@ import io.finetune.trainer.linalg.LinearAlgebra;
 import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.linalg.Svd;
 import io.finetune.trainer.linalg.SvdMethod;
+import io.finetune.trainer.spec.GaloreSettings;
 
 /**
  * GaLore gradient projector, proj_type "std" (galore_torch/galore_projector.py; Zhao et al. 2024, arXiv 2403.03507, Alg. 2).

@@ -1,9 +1,9 @@
 package io.finetune.trainer.method.lora;
 
 import ai.djl.ndarray.NDManager;
-import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.trainer.model.Linear;
+import io.finetune.trainer.spec.LoraSettings;
 import java.util.SplittableRandom;
 
 /**
@@ -17,8 +17,8 @@ final class Dora implements LoraVariant {
     }
 
     @Override
-    public LoraAdapter newAdapter(Linear base, LoraSpec spec, SplittableRandom rng, NDManager manager) {
-        return new DoraAdapter(base, spec.rank, spec.scaling(), spec.dropout, spec.init, rng, manager);
+    public LoraAdapter newAdapter(Linear base, LoraSettings spec, SplittableRandom rng, NDManager manager) {
+        return new DoraAdapter(base, spec.rank(), spec.scaling(), spec.dropout(), spec.init(), rng, manager);
     }
 
     @Override

@@ -1,24 +1,24 @@
 package io.finetune.trainer.method.lora;
 
 import io.finetune.api.ArtifactFormat;
-import io.finetune.api.v1alpha1.LoraPlusSpec;
-import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TargetModules;
-import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.io.ModelWeights;
 import io.finetune.trainer.io.SafetensorsWriter;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.PlanInputs;
+import io.finetune.trainer.method.TargetModulesNotFoundException;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
-import io.finetune.trainer.model.ModelDimensions;
+import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.ParamGroup;
+import io.finetune.trainer.spec.LoraSettings;
+import io.finetune.trainer.spec.TrainingSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,27 +35,26 @@ import java.util.SplittableRandom;
 public final class LoraMethod implements TrainingMethod {
     /** Where spec.output.merge puts the merged full weights, inside the adapter directory. */
     public static final String MERGED_DIR = "merged";
-    private final LoraSpec spec;
+    private final LoraSettings spec;
     private final LoraVariant variant;
     private final List<Linear> adapted = new ArrayList<>();
 
-    public LoraMethod(LoraSpec spec) {
-        this(spec, LoraVariant.LORA);
-    }
-
-    public LoraMethod(LoraSpec spec, LoraVariant variant) {
+    private LoraMethod(LoraSettings spec, LoraVariant variant) {
         this.spec = spec;
         this.variant = variant;
     }
 
-    /** DoRA (Liu et al. 2024): LoRA with {@link DoraAdapter} layers. */
-    public static LoraMethod dora(LoraSpec spec) {
-        return new LoraMethod(spec, new Dora());
-    }
-
-    /** LoRA+ (Hayou et al. 2024): LoRA with lora_B at learningRateRatio times the learning rate; the ratio is required. */
-    public static LoraMethod loraPlus(LoraSpec spec, LoraPlusSpec plus) {
-        return new LoraMethod(spec, new LoraPlus(plus));
+    /**
+     * LoRA, DoRA (Liu et al. 2024: LoRA with {@link DoraAdapter} layers) or LoRA+ (Hayou et al. 2024: lora_B at
+     * learningRateRatio times the learning rate), as {@code settings.type()} says.
+     */
+    public static LoraMethod of(LoraSettings settings) {
+        LoraVariant variant = switch (settings.type()) {
+            case DoRA -> new Dora();
+            case LoRAPlus -> new LoraPlus(settings.learningRateRatio());
+            default -> LoraVariant.LORA;
+        };
+        return new LoraMethod(settings, variant);
     }
 
     @Override
@@ -71,7 +70,7 @@ public final class LoraMethod implements TrainingMethod {
         for (Linear lin : model.linears()) {
             names.add(lin.name());
             index++;
-            if (lin.adapter() == null && TargetModules.matches(spec.targetModules, lin.name())) {
+            if (lin.adapter() == null && TargetModules.matches(spec.targetModules(), lin.name())) {
                 // One generator per module, derived from (seed, module index): adding a module does not reshuffle the others.
                 SplittableRandom rng = new SplittableRandom(seed * 1_000_003L + index);
                 lin.setAdapter(variant.newAdapter(lin, spec, rng, model.manager()));
@@ -79,7 +78,7 @@ public final class LoraMethod implements TrainingMethod {
             }
         }
         if (adapted.isEmpty()) {
-            throw new IllegalArgumentException("spec.method.lora.targetModules " + spec.targetModules
+            throw new TargetModulesNotFoundException("spec.method.lora.targetModules " + spec.targetModules()
                     + " matches no linear module of this model (modules are named like " + names.get(0) + ", lm_head)");
         }
     }
@@ -92,8 +91,8 @@ public final class LoraMethod implements TrainingMethod {
     private void requireLowRank(LlamaModel model) {
         for (Linear lin : model.linears()) {
             long min = Math.min(lin.inFeatures(), lin.outFeatures());
-            if (TargetModules.matches(spec.targetModules, lin.name()) && spec.rank >= min) {
-                throw new ModelException("spec.method.lora.rank " + spec.rank + " is not below min(in, out) = " + min + " of "
+            if (TargetModules.matches(spec.targetModules(), lin.name()) && spec.rank() >= min) {
+                throw new ModelException("spec.method.lora.rank " + spec.rank() + " is not below min(in, out) = " + min + " of "
                         + lin.name() + " (" + lin.inFeatures() + " in, " + lin.outFeatures() + " out): lower the rank below "
                         + min + " or leave that module out of spec.method.lora.targetModules");
             }
@@ -101,7 +100,7 @@ public final class LoraMethod implements TrainingMethod {
     }
 
     @Override
-    public List<ParamGroup> parameterGroups(LlamaModel model, TrainingSpec training) {
+    public List<ParamGroup> parameterGroups(LlamaModel model, TrainingSettings training) {
         return variant.parameterGroups(trainableParameters(model), training);
     }
 
@@ -116,13 +115,13 @@ public final class LoraMethod implements TrainingMethod {
      * norm weights and biases in fp32; the low-rank A·x (r per targeted module) adds to the activations.
      */
     @Override
-    public MemoryEstimate estimateMemory(ModelDimensions dims, PlanInputs in) {
+    public MemoryEstimate estimateMemory(ModelConfig dims, PlanInputs in) {
         long trainable = 0;
         long adapterRanks = 0; // sum of r over targeted modules: the extra A·x activations per token
-        for (ModelDimensions.Linear l : dims.linears()) {
-            if (TargetModules.matches(spec.targetModules, l.name())) {
-                trainable += (long) spec.rank * (l.in() + l.out()) + variant.extraTrainable(l.out());
-                adapterRanks += spec.rank;
+        for (ModelConfig.LinearShape l : dims.linears()) {
+            if (TargetModules.matches(spec.targetModules(), l.name())) {
+                trainable += (long) spec.rank() * (l.in() + l.out()) + variant.extraTrainable(l.out());
+                adapterRanks += spec.rank();
             }
         }
         long total = dims.totalParams() + trainable;

@@ -1,10 +1,10 @@
 package io.finetune.trainer.method.lora;
 
-import io.finetune.api.v1alpha1.LoraPlusSpec;
 import io.finetune.api.v1alpha1.MethodType;
-import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.ParamGroup;
+import io.finetune.trainer.spec.LoraSettings;
+import io.finetune.trainer.spec.TrainingSettings;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,12 +16,9 @@ import java.util.List;
 final class LoraPlus implements LoraVariant {
     private final double ratio;
 
-    LoraPlus(LoraPlusSpec plus) {
-        if (plus == null || plus.learningRateRatio == null || !(plus.learningRateRatio >= 1)) {
-            throw new IllegalArgumentException("spec.method.loraPlus.learningRateRatio is required and must be >= 1, got "
-                    + (plus == null ? null : plus.learningRateRatio));
-        }
-        this.ratio = plus.learningRateRatio;
+    /** {@code ratio} = lr(B) / lr(A), at least 1 ({@link LoraSettings} checks it). */
+    LoraPlus(double ratio) {
+        this.ratio = ratio;
     }
 
     @Override
@@ -30,7 +27,7 @@ final class LoraPlus implements LoraVariant {
     }
 
     @Override
-    public List<ParamGroup> parameterGroups(List<Parameter> trainable, TrainingSpec training) {
+    public List<ParamGroup> parameterGroups(List<Parameter> trainable, TrainingSettings training) {
         List<Parameter> groupA = new ArrayList<>();
         List<Parameter> groupB = new ArrayList<>();
         List<Parameter> groupBNoDecay = new ArrayList<>();
@@ -44,8 +41,8 @@ final class LoraPlus implements LoraVariant {
                 groupB.add(p);
             }
         }
-        return List.of(new ParamGroup("groupA", groupA, 1.0, training.weightDecay),
-                new ParamGroup("groupB", groupB, ratio, training.weightDecay),
+        return List.of(new ParamGroup("groupA", groupA, 1.0, training.weightDecay()),
+                new ParamGroup("groupB", groupB, ratio, training.weightDecay()),
                 new ParamGroup("groupB_no_decay", groupBNoDecay, ratio, 0.0));
     }
 }

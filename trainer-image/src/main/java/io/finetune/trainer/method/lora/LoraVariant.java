@@ -1,13 +1,13 @@
 package io.finetune.trainer.method.lora;
 
 import ai.djl.ndarray.NDManager;
-import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodType;
-import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.ParamGroup;
+import io.finetune.trainer.spec.LoraSettings;
+import io.finetune.trainer.spec.TrainingSettings;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -24,8 +24,8 @@ public interface LoraVariant {
     MethodType type();
 
     /** The adapter layer of one targeted module. */
-    default LoraAdapter newAdapter(Linear base, LoraSpec spec, SplittableRandom rng, NDManager manager) {
-        return new LoraAdapter(base, spec.rank, spec.scaling(), spec.dropout, spec.init, rng, manager);
+    default LoraAdapter newAdapter(Linear base, LoraSettings spec, SplittableRandom rng, NDManager manager) {
+        return new LoraAdapter(base, spec.rank(), spec.scaling(), spec.dropout(), spec.init(), rng, manager);
     }
 
     /** The {@code use_dora} of adapter_config.json. */
@@ -34,7 +34,7 @@ public interface LoraVariant {
     }
 
     /** Optimizer groups of the trainable parameters (lora_A and lora_B of every module, plus what the layer adds). */
-    default List<ParamGroup> parameterGroups(List<Parameter> trainable, TrainingSpec training) {
+    default List<ParamGroup> parameterGroups(List<Parameter> trainable, TrainingSettings training) {
         return TrainingMethod.groupsByDimension(trainable, training);
     }
 

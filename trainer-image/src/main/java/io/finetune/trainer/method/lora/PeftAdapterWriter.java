@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.Serving;
 import io.finetune.api.v1alpha1.LoraInit;
-import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsWriter;
 import io.finetune.trainer.model.Parameter;
+import io.finetune.trainer.spec.LoraSettings;
 import io.finetune.trainer.util.PythonJson;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,7 +32,7 @@ public final class PeftAdapterWriter {
     }
 
     /** {@code tensors}: adapter parameters by their in-model name; {@code modules}: full names of adapted modules. */
-    public static void write(Path dir, Collection<Parameter> tensors, Collection<String> modules, LoraSpec spec,
+    public static void write(Path dir, Collection<Parameter> tensors, Collection<String> modules, LoraSettings spec,
                              boolean useDora, String baseModel) throws IOException {
         Files.createDirectories(dir);
         Map<String, FloatTensor> out = new LinkedHashMap<>();
@@ -55,7 +55,7 @@ public final class PeftAdapterWriter {
                 save.isArray() && !save.isEmpty(), Files.isDirectory(dir.resolve(LoraMethod.MERGED_DIR))));
     }
 
-    static Map<String, Object> config(LoraSpec spec, boolean useDora, String baseModel, List<String> targets) {
+    static Map<String, Object> config(LoraSettings spec, boolean useDora, String baseModel, List<String> targets) {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("alpha_pattern", Map.of());
         c.put("auto_mapping", null);
@@ -66,26 +66,26 @@ public final class PeftAdapterWriter {
         c.put("exclude_modules", null);
         c.put("fan_in_fan_out", false);
         c.put("inference_mode", true);
-        c.put("init_lora_weights", spec.init == LoraInit.GAUSSIAN ? (Object) "gaussian" : (Object) Boolean.TRUE);
+        c.put("init_lora_weights", spec.init() == LoraInit.GAUSSIAN ? (Object) "gaussian" : (Object) Boolean.TRUE);
         c.put("layer_replication", null);
         c.put("layers_pattern", null);
         c.put("layers_to_transform", null);
         c.put("loftq_config", Map.of());
-        c.put("lora_alpha", spec.alpha == Math.rint(spec.alpha) ? (Object) spec.alpha.longValue() : (Object) spec.alpha);
+        c.put("lora_alpha", spec.alpha() == Math.rint(spec.alpha()) ? (Object) (long) spec.alpha() : (Object) spec.alpha());
         c.put("lora_bias", false);
-        c.put("lora_dropout", spec.dropout);
+        c.put("lora_dropout", spec.dropout());
         c.put("megatron_config", null);
         c.put("megatron_core", "megatron.core");
         c.put("modules_to_save", null);
         c.put("peft_type", "LORA");
-        c.put("r", spec.rank);
+        c.put("r", spec.rank());
         c.put("rank_pattern", Map.of());
         c.put("revision", null);
         c.put("target_modules", targets);
         c.put("task_type", "CAUSAL_LM");
         c.put("trainable_token_indices", null);
         c.put("use_dora", useDora);
-        c.put("use_rslora", Boolean.TRUE.equals(spec.rsLoRA));
+        c.put("use_rslora", spec.rsLoRA());
         return c;
     }
 }

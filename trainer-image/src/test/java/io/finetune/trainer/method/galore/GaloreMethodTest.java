@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.SchedulerType;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.io.ModelWeights;
@@ -14,6 +15,7 @@ import io.finetune.trainer.method.MethodFixtures;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingData;
 import io.finetune.trainer.train.TrainingSummary;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,12 +46,11 @@ class GaloreMethodTest {
     @Test
     void pretrainsARandomModelAndWritesAModelAnotherJobCanLoad() throws Exception {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 3, NDManager.newBaseManager())) {
-            GaloreMethod method = new GaloreMethod(galore(List.of("all-linear")));
+            GaloreMethod method = new GaloreMethod(Specs.galore(galore(List.of("all-linear"))));
             method.attach(model, 42);
             assertThat(method.targetedModules()).hasSize(14).doesNotContain("lm_head");
             assertThat(method.trainableParameters(model)).hasSize(model.allParameters().size());
-            Trainer trainer = new Trainer(model, method, training(40, 0), TinyModels.fixed(DATA), DATA, dir.resolve("run"),
-                    TinyModels.quiet());
+            Trainer trainer = new Trainer(model, method, Specs.training(training(40, 0)), new TrainingData(TinyModels.fixed(DATA), DATA, null), dir.resolve("run"), TinyModels.quiet());
             TrainingSummary s = trainer.run();
             assertThat(((GaloreOptimizer) trainer.optimizer()).projectedMatrices()).isEqualTo(14);
             // From random init (ln 20 ~ 3.0) the counting pattern is learnt: a real drop, not noise.
@@ -81,9 +82,9 @@ class GaloreMethodTest {
 
     private static TrainingSummary run(Path out, TrainingSpec ts) throws Exception {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 3, NDManager.newBaseManager())) {
-            GaloreMethod method = new GaloreMethod(galore(List.of("self_attn", "mlp")));
+            GaloreMethod method = new GaloreMethod(Specs.galore(galore(List.of("self_attn", "mlp"))));
             method.attach(model, ts.seed);
-            return new Trainer(model, method, ts, TinyModels.fixed(DATA), DATA.subList(0, 1), out, TinyModels.quiet()).run();
+            return new Trainer(model, method, Specs.training(ts), new TrainingData(TinyModels.fixed(DATA), DATA.subList(0, 1), null), out, TinyModels.quiet()).run();
         }
     }
 
@@ -103,7 +104,7 @@ class GaloreMethodTest {
     @Test
     void targetsThatMatchNothingAreAClearError() {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 3, NDManager.newBaseManager())) {
-            assertThatThrownBy(() -> new GaloreMethod(galore(List.of("c_attn"))).attach(model, 1))
+            assertThatThrownBy(() -> new GaloreMethod(Specs.galore(galore(List.of("c_attn")))).attach(model, 1))
                     .hasMessageContaining("spec.method.galore.targetModules").hasMessageContaining("c_attn");
         }
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.LoraSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.cli.Generate;
 import io.finetune.trainer.data.Batch;
@@ -30,7 +31,7 @@ class AdapterMergeTest {
         for (boolean dora : new boolean[] {false, true}) {
             LoraSpec spec = LoraTest.spec(List.of("all-linear"));
             spec.rsLoRA = dora; // also covers the alpha/sqrt(r) scaling
-            LoraMethod method = dora ? LoraMethod.dora(spec) : new LoraMethod(spec);
+            LoraMethod method = dora ? LoraMethod.of(Specs.dora(spec)) : LoraMethod.of(Specs.lora(spec));
             Batch batch = TinyModels.batch(5, 24);
             float[] adapted;
             float[] base;

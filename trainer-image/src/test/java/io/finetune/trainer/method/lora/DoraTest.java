@@ -12,6 +12,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.io.SafetensorsFile;
@@ -21,6 +22,7 @@ import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,7 +40,7 @@ class DoraTest {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(true), 1, NDManager.newBaseManager())) {
             Batch batch = TinyModels.batch(3, 24);
             float[] before = logits(model, batch);
-            LoraMethod dora = LoraMethod.dora(lora(List.of("all-linear")));
+            LoraMethod dora = LoraMethod.of(Specs.dora(lora(List.of("all-linear"))));
             dora.attach(model, 7);
             assertThat(logits(model, batch)).containsExactly(before);
 
@@ -65,9 +67,9 @@ class DoraTest {
         Batch batch = TinyModels.batch(5, 24);
         try (LlamaModel a = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager());
              LlamaModel b = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
-            LoraMethod plain = new LoraMethod(lora(List.of("q_proj")));
+            LoraMethod plain = LoraMethod.of(Specs.lora(lora(List.of("q_proj"))));
             plain.attach(a, 7);
-            LoraMethod dora = LoraMethod.dora(lora(List.of("q_proj")));
+            LoraMethod dora = LoraMethod.of(Specs.dora(lora(List.of("q_proj"))));
             dora.attach(b, 7);
             Map<String, float[]> gPlain = gradients(a, batch, plain.trainableParameters(a));
             Map<String, float[]> gDora = gradients(b, batch, dora.trainableParameters(b));
@@ -81,7 +83,7 @@ class DoraTest {
     @Test
     void trainsMagnitudeAndDirectionMergesExactlyAndSavesPeftDora() throws Exception {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
-            LoraMethod dora = LoraMethod.dora(lora(List.of("q_proj", "v_proj")));
+            LoraMethod dora = LoraMethod.of(Specs.dora(lora(List.of("q_proj", "v_proj"))));
             dora.attach(model, 7);
             Map<String, float[]> before = MethodFixtures.snapshot(model);
             TrainingSpec ts = new TrainingSpec();
@@ -90,7 +92,7 @@ class DoraTest {
             ts.checkpointEverySteps = 0;
             ts.logEverySteps = 100;
             List<Batch> data = List.of(TinyModels.batch(5, 24));
-            new Trainer(model, dora, ts, TinyModels.fixed(data), data, dir, TinyModels.quiet()).run();
+            new Trainer(model, dora, Specs.training(ts), new TrainingData(TinyModels.fixed(data), data, null), dir, TinyModels.quiet()).run();
             for (Parameter p : model.allParameters()) {
                 boolean changed = !Arrays.equals(before.get(p.name()), p.array().toFloatArray());
                 assertThat(changed).as(p.name()).isEqualTo(p.name().contains("lora_"));

@@ -10,6 +10,7 @@ import io.finetune.api.v1alpha1.LoraPlusSpec;
 import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.method.MethodFixtures;
 import io.finetune.trainer.method.TrainingMethod;
@@ -42,7 +43,7 @@ class LoraPlusTest {
             // libtorch creates a parameter's .grad on the first backward; run one so the gradients can be overwritten below.
             MethodFixtures.gradients(model, TinyModels.batch(2, 24), trainable);
             Map<String, float[]> before = new HashMap<>();
-            try (Optimizer opt = method.createOptimizer(method.parameterGroups(model, ts), ts, model.manager());
+            try (Optimizer opt = method.createOptimizer(method.parameterGroups(model, Specs.training(ts)), Specs.training(ts), model.manager());
                  NDManager sub = model.manager().newSubManager()) {
                 for (Parameter p : trainable) {
                     before.put(p.name(), p.array().toFloatArray());
@@ -71,8 +72,8 @@ class LoraPlusTest {
 
     @Test
     void bUpdateIsRatioTimesPlainLoraAndAUpdateIsUnchanged() {
-        Map<String, float[]> plain = oneStepUpdates(new LoraMethod(lora(List.of("q_proj", "v_proj"))));
-        Map<String, float[]> plus = oneStepUpdates(LoraMethod.loraPlus(lora(List.of("q_proj", "v_proj")), ratio(RATIO)));
+        Map<String, float[]> plain = oneStepUpdates(LoraMethod.of(Specs.lora(lora(List.of("q_proj", "v_proj")))));
+        Map<String, float[]> plus = oneStepUpdates(LoraMethod.of(Specs.loraPlus(lora(List.of("q_proj", "v_proj")), ratio(RATIO))));
         assertThat(plus.keySet()).isEqualTo(plain.keySet()).hasSize(8);
         for (String name : plain.keySet()) {
             double expected = name.contains("lora_B") ? RATIO : 1.0;
@@ -89,11 +90,11 @@ class LoraPlusTest {
     @Test
     void groupsFollowPeft() {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
-            LoraMethod m = LoraMethod.loraPlus(lora(List.of("q_proj")), ratio(4.0));
+            LoraMethod m = LoraMethod.of(Specs.loraPlus(lora(List.of("q_proj")), ratio(4.0)));
             m.attach(model, 1);
             TrainingSpec ts = new TrainingSpec();
             ts.weightDecay = 0.05;
-            List<ParamGroup> groups = m.parameterGroups(model, ts);
+            List<ParamGroup> groups = m.parameterGroups(model, Specs.training(ts));
             assertThat(groups.get(0).parameters()).extracting(Parameter::name).allMatch(n -> n.endsWith("lora_A.weight"));
             assertThat(groups.get(0).lrMultiplier()).isEqualTo(1.0);
             assertThat(groups.get(1).parameters()).extracting(Parameter::name).allMatch(n -> n.endsWith("lora_B.weight"));
@@ -106,10 +107,10 @@ class LoraPlusTest {
     void ratioIsRequiredAndAtLeastOne() {
         MethodSpec spec = new MethodSpec();
         spec.type = MethodType.LoRAPlus;
-        assertThatThrownBy(() -> TrainingMethods.create(spec)).hasMessageContaining("spec.method.loraPlus.learningRateRatio");
+        assertThatThrownBy(() -> TrainingMethods.create(Specs.method(spec))).hasMessageContaining("spec.method.loraPlus.learningRateRatio");
         spec.loraPlus = ratio(0.5);
-        assertThatThrownBy(() -> TrainingMethods.create(spec)).hasMessageContaining(">= 1");
+        assertThatThrownBy(() -> TrainingMethods.create(Specs.method(spec))).hasMessageContaining(">= 1");
         spec.loraPlus = ratio(2.0);
-        assertThat(TrainingMethods.create(spec).type()).isEqualTo(MethodType.LoRAPlus);
+        assertThat(TrainingMethods.create(Specs.method(spec)).type()).isEqualTo(MethodType.LoRAPlus);
     }
 }

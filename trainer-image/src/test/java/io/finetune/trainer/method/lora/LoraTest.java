@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.io.FloatTensor;
@@ -17,8 +18,9 @@ import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
-import io.finetune.trainer.train.BatchSource;
+import io.finetune.trainer.data.BatchSource;
 import io.finetune.trainer.train.Trainer;
+import io.finetune.trainer.train.TrainingData;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -53,7 +55,7 @@ class LoraTest {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(true), 1, NDManager.newBaseManager())) {
             Batch batch = TinyModels.batch(3, 24);
             float[] before = logits(model, batch);
-            LoraMethod lora = new LoraMethod(spec(List.of("all-linear")));
+            LoraMethod lora = LoraMethod.of(Specs.lora(spec(List.of("all-linear"))));
             lora.attach(model, 7);
             assertThat(logits(model, batch)).containsExactly(before);
             assertThat(lora.adaptedModules()).hasSize(14).extracting(Linear::name).doesNotContain("lm_head")
@@ -71,7 +73,7 @@ class LoraTest {
     @Test
     void trainingChangesOnlyAdapterTensorsAndMergeMatches() throws Exception {
         try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 1, NDManager.newBaseManager())) {
-            LoraMethod lora = new LoraMethod(spec(List.of("q_proj", "v_proj", "down_proj")));
+            LoraMethod lora = LoraMethod.of(Specs.lora(spec(List.of("q_proj", "v_proj", "down_proj"))));
             lora.attach(model, 7);
             assertThat(lora.adaptedModules()).hasSize(6);
             Map<String, float[]> before = snapshot(model);
@@ -80,7 +82,7 @@ class LoraTest {
             ts.maxSteps = 2; // step 1 moves only B (A's gradient is zero while B = 0); step 2 moves A too
             ts.checkpointEverySteps = 0;
             List<Batch> batches = List.of(TinyModels.batch(5, 24));
-            Trainer t = new Trainer(model, lora, ts, TinyModels.fixed(batches), batches, dir, TinyModels.quiet());
+            Trainer t = new Trainer(model, lora, Specs.training(ts), new TrainingData(TinyModels.fixed(batches), batches, null), dir, TinyModels.quiet());
             t.run();
             Map<String, float[]> after = snapshot(model);
             for (Parameter p : model.allParameters()) {

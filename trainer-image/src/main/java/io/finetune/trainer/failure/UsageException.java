@@ -1,4 +1,4 @@
-package io.finetune.trainer.cli;
+package io.finetune.trainer.failure;
 
 /** Bad command line; the message says what was expected. */
 public final class UsageException extends RuntimeException {

@@ -1,6 +1,5 @@
-package io.finetune.trainer.train;
+package io.finetune.trainer.data;
 
-import io.finetune.trainer.data.Batch;
 import java.util.List;
 
 /** Training micro-batches for an epoch, deterministic in (seed, epoch) so that a resumed run sees the same order. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.TrainerResult;
 import io.finetune.trainer.data.DatasetException;
+import io.finetune.trainer.failure.Failure;
 import io.finetune.trainer.io.SafetensorsException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -13,8 +14,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class FailureClassifierTest {
-    private final FailureClassifier classify = new FailureClassifier();
+class PodFailureReasonTest {
+    private final java.util.function.Function<Throwable, TrainerResult.Reason> classify = Failure::reasonOf;
 
     @TempDir
     Path dir;

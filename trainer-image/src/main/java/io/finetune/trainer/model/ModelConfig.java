@@ -7,11 +7,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-/** The LLaMA-family hyper-parameters this trainer uses, read from a Hugging Face config.json (llama, qwen2, mistral). */
-public record LlamaConfig(
+/**
+ * The one description of a model: its Hugging Face {@code config.json}, read by one reader ({@link #read}) with one supported
+ * set and one rule per key, and used by loading, the memory plan, the preflight and target resolution alike, so that a model
+ * the plan or the preflight passes is one that training loads. The decoder is the LLaMA block (llama, qwen2 with q/k/v bias,
+ * mistral without a sliding window).
+ */
+public record ModelConfig(
         String modelType,
         int hiddenSize,
         int intermediateSize,
@@ -29,9 +35,12 @@ public record LlamaConfig(
 
     /** model_type values whose decoder is the LLaMA block (Qwen2 adds q/k/v bias; Mistral without sliding window). */
     public static final Set<String> SUPPORTED = Set.of("llama", "qwen2", "mistral");
+    public static final String FILE_NAME = "config.json";
+    /** The output projection's module name (excluded by all-linear, as PEFT does). */
+    public static final String LM_HEAD = "lm_head";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    public LlamaConfig {
+    public ModelConfig {
         if (numAttentionHeads % numKeyValueHeads != 0) {
             throw new ModelException("num_attention_heads " + numAttentionHeads + " is not a multiple of num_key_value_heads "
                     + numKeyValueHeads);
@@ -42,16 +51,27 @@ public record LlamaConfig(
         return numKeyValueHeads * headDim;
     }
 
-    public static LlamaConfig read(Path modelDir) {
-        Path file = modelDir.resolve("config.json");
+    /** Reads {@code <modelDir>/config.json}. */
+    public static ModelConfig read(Path modelDir) {
+        Path file = modelDir.resolve(FILE_NAME);
         if (!Files.isRegularFile(file)) {
             throw new ModelException(modelDir + ": no config.json (expected a Hugging Face model directory)");
         }
+        return readFile(file);
+    }
+
+    /** Reads a config.json by its own path (the plan takes one alone); every error names the file and the key. */
+    public static ModelConfig readFile(Path file) {
         JsonNode n;
         try {
             n = JSON.readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ModelException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new ModelException(file + ": not valid JSON: " + e.getMessage(), e);
+            throw new ModelException(file + ": cannot be read: " + e.getMessage(), e);
+        }
+        if (n == null || !n.isObject()) {
+            throw new ModelException(file + ": expected a JSON object");
         }
         String type = n.path("model_type").asText("");
         if (!SUPPORTED.contains(type)) {
@@ -78,8 +98,10 @@ public record LlamaConfig(
         if (n.path("sliding_window").isNumber() && n.path("use_sliding_window").asBoolean(type.equals("mistral"))) {
             throw new ModelException(file + ": sliding-window attention is not supported");
         }
-        return new LlamaConfig(type, hidden, required(n, file, "intermediate_size"), required(n, file, "num_hidden_layers"),
-                heads, n.path("num_key_value_heads").asInt(heads), n.path("head_dim").asInt(hidden / heads),
+        int kvHeads = n.has("num_key_value_heads") ? required(n, file, "num_key_value_heads") : heads;
+        int headDim = n.hasNonNull("head_dim") ? required(n, file, "head_dim") : hidden / heads;
+        return new ModelConfig(type, hidden, required(n, file, "intermediate_size"), required(n, file, "num_hidden_layers"),
+                heads, kvHeads, headDim,
                 n.path("rms_norm_eps").asDouble(1e-6), n.path("rope_theta").asDouble(10000.0), scaling,
                 required(n, file, "vocab_size"), n.path("tie_word_embeddings").asBoolean(false),
                 type.equals("qwen2") || n.path("attention_bias").asBoolean(false),
@@ -94,7 +116,7 @@ public record LlamaConfig(
         return v.asInt();
     }
 
-    /** Writes config.json as transformers' LlamaConfig.to_json_string would (the keys a loader reads). */
+    /** Writes config.json as transformers' ModelConfig.to_json_string would (the keys a loader reads). */
     public void write(Path modelDir, int bosId, int eosId) throws IOException {
         ObjectNode n = JSON.createObjectNode();
         n.putArray("architectures").add(modelType.equals("qwen2") ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
@@ -132,7 +154,58 @@ public record LlamaConfig(
         Files.writeString(modelDir.resolve("config.json"), JSON.writeValueAsString(n) + "\n");
     }
 
-    /** Linear module suffixes in one decoder layer, in HF order. */
-    public static final List<String> LAYER_LINEARS = List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-            "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
+    /** A linear layer's shape: weight (out, in), HF module name. */
+    public record LinearShape(String name, long in, long out, boolean bias) {
+        public long params() {
+            return in * out + (bias ? out : 0);
+        }
+    }
+
+    /**
+     * Every nn.Linear with its HF name, in model order, lm_head last (absent when tied to the embedding): the one list of a
+     * layer's linear modules, which the model's loader, the plan and target resolution all follow.
+     */
+    public List<LinearShape> linears() {
+        List<LinearShape> out = new ArrayList<>();
+        for (int i = 0; i < numHiddenLayers; i++) {
+            out.addAll(layerLinears(i));
+        }
+        if (!tieWordEmbeddings) {
+            out.add(new LinearShape(LM_HEAD, hiddenSize, vocabSize, false));
+        }
+        return out;
+    }
+
+    /** The linear modules of decoder layer {@code i}, in HF order (attention q, k, v, o, then the MLP's gate, up, down). */
+    public List<LinearShape> layerLinears(int i) {
+        long q = (long) numAttentionHeads * headDim;
+        long kv = kvDim();
+        String p = layerPrefix(i);
+        return List.of(new LinearShape(p + "self_attn.q_proj", hiddenSize, q, attentionBias),
+                new LinearShape(p + "self_attn.k_proj", hiddenSize, kv, attentionBias),
+                new LinearShape(p + "self_attn.v_proj", hiddenSize, kv, attentionBias),
+                new LinearShape(p + "self_attn.o_proj", q, hiddenSize, false),
+                new LinearShape(p + "mlp.gate_proj", hiddenSize, intermediateSize, false),
+                new LinearShape(p + "mlp.up_proj", hiddenSize, intermediateSize, false),
+                new LinearShape(p + "mlp.down_proj", intermediateSize, hiddenSize, false));
+    }
+
+    /** The HF name prefix of decoder layer {@code i}. */
+    public static String layerPrefix(int i) {
+        return "model.layers." + i + ".";
+    }
+
+    /** Parameters outside the linears: embedding (vocab, hidden) and RMSNorm weights (2 per layer + final). */
+    public long nonLinearParams() {
+        return (long) vocabSize * hiddenSize + (2L * numHiddenLayers + 1) * hiddenSize;
+    }
+
+    /** Parameters of the 2-D weights (every linear's weight and the embedding): what mixed precision holds in 16 bits. */
+    public long weightMatrixParams() {
+        return (long) vocabSize * hiddenSize + linears().stream().mapToLong(l -> l.in() * l.out()).sum();
+    }
+
+    public long totalParams() {
+        return nonLinearParams() + linears().stream().mapToLong(LinearShape::params).sum();
+    }
 }

@@ -1,0 +1,45 @@
+package io.finetune.trainer.spec;
+
+import java.util.Objects;
+
+/**
+ * One training run, resolved: what to train on, how, and where the output goes. Built once from the manifest by
+ * {@link RunSpecReader} (defaults applied, validated); immutable. {@code TrainingRun} and {@code Trainer} are configured
+ * from it through their constructors.
+ *
+ * @param job        the FineTuneJob's name, namespace and uid (the uid may be null locally)
+ * @param sources    the model, tokenizer and dataset locations
+ * @param data       how the dataset is read, split and batched
+ * @param method     the method and its typed settings
+ * @param training   optimisation settings
+ * @param evaluation periodic evaluation and the gate's thresholds ({@link EvaluationSettings#NONE} when unset)
+ * @param output     the destination and whether to merge adapters
+ */
+public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSettings method, TrainingSettings training,
+                      EvaluationSettings evaluation, OutputSettings output) {
+    public RunSpec {
+        Objects.requireNonNull(job, "job");
+        Objects.requireNonNull(sources, "sources");
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(method, "method");
+        Objects.requireNonNull(training, "training");
+        Objects.requireNonNull(evaluation, "evaluation");
+        Objects.requireNonNull(output, "output");
+    }
+
+    /** The same run with another method's settings (the plan compares every method on the job's model). */
+    public RunSpec withMethod(MethodSettings other) {
+        return new RunSpec(job, sources, data, other, training, evaluation, output);
+    }
+
+    /**
+     * The job a run belongs to.
+     *
+     * @param uid the FineTuneJob's uid where there is one (in a pod, or a manifest that carries it); null otherwise
+     */
+    public record JobRef(String name, String namespace, String uid) {
+        public JobRef {
+            Objects.requireNonNull(name, "job name");
+        }
+    }
+}
