@@ -27,6 +27,27 @@ public final class GlooLibrary {
     }
 
     /**
+     * The library's path when the file exists.
+     *
+     * @throws CollectiveException naming the variable (or the default path) when it does not
+     */
+    static Path installed(Map<String, String> env) {
+        Path library = location(env).toAbsolutePath();
+        if (!Files.isRegularFile(library)) {
+            throw new CollectiveException("the Gloo binding is not installed: " + origin(env, library)
+                    + " does not exist (hack/build-gloo-jni.sh builds it; the trainer images ship it)");
+        }
+        return library;
+    }
+
+    private static String origin(Map<String, String> env, Path library) {
+        String configured = env.get(LIBRARY_ENV);
+        return configured == null || configured.isBlank()
+                ? library + " (the default; set " + LIBRARY_ENV + " to use another)"
+                : LIBRARY_ENV + "=" + configured;
+    }
+
+    /**
      * Loads the library (once; later calls return the loaded path).
      *
      * @throws CollectiveException when it is missing, cannot be loaded, or resolves gloo from another library
@@ -35,12 +56,8 @@ public final class GlooLibrary {
         if (loaded != null) {
             return loaded;
         }
-        Path library = location(env).toAbsolutePath();
-        String origin = env.containsKey(LIBRARY_ENV) ? LIBRARY_ENV + "=" + library : library + " (the default; set " + LIBRARY_ENV + ")";
-        if (!Files.isRegularFile(library)) {
-            throw new CollectiveException("the Gloo binding is not installed: " + origin
-                    + " does not exist (hack/build-gloo-jni.sh builds it; the trainer images ship it)");
-        }
+        Path library = installed(env);
+        String origin = origin(env, library);
         try {
             System.load(library.toString());
         } catch (UnsatisfiedLinkError e) {
