@@ -18,7 +18,8 @@
 set -euo pipefail
 log() { echo "[build-gloo-jni] $*" >&2; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
-cd "$(dirname "$0")/.."
+SCRIPT=$(readlink -f "$0")
+cd "$(dirname "$SCRIPT")/.."
 SRC=trainer-image/src/main/native/gloo
 BUNDLE=""
 if [[ "${1:-}" == "--bundle" ]]; then
@@ -52,7 +53,7 @@ JNI=$(find_jni_include)
 [[ -f "$JNI/jni.h" && -f "$JNI/linux/jni_md.h" ]] || { log "error: no jni.h under '$JNI' (set JAVA_HOME or JNI_INCLUDE)"; exit 2; }
 
 GLOO_VERSION=$(dpkg-query -W -f='${Version}' libgloo-dev)
-KEY=$( { cat "$SRC"/*.cc "$SRC/exports.map" "$0"; echo "gloo $GLOO_VERSION"; g++ -dumpfullversion; } | sha256sum | cut -c1-16)
+KEY=$( { cat "$SRC"/*.cc "$SRC/exports.map" "$SCRIPT"; echo "gloo $GLOO_VERSION"; g++ -dumpfullversion; } | sha256sum | cut -c1-16)
 CACHE="${FINETUNE_GLOO_CACHE:-$HOME/.cache/finetune-gloo}/$KEY"
 LIB="$CACHE/libfinetune_gloo.so"
 if [[ ! -f "$LIB" ]]; then
