@@ -12,6 +12,8 @@ hack/real-model.sh
 export FINETUNE_REQUIRE_REAL_MODEL=true
 # With the binaries present, a control-plane test that cannot start fails instead of skipping.
 export FINETUNE_REQUIRE_CONTROL_PLANE=true
+# The Gloo binding (libgloo-dev + JNI, cached in ~/.cache/finetune-gloo): with it built, the collective tests fail instead of skipping.
+FINETUNE_GLOO_LIBRARY=$(hack/build-gloo-jni.sh); export FINETUNE_GLOO_LIBRARY FINETUNE_REQUIRE_GLOO=true
 # The second S3 implementation the storage suites run against (trainer-image S3*S3rverTest; s3proxy is a Maven test
 # dependency): s3rver from npm, cached outside the repo. With it installed, those suites fail instead of skipping.
 export FINETUNE_S3RVER_DIR="${FINETUNE_S3RVER_DIR:-$HOME/.cache/finetune-s3rver/3.7.1}"
