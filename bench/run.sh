@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for every benchmark of issue 9; prints the tables and writes them to BENCHMARKS.md (no figure by hand).
+# One command for every benchmark (speed against PyTorch, memory by method, operator latency and scale); prints the tables and writes them to BENCHMARKS.md (no figure by hand).
 #
 #   mvn -B -DskipTests package && bench/run.sh
 #   ROUNDS=1 PARTS="speed memory" bench/run.sh     # fewer alternations / only some parts (speed memory operator lossmem methods)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The device check of the GPU path (issue 14), one script of ~8 minutes on a machine with an NVIDIA GPU, Python + torch,
-# transformers, peft, CMake and nvcc, and no Java and no network. Prepare its payload here first (hack/gpu-check-prepare.sh),
+# The device check of the GPU path (CUDA libtorch, DJL's JNI, training and PEFT loading on a GPU): one script of ~8
+# minutes on a machine with an NVIDIA GPU, Python + torch, transformers, peft, CMake and nvcc, and no Java and no network.
+# Prepare its payload here first (hack/gpu-check-prepare.sh),
 # then run it through the device tool: command "hack/gpu-check.sh", carry ["target/gpu-check"]. Results go to $OUT (or
 # /tmp/gpu-check-out): summary.md plus every log. Steps, each timed:
 #   1. build DJL's JNI from the carried sources against the device's torch (hack/build-djl-jni.sh), ldd -r it

@@ -3,7 +3,7 @@
 # and caches them (plus a link to Debian's etcd) OUTSIDE the repository, for the real-control-plane tests (testkit module).
 #
 # Why build from source: no Docker/kind/k3s can run on the CI machine and only package registries are reachable, so the
-# binaries cannot be downloaded. See shared docs "Real control plane for tests".
+# binaries cannot be downloaded. See docs/platform.md, "Real control plane for tests".
 #
 # Idempotent: when all binaries are already in the cache it only checks them and exits. Needs root (apt) on Debian 12.
 #   FINETUNE_KUBE_BIN   cache dir for the binaries (default ~/.cache/finetune-kube/1.20.2/bin)

@@ -14,6 +14,9 @@ export FINETUNE_REQUIRE_REAL_MODEL=true
 export FINETUNE_REQUIRE_CONTROL_PLANE=true
 # The Gloo binding (libgloo-dev + JNI, cached in ~/.cache/finetune-gloo): with it built, the collective tests fail instead of skipping.
 FINETUNE_GLOO_LIBRARY=$(hack/build-gloo-jni.sh); export FINETUNE_GLOO_LIBRARY FINETUNE_REQUIRE_GLOO=true
+# The reactor below builds operator and trainer-image before charts, so the charts tests that read their build output
+# (generated RBAC, the operator's fast-jar, the trainer jar) fail instead of skipping when it is missing.
+export FINETUNE_REQUIRE_BUILD_OUTPUTS=true
 # The second S3 implementation the storage suites run against (trainer-image S3*S3rverTest; s3proxy is a Maven test
 # dependency): s3rver from npm, cached outside the repo. With it installed, those suites fail instead of skipping.
 export FINETUNE_S3RVER_DIR="${FINETUNE_S3RVER_DIR:-$HOME/.cache/finetune-s3rver/3.7.1}"

@@ -1,7 +1,6 @@
 package io.finetune.charts;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -109,16 +108,22 @@ class DockerfilesTest {
             }
         }
         Path module = RepoFiles.root().resolve("operator");
-        assumeTrue(Files.exists(module.resolve("pom.xml")), "operator module not in this checkout yet");
+        assertThat(module.resolve("pom.xml")).exists();
         assertThat(parentModules()).contains("operator");
         assertThat(Files.readString(module.resolve("pom.xml"))).as("Quarkus builds the fast-jar layout").contains("quarkus-maven-plugin");
-        Path app = module.resolve("target/quarkus-app");
-        if (Files.isDirectory(app)) { // built earlier in this reactor (CI runs `mvn verify` on all modules, charts last)
-            for (Dockerfile.Copy copy : copies) {
-                for (String source : copy.sources()) {
-                    Path local = RepoFiles.root().resolve(source.substring("/src/".length()).replace("*.jar", "quarkus-run.jar"));
-                    assertThat(local).as(source + " exists in the build output").exists();
-                }
+    }
+
+    /** Every path the operator image copies exists in the operator's build output (built earlier in the reactor). */
+    @Test
+    void operatorBuildOutputHoldsEveryPathTheImageCopies() throws Exception {
+        Dockerfile d = Dockerfile.parse(RepoFiles.root().resolve("operator/src/main/docker/Dockerfile.jvm"));
+        BuildOutput.require("operator/target/quarkus-app", "mvn -pl operator -am package");
+        List<Dockerfile.Copy> copies = runtimeCopies(d);
+        assertThat(copies).isNotEmpty();
+        for (Dockerfile.Copy copy : copies) {
+            for (String source : copy.sources()) {
+                Path local = RepoFiles.root().resolve(source.substring("/src/".length()).replace("*.jar", "quarkus-run.jar"));
+                assertThat(local).as(source + " exists in the build output").exists();
             }
         }
     }
@@ -126,8 +131,7 @@ class DockerfilesTest {
     /** Runs the image's entrypoint against the locally built jar (when the trainer module was built in this reactor). */
     @Test
     void trainerEntrypointStartsTheJarsMainClass() throws Exception {
-        Path jar = RepoFiles.root().resolve("trainer-image/target/finetune-trainer.jar");
-        assumeTrue(Files.exists(jar), "trainer jar not built in this checkout (mvn -pl trainer-image -am package)");
+        Path jar = BuildOutput.require("trainer-image/target/finetune-trainer.jar", "mvn -pl trainer-image -am package");
         List<String> entrypoint = Dockerfile.parse(RepoFiles.root().resolve("trainer-image/Dockerfile.cpu")).entrypoint();
         List<String> command = new java.util.ArrayList<>(entrypoint.stream().map(a -> a.equals(TRAINER_JAR) ? jar.toString() : a).toList());
         command.set(0, Path.of(System.getProperty("java.home"), "bin", "java").toString());

@@ -251,10 +251,13 @@ class EndToEndTest {
                     .filter(r -> r.process().exitValue() == 0).findFirst().orElseThrow().dir().resolve("trainer.log"))
                     .stream().map(EndToEndTest::stepAndLoss).toList();
             assertThat(killed).isNotEmpty();
-            assertThat(straight.subList(0, killed.size())).as("steps before the kill").isEqualTo(killed);
+            assertThat(killed.size()).isLessThan(straight.size());
+            assertSameStepsAndLosses("steps before the kill", killed, straight.subList(0, killed.size()));
             List<String> resumed = stepLines(retry.dir().resolve("trainer.log")).stream().map(EndToEndTest::stepAndLoss).toList();
-            assertThat(straight).as("the resumed steps").endsWith(resumed.toArray(String[]::new));
-            assertThat(done.getStatus().metrics.trainLoss).isCloseTo(uninterruptedLoss, within(1e-5));
+            assertThat(resumed.size()).isLessThanOrEqualTo(straight.size());
+            assertSameStepsAndLosses("the resumed steps", resumed, straight.subList(straight.size() - resumed.size(), straight.size()));
+            assertThat(done.getStatus().metrics.trainLoss).isCloseTo(uninterruptedLoss,
+                    within(Math.abs(uninterruptedLoss) * RESUME_RELATIVE_TOLERANCE));
         } finally {
             kubelet.killWhen((run, line) -> false);
         }
@@ -262,6 +265,28 @@ class EndToEndTest {
 
     static List<String> stepLines(Path log) throws Exception {
         return Files.readAllLines(log).stream().filter(l -> l.matches("step \\d+/\\d+ .*")).toList();
+    }
+
+    /**
+     * What a resume promises (docs/preemption.md; trainer-image's ResumeTolerance): the checkpointed state bit for bit, the
+     * losses after it within this relative bound of the uninterrupted run's, since another process may round the last bits
+     * differently (memory alignment, CPU).
+     */
+    static final double RESUME_RELATIVE_TOLERANCE = 1e-5;
+
+    /**
+     * Log lines reduced by {@link #stepAndLoss}: the same steps in the same order, and each loss within the resume bound plus
+     * one unit of the log's 4th decimal (two values a rounding error apart can print on either side of a 5 in the 5th).
+     */
+    static void assertSameStepsAndLosses(String what, List<String> actual, List<String> expected) {
+        assertThat(actual.stream().map(l -> l.split(" ")[0]).toList()).as(what + ": steps")
+                .containsExactlyElementsOf(expected.stream().map(l -> l.split(" ")[0]).toList());
+        for (int i = 0; i < expected.size(); i++) {
+            double want = Double.parseDouble(expected.get(i).split(" ")[1]);
+            double got = Double.parseDouble(actual.get(i).split(" ")[1]);
+            assertThat(got).as("%s: loss at %s", what, expected.get(i).split(" ")[0])
+                    .isCloseTo(want, within(1e-4 + Math.abs(want) * RESUME_RELATIVE_TOLERANCE));
+        }
     }
 
     static String stepAndLoss(String line) {

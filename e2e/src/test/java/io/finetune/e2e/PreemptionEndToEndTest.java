@@ -149,7 +149,7 @@ class PreemptionEndToEndTest {
         assertThat(after.get(0)).startsWith((k + 1) + "/" + STEPS + " ");
         List<String> all = new java.util.ArrayList<>(before);
         all.addAll(after);
-        assertThat(all).as("no step lost or repeated, same losses").isEqualTo(straight);
+        EndToEndTest.assertSameStepsAndLosses("no step lost or repeated, same losses", all, straight);
 
         FineTuneJobStatus s = done.getStatus();
         assertThat(s.usage.attempts).isEqualTo(2);

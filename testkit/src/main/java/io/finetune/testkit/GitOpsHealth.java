@@ -17,8 +17,9 @@ import java.util.Map;
  * How GitOps tools judge a FineTuneJob, for the operator's and the end-to-end tests alike: Argo CD runs the Lua health
  * check we ship (examples/gitops/argocd-cm-health.yaml) with the object as the global {@code obj} (run here with luaj);
  * Flux and kpt use kstatus, whose generic rules for a custom resource are ported here (sigs.k8s.io/cli-utils
- * pkg/kstatus/status: checkGenericProperties; observedGeneration first, then the Reconciling and Stalled conditions,
- * otherwise Current).
+ * pkg/kstatus/status/generic.go, checkGenericProperties, in its order: a deletionTimestamp means Terminating; then
+ * observedGeneration against metadata.generation (when the object has a generation); then the Reconciling and Stalled
+ * conditions; otherwise Current, as status.go's Compute says for a type without specific rules).
  */
 public final class GitOpsHealth {
     /** The argocd-cm key of the health check. */
@@ -47,11 +48,15 @@ public final class GitOpsHealth {
         return new Argo(hs.get("status").tojstring(), hs.get("message").isnil() ? null : hs.get("message").tojstring());
     }
 
-    /** kstatus's status of a resource it has no specific rules for: InProgress, Failed or Current. */
+    /** kstatus's status of a resource it has no specific rules for: Terminating, InProgress, Failed or Current. */
     public static String kstatus(Object resource) {
         JsonNode o = JSON.valueToTree(resource);
+        if (!o.at("/metadata/deletionTimestamp").asText("").isEmpty()) {
+            return "Terminating"; // "Resource scheduled for deletion", before any other rule
+        }
+        JsonNode generation = o.at("/metadata/generation");
         JsonNode observed = o.at("/status/observedGeneration");
-        if (!observed.isMissingNode() && observed.asLong() != o.at("/metadata/generation").asLong()) {
+        if (generation.isNumber() && observed.isNumber() && observed.asLong() != generation.asLong()) {
             return "InProgress";
         }
         for (JsonNode c : o.at("/status/conditions")) {

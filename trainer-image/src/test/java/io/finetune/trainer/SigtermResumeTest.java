@@ -132,7 +132,9 @@ class SigtermResumeTest {
         assertThat(resumed.code()).as(resumed.output()).isZero();
         assertThat(resumed.output()).contains("resuming from").contains("(step " + k + "/" + STEPS + ")");
         assertThat(resumed.steps()).as("no step lost, none repeated").containsExactlyElementsOf(range(k + 1, STEPS));
-        assertThat(lossCurve(out)).containsExactlyElementsOf(lossCurve(dir.resolve("straight-out")));
+        // Three JVMs: the losses before the stop were computed by another process than the straight run's, so the whole
+        // curve is held to the resume bound (ResumeTolerance), none of it to the last bit.
+        ResumeTolerance.assertContinues(lossCurve(out), lossCurve(dir.resolve("straight-out")), 0);
     }
 
     private static List<Integer> range(int from, int to) {

@@ -1,6 +1,6 @@
 /**
  * The LLaMA-family decoder (llama, qwen2, mistral) with Hugging Face weight names and a shape comment per tensor: config,
  * weights, forward, loss, generation, and the {@link io.finetune.trainer.model.LinearAdapter} hook methods wrap linears with.
- * {@link io.finetune.trainer.model.ModelDimensions} reads only the sizes from config.json (for the memory plan).
+ * {@link io.finetune.trainer.model.ModelConfig} is the one reader of config.json (load, plan, preflight, targets).
  */
 package io.finetune.trainer.model;

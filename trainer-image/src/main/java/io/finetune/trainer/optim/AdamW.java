@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,7 +84,7 @@ public final class AdamW implements Optimizer {
             if (t == null) {
                 throw new IllegalStateException("checkpoint has no optimizer state '" + p.name() + suffix + "'");
             }
-            a.set(t.data());
+            OwnedArrays.copyInto(a, t.data());
         });
     }
 

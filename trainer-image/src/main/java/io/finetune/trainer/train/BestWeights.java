@@ -3,6 +3,7 @@ package io.finetune.trainer.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -68,7 +69,7 @@ final class BestWeights {
             if (t == null) {
                 throw new IOException(dir + ": kept weights have no tensor '" + p.name() + "'");
             }
-            p.array().set(t.data());
+            OwnedArrays.copyInto(p.array(), t.data());
         }
     }
 

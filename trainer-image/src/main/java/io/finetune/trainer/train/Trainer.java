@@ -249,8 +249,10 @@ public final class Trainer {
      * when norm > max. The coefficient is a libtorch-owned scalar.
      */
     static double clip(List<NDArray> grads, double maxNorm) {
-        // sum(g^2) read per gradient and added in double: an on-device stacked sum or g.norm() rounds differently from run
-        // to run (GaloreMethodTest: a resumed run must clip exactly as the uninterrupted one did). ~1 ms per step on tiny.
+        // sum(g^2) per gradient (a libtorch float reduction), the gradients' sums added in double in parameter order: the
+        // norm does not depend on how an on-device stacked sum would group the gradients. Each per-gradient sum is still
+        // libtorch's, so the norm is as repeatable as the gradients themselves, not more: a resumed run clips like the
+        // uninterrupted one within float rounding (docs/preemption.md). ~1 ms per step on tiny.
         double sq = 0;
         for (NDArray g : grads) {
             sq += g.square().sum().getFloat();
@@ -295,7 +297,7 @@ public final class Trainer {
                 throw new IOException(ckpt + ": checkpoint has no tensor '" + p.name()
                         + "' (was it written by a different method or targetModules?)");
             }
-            p.array().set(t.data());
+            OwnedArrays.copyInto(p.array(), t.data());
         }
         optimizer.loadState(Checkpoints.readTensors(ckpt.resolve("optimizer.safetensors")));
     }

@@ -2,12 +2,11 @@ package io.finetune.trainer.hostile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.finetune.trainer.MainAccess;
+import io.finetune.trainer.CliCapture;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.model.ModelConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -85,19 +84,8 @@ final class Hostile {
     }
 
     static Outcome run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true));
-            System.setErr(new PrintStream(err, true));
-            int code = MainAccess.execute(args);
-            return new Outcome(code, out.toString(), err.toString());
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+        CliCapture.Result r = CliCapture.run(args);
+        return new Outcome(r.code(), r.out(), r.err());
     }
 
     /** Every regular file under {@code root} (relative path -> sha256); empty map when root does not exist. */

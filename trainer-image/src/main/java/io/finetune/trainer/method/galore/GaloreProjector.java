@@ -87,12 +87,14 @@ public final class GaloreProjector implements AutoCloseable {
                     ? linalg.svd(grad, scratch)
                     : linalg.randomizedSvd(grad, rank, LinearAlgebra.DEFAULT_OVERSAMPLING,
                             LinearAlgebra.DEFAULT_POWER_ITERATIONS, seed + step, scratch);
-            // duplicate(): a contiguous copy, so the basis does not pin the whole U / Vh storage.
             NDArray slice = side == Side.RIGHT
                     ? svd.vh().get(new NDIndex("0:{}", rank))
                     : svd.u().get(new NDIndex(":, 0:{}", rank));
-            fresh = slice.duplicate();
-            fresh.attach(owner);
+            // Built exactly as restore() builds a saved basis: a row-major libtorch-owned copy of its values. LAPACK
+            // returns U and Vh column-major and clone() keeps that stride order, so a duplicate() of the slice would
+            // be multiplied with other BLAS transpose flags (another float order) than the basis a resumed run restores.
+            // The copy also keeps the basis from pinning the whole U / Vh storage.
+            fresh = OwnedArrays.create(owner, slice.toFloatArray(), slice.getShape());
         }
         if (basis != null) {
             basis.close();

@@ -105,7 +105,7 @@ public final class AdapterMerge {
                 } else {
                     adapter = new LoraAdapter(pa, pb, s);
                 }
-                lin.weight().array().set(adapter.mergedWeight(lin).toFloatArray());
+                OwnedArrays.copyInto(lin.weight().array(), adapter.mergedWeight(lin).toFloatArray());
             }
         }
         return modules.size();

@@ -2,8 +2,16 @@ package io.finetune.trainer.method.lora;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDManager;
+import io.finetune.api.ArtifactFormat;
 import io.finetune.api.Serving;
+import io.finetune.trainer.TinyModels;
+import io.finetune.trainer.io.ModelWeights;
+import io.finetune.trainer.io.SafetensorsFile;
+import io.finetune.trainer.method.MethodOutput;
+import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.full.FullMethod;
+import io.finetune.trainer.model.LlamaModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -43,6 +51,21 @@ class ServingOfOutputTest {
 
     @Test
     void fullWeightsAreServableByAnyHuggingFaceServer() throws Exception {
-        assertThat(FullMethod.OUTPUT.servableBy()).containsExactly("transformers", "vllm", "tgi");
+        // Judged from what a Full run really writes: the output it reports, and a directory those servers load.
+        try (LlamaModel model = LlamaModel.random(TinyModels.config(false), 3, NDManager.newBaseManager())) {
+            FullMethod full = new FullMethod();
+            full.attach(model, 1);
+            MethodOutput written = full.saveOutput(model, OutputTarget.of(out, "random-init"));
+            model.config().write(out, 1, 2);
+            assertThat(written.format()).isEqualTo(ArtifactFormat.HF_FULL);
+            assertThat(written.servableBy()).containsExactly("transformers", "vllm", "tgi");
+            assertThat(SafetensorsFile.open(out.resolve(ModelWeights.SINGLE)).tensors().keySet())
+                    .as("transformers' LLaMA parameter names")
+                    .contains("model.embed_tokens.weight", "model.norm.weight", "model.layers.0.self_attn.q_proj.weight");
+            assertThat(out.resolve("adapter_config.json")).as("full weights, not an adapter").doesNotExist();
+            try (LlamaModel reloaded = LlamaModel.load(out, NDManager.newBaseManager())) {
+                assertThat(reloaded.totalParameters()).isEqualTo(model.totalParameters());
+            }
+        }
     }
 }

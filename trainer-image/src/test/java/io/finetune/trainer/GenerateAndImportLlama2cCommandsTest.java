@@ -4,54 +4,36 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.finetune.trainer.cli.InitModel;
 import io.finetune.trainer.model.ModelPreset;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** generate and import-llama2c through the CLI: a continuation on success, one "error:" line and exit 2 on bad input. */
-class NewCommandsTest {
+class GenerateAndImportLlama2cCommandsTest {
     @TempDir
     Path dir;
 
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+    private static CliCapture.Result run(String... args) {
+        return CliCapture.run(args);
     }
 
     @Test
     void generateContinuesThePromptAndRejectsBadOptions() throws Exception {
         Path model = dir.resolve("tiny");
         InitModel.write(ModelPreset.TINY, 42, model);
-        Result ok = run("generate", "--model", model.toString(), "--prompt", "abc=", "--max-new-tokens", "5");
+        CliCapture.Result ok = run("generate", "--model", model.toString(), "--prompt", "abc=", "--max-new-tokens", "5");
         assertThat(ok.code()).isZero();
         assertThat(ok.out()).startsWith("abc=");
-        Result sampled = run("generate", "--model", model.toString(), "--prompt", "abc=", "--max-new-tokens", "5",
+        CliCapture.Result sampled = run("generate", "--model", model.toString(), "--prompt", "abc=", "--max-new-tokens", "5",
                 "--temperature", "1.5", "--seed", "3");
         assertThat(sampled.code()).isZero();
         assertThat(run("generate", "--model", model.toString(), "--prompt", "abc=", "--max-new-tokens", "5",
                 "--temperature", "1.5", "--seed", "3").out()).isEqualTo(sampled.out());
-        Result bad = run("generate", "--model", model.toString(), "--prompt", "x", "--temperature", "-1");
+        CliCapture.Result bad = run("generate", "--model", model.toString(), "--prompt", "x", "--temperature", "-1");
         assertThat(bad.code()).isEqualTo(2);
         assertThat(bad.err()).startsWith("error: generate: --max-new-tokens must be >= 1 and --temperature >= 0");
-        Result noAdapter = run("generate", "--model", model.toString(), "--prompt", "x", "--adapter", dir.toString());
+        CliCapture.Result noAdapter = run("generate", "--model", model.toString(), "--prompt", "x", "--adapter", dir.toString());
         assertThat(noAdapter.code()).isEqualTo(3);   // bad input, not usage (cli/ErrorReport)
         assertThat(noAdapter.err()).startsWith("error: " + dir + ": not a PEFT adapter directory");
     }
@@ -60,10 +42,10 @@ class NewCommandsTest {
     void importLlama2cNamesTheFileItCannotRead() throws Exception {
         Path bin = Files.write(dir.resolve("model.bin"), new byte[] {1, 2, 3});
         Path tok = Files.write(dir.resolve("tokenizer.bin"), new byte[8]);
-        Result r = run("import-llama2c", bin.toString(), tok.toString(), "--output", dir.resolve("out").toString());
+        CliCapture.Result r = run("import-llama2c", bin.toString(), tok.toString(), "--output", dir.resolve("out").toString());
         assertThat(r.code()).isEqualTo(3);
         assertThat(r.err()).startsWith("error: " + bin + ": 3 bytes, too short for a llama2.c header");
-        Result missing = run("import-llama2c", dir.resolve("nope.bin").toString(), tok.toString(), "--output", "x");
+        CliCapture.Result missing = run("import-llama2c", dir.resolve("nope.bin").toString(), tok.toString(), "--output", "x");
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err()).contains("nope.bin does not exist");
     }
