@@ -215,6 +215,10 @@ public final class FineTuneJobValidator {
         if (r.gpus != null && (r.gpus < 0 || r.gpus > 64)) {
             out.add(new Violation("spec.resources.gpus", "must be between 0 and 64, got " + r.gpus));
         }
+        if (r.collectiveTimeoutSeconds != null && (r.collectiveTimeoutSeconds < 1 || r.collectiveTimeoutSeconds > 86400)) {
+            out.add(new Violation("spec.resources.collectiveTimeoutSeconds", "must be between 1 and 86400, got "
+                    + r.collectiveTimeoutSeconds));
+        }
         if (r.gpuResourceName != null && r.gpuResourceName.isBlank()) {
             out.add(new Violation("spec.resources.gpuResourceName", "must not be empty (e.g. nvidia.com/gpu)"));
         }

@@ -20,6 +20,13 @@ public class ResourcesSpec {
     @JsonPropertyDescription("GPUs for the training pod, set as a limit on gpuResourceName. 0 runs on CPU. Default: 1.")
     public Integer gpus = 1;
 
+    @Min(1)
+    @Max(86400)
+    @JsonPropertyDescription("Seconds any collective of a data-parallel run (more than one process) may wait for the other "
+            + "ranks before every rank fails naming the one it waited for: a rank that died, hung or was OOM-killed "
+            + "ends the whole run within this bound. Default: 300.")
+    public Integer collectiveTimeoutSeconds = 300;
+
     @Pattern("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
     @JsonPropertyDescription("Extended resource name of the GPU. Default: nvidia.com/gpu.")
     public String gpuResourceName = "nvidia.com/gpu";

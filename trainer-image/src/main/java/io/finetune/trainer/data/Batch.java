@@ -21,6 +21,38 @@ public record Batch(int batchSize, int seqLen, long[] inputIds, long[] labels, l
         }
     }
 
+    /**
+     * Rows [from, to) as a batch of their own (one data-parallel rank's shard), without the trailing columns that are
+     * padding in every one of these rows; the loss-token count is recounted for these rows.
+     */
+    public Batch rows(int from, int to) {
+        if (from < 0 || to > batchSize || from >= to) {
+            throw new IllegalArgumentException("rows [" + from + ", " + to + ") of a batch of " + batchSize);
+        }
+        int b = to - from;
+        int len = 1;
+        for (int r = from; r < to; r++) {
+            for (int c = seqLen - 1; c >= len; c--) {
+                if (segmentIds[index(r, c)] != 0) {
+                    len = c + 1;
+                    break;
+                }
+            }
+        }
+        long[] ids = new long[b * len];
+        long[] lab = new long[b * len];
+        long[] pos = new long[b * len];
+        int[] seg = new int[b * len];
+        for (int r = 0; r < b; r++) {
+            int src = index(from + r, 0);
+            System.arraycopy(inputIds, src, ids, r * len, len);
+            System.arraycopy(labels, src, lab, r * len, len);
+            System.arraycopy(positionIds, src, pos, r * len, len);
+            System.arraycopy(segmentIds, src, seg, r * len, len);
+        }
+        return new Batch(b, len, ids, lab, pos, seg, countLossTokens(b, len, lab, seg));
+    }
+
     /** Flat index of (row, column). */
     public int index(int row, int col) {
         return row * seqLen + col;

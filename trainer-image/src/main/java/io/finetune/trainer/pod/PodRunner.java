@@ -2,6 +2,8 @@ package io.finetune.trainer.pod;
 
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.distributed.ProcessGroup;
+import io.finetune.trainer.distributed.ProcessGroups;
 import io.finetune.trainer.failure.Failure;
 import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.spec.RunSpec;
@@ -68,10 +70,12 @@ public final class PodRunner {
                                         Map<String, String> envVars) throws Exception {
         Path output = env.scratch().resolve("output");
         RunSpec spec = RunSpecReader.read(job, PodEnvironment.jobUid(job, envVars));
-        try (Storage storage = Storage.create(env.scratch().resolve("cache"), StorageEnvironment.fromEnv(envVars))) {
+        try (Storage storage = Storage.create(env.scratch().resolve("cache"), StorageEnvironment.fromEnv(envVars));
+             ProcessGroup group = ProcessGroups.fromEnvironment(envVars, spec.collectiveTimeout())) {
             TrainingRun run = new TrainingRun(spec, storage, output, TrainingRun.Options.POD, ProgressTracker.hooks(progress),
-                    StopRequest.process(), System.out);
-            return RunResults.toTrainerResult(run.run(TrainingRun.AfterTraining.NONE));
+                    StopRequest.process(), group, System.out);
+            TrainingRun.Result result = run.run(TrainingRun.AfterTraining.NONE);
+            return group.rank() == 0 ? RunResults.toTrainerResult(result) : RunResults.peerRank(result);
         }
     }
 

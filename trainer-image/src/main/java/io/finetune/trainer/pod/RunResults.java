@@ -39,6 +39,15 @@ public final class RunResults {
         return TrainerResult.succeeded(a, metrics(s), statusMemory(s.memory()), s.steps());
     }
 
+    /**
+     * A rank other than 0 finished its share: it publishes nothing (rank 0's result carries the artifact), so its result
+     * says so and carries its own step count and memory.
+     */
+    public static TrainerResult peerRank(TrainingRun.Result result) {
+        TrainingSummary s = result.summary();
+        return TrainerResult.succeeded(null, metrics(s), statusMemory(s.memory()), s.steps());
+    }
+
     private static MemoryUsage statusMemory(MeasuredMemory measured) {
         MemoryUsage m = new MemoryUsage();
         m.trainableParameters = measured.trainableParameters();

@@ -29,9 +29,11 @@ import java.util.stream.Stream;
  * so a run resumes only what a run with the same trajectory wrote, never another job's checkpoint (LoRA on LoRA).
  *
  * @param components what the trajectory hash covers, by name (shown in a refusal: which part differs)
+ * @param worldSize  the data-parallel processes that wrote it (recorded, not hashed: the global batch is); null in files
+ *                   written before it was recorded
  */
 public record RunIdentity(String jobName, String jobNamespace, String jobUid, String trajectory,
-                          Map<String, String> components) {
+                          Map<String, String> components, Integer worldSize) {
     public static final String FILE_NAME = "run_identity.json";
     private static final ObjectMapper CANONICAL = JsonMapper.builder()
             .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
@@ -48,7 +50,7 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
      * manifest.json when it is a published artifact, else by config.json, tokenizer.json and every weight file's name and
      * size (hashing many GB of weights would cost minutes per start).
      */
-    public static RunIdentity of(RunSpec spec, TrainingRun.Inputs inputs) throws IOException {
+    public static RunIdentity of(RunSpec spec, TrainingRun.Inputs inputs, int worldSize) throws IOException {
         Map<String, String> c = new TreeMap<>();
         c.put("model.source", spec.sources().model());
         c.put("model.fingerprint", directoryFingerprint(inputs.modelDir()));
@@ -62,9 +64,12 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
         c.put("dataset.settings", canonical(spec.data()));
         c.put("method", canonical(spec.method()));
         c.put("training", canonical(trajectorySettings(spec.training())));
+        // What the trajectory depends on is the global batch, not how it is split: a checkpoint written by 2 ranks x 4
+        // resumes on 1 x 8, and a change of world size that changes the global batch is refused naming this component.
+        c.put("training.globalBatchSize", Integer.toString(spec.training().batchSize() * worldSize));
         RunSpec.JobRef job = spec.job();
         return new RunIdentity(job.name(), job.namespace(), job.uid(),
-                "sha256:" + sha256(canonical(c).getBytes(StandardCharsets.UTF_8)), c);
+                "sha256:" + sha256(canonical(c).getBytes(StandardCharsets.UTF_8)), c, worldSize);
     }
 
     /** Logging and checkpoint cadence do not change the trajectory; everything else of spec.training does. */
@@ -72,6 +77,7 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
         Map<String, Object> m = new TreeMap<>(CANONICAL.convertValue(t, new TypeReference<Map<String, Object>>() { }));
         m.remove("logEverySteps");
         m.remove("checkpointEverySteps");
+        m.remove("batchSize"); // as training.globalBatchSize
         return m;
     }
 

@@ -9,6 +9,8 @@ import io.finetune.trainer.data.Batcher;
 import io.finetune.trainer.data.DatasetLoader;
 import io.finetune.trainer.data.LoadedDataset;
 import io.finetune.trainer.data.TextTokenizer;
+import io.finetune.trainer.distributed.ProcessGroup;
+import io.finetune.trainer.distributed.ProcessGroups;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.TrainingMethod;
@@ -86,7 +88,7 @@ public final class TrainingRun {
 
     /**
      * What the run produced: the training summary (as written to {@value #SUMMARY}), what the method wrote, and the artifact
-     * as published (digest = sha256 of its manifest).
+     * as published (digest = sha256 of its manifest); output and artifact are null on ranks other than 0.
      */
     public record Result(TrainingSummary summary, MethodOutput output, PublishedArtifact artifact) {
     }
@@ -105,6 +107,7 @@ public final class TrainingRun {
     private final Options options;
     private final TrainingHooks extra;
     private final StopRequest stop;
+    private final ProcessGroup group;
     private final PrintStream log;
 
     /**
@@ -112,15 +115,19 @@ public final class TrainingRun {
      * @param output  local work directory for the output (may be the destination itself for a file:// destination)
      * @param extra   hooks of the caller (progress); checkpoint publishing is added here
      * @param stop    the stop request the trainer reads between steps (SIGTERM's in a real run)
+     * @param group   the data-parallel ranks (a {@link io.finetune.trainer.distributed.SingleProcessGroup} for one process):
+     *                rank 0 claims the output, writes checkpoints and the artifact and publishes; every rank trains its
+     *                share of each global batch of {@code batchSize x worldSize} rows, in the same {@code output}
      */
     public TrainingRun(RunSpec spec, Storage storage, Path output, Options options, TrainingHooks extra, StopRequest stop,
-                       PrintStream log) {
+                       ProcessGroup group, PrintStream log) {
         this.spec = spec;
         this.storage = storage;
         this.output = output;
         this.options = options;
         this.extra = extra;
         this.stop = stop;
+        this.group = group;
         this.log = log;
     }
 
@@ -136,21 +143,40 @@ public final class TrainingRun {
         String cache = System.getenv(CACHE_DIR);
         Path cacheDir = cache != null && !cache.isBlank() ? Path.of(cache)
                 : Path.of(System.getProperty("user.home"), ".cache", "finetune-trainer");
-        try (Storage storage = Storage.fromEnvironment(cacheDir)) {
-            return new TrainingRun(spec, storage, output, options, TrainingHooks.NONE, StopRequest.process(), log).run(after);
+        try (Storage storage = Storage.fromEnvironment(cacheDir);
+             ProcessGroup group = ProcessGroups.fromEnvironment(System.getenv(), spec.collectiveTimeout())) {
+            return new TrainingRun(spec, storage, output, options, TrainingHooks.NONE, StopRequest.process(), group, log)
+                    .run(after);
         }
     }
 
-    /** Fetch, claim, train, write and publish; {@code after} sees the trained model before it is closed. */
+    /**
+     * Fetch, claim, train, write and publish; {@code after} sees the trained model before it is closed. On a rank other
+     * than 0 only fetch and train happen, and the result has no output or artifact (rank 0's is the run's).
+     */
     public Result run(AfterTraining after) throws IOException {
         String destination = spec.output().destination();
         boolean inPlace = isSameDirectory(destination, output);
-        OutputSafety.check(spec, output, storage::localPath);   // before anything is fetched or loaded
-        Inputs inputs = fetch(storage, spec.sources());
-        RunIdentity identity = RunIdentity.of(spec, inputs);
-        claim(storage, destination, output, inPlace, identity, options, log);
-        TrainingHooks hooks = publishingCheckpoints(extra, identity, storage, destination, inPlace);
+        boolean rankZero = group.rank() == 0;
+        Inputs inputs = null;
+        RunIdentity identity = null;
+        if (rankZero) {
+            OutputSafety.check(spec, output, storage::localPath);   // before anything is fetched or loaded
+            inputs = fetch(storage, spec.sources());
+            identity = RunIdentity.of(spec, inputs, group.worldSize());
+            claim(storage, destination, output, inPlace, identity, options, log);
+        }
+        // The other ranks fetch once rank 0 has (a shared download cache is then warm) and read the checkpoint it restored.
+        group.barrier();
+        if (!rankZero) {
+            OutputSafety.check(spec, output, storage::localPath);
+            inputs = fetch(storage, spec.sources());
+        }
+        TrainingHooks hooks = rankZero ? publishingCheckpoints(extra, identity, storage, destination, inPlace) : extra;
         Trained trained = train(inputs, hooks, after);
+        if (!rankZero) {
+            return new Result(trained.summary(), null, null);
+        }
         PublishedArtifact artifact = storage.publish(output, destination);
         log.printf("published %s (%d files, %d bytes) digest %s%n", artifact.uri(), artifact.files().size(),
                 artifact.sizeBytes(), artifact.digest());
@@ -237,15 +263,22 @@ public final class TrainingRun {
                     model.manager().getDevice());
 
             int maxLen = spec.data().maxSeqLength();
-            Batcher batcher = new Batcher(data.train(), training.batchSize(), maxLen, spec.data().packing(), tok.padId());
+            // Global batches of batchSize rows per rank, in one order for all ranks; each trains its own rows of each.
+            Batcher batcher = new Batcher(data.train(), training.batchSize() * group.worldSize(), maxLen,
+                    spec.data().packing(), tok.padId());
             List<Batch> eval = Batcher.sequential(data.eval(), training.batchSize(), maxLen, tok.padId());
             Trainer trainer = new Trainer(model, method, training, spec.evaluation(),
-                    new TrainingData(batcher, eval, data.stats()), output, log, hooks, stop);
+                    new TrainingData(batcher, eval, data.stats()), output, log, hooks, stop, group);
             long trainable = method.trainableParameters(model).stream().mapToLong(p -> p.numel()).sum();
             log.printf("%s: %s on %s, %,d trainable of %,d parameters (%.2f%%), %d steps%n", spec.job().name(),
                     method.type(), modelDir, trainable, model.totalParameters(), 100.0 * trainable / model.totalParameters(),
                     trainer.totalSteps());
             TrainingSummary summary = trainer.run();
+            // No rank leaves (and closes its connections) while another is still in a collective; then rank 0 writes.
+            group.barrier();
+            if (group.rank() != 0) {
+                return new Trained(summary, null);   // rank 0 writes the output
+            }
             if (summary.gate() != null) {
                 log.printf("%s%n", summary.gate().message());
             }

@@ -1,5 +1,6 @@
 package io.finetune.trainer.spec;
 
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -14,9 +15,10 @@ import java.util.Objects;
  * @param training   optimisation settings
  * @param evaluation periodic evaluation and the gate's thresholds ({@link EvaluationSettings#NONE} when unset)
  * @param output     the destination and whether to merge adapters
+ * @param collectiveTimeout how long a collective of a data-parallel run waits for the other ranks
  */
 public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSettings method, TrainingSettings training,
-                      EvaluationSettings evaluation, OutputSettings output) {
+                      EvaluationSettings evaluation, OutputSettings output, Duration collectiveTimeout) {
     public RunSpec {
         Objects.requireNonNull(job, "job");
         Objects.requireNonNull(sources, "sources");
@@ -25,11 +27,12 @@ public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSett
         Objects.requireNonNull(training, "training");
         Objects.requireNonNull(evaluation, "evaluation");
         Objects.requireNonNull(output, "output");
+        Objects.requireNonNull(collectiveTimeout, "collectiveTimeout");
     }
 
     /** The same run with another method's settings (the plan compares every method on the job's model). */
     public RunSpec withMethod(MethodSettings other) {
-        return new RunSpec(job, sources, data, other, training, evaluation, output);
+        return new RunSpec(job, sources, data, other, training, evaluation, output, collectiveTimeout);
     }
 
     /**

@@ -13,9 +13,11 @@ import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.OutputSpec;
 import io.finetune.api.v1alpha1.Precision;
 import io.finetune.api.v1alpha1.RecordPolicy;
+import io.finetune.api.v1alpha1.ResourcesSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -30,6 +32,7 @@ public final class RunSpecReader {
     private static final DatasetSpec DATASET_DEFAULTS = new DatasetSpec();
     private static final LoraSpec LORA_DEFAULTS = new LoraSpec();
     private static final GaloreSpec GALORE_DEFAULTS = new GaloreSpec();
+    private static final ResourcesSpec RESOURCES_DEFAULTS = new ResourcesSpec();
 
     private RunSpecReader() {
     }
@@ -48,8 +51,10 @@ public final class RunSpecReader {
         RunSpec.JobRef ref = new RunSpec.JobRef(name, job.getMetadata().getNamespace(),
                 uid != null && !uid.isBlank() ? uid : manifestUid);
         Sources sources = new Sources(spec.model.source, spec.model.tokenizer, spec.dataset.source, spec.dataset.evalSource);
+        Integer timeout = spec.resources == null ? null : spec.resources.collectiveTimeoutSeconds;
         return new RunSpec(ref, sources, data(spec.dataset), method(spec.method), training(spec.training),
-                evaluation(spec.evaluation), output(spec.output));
+                evaluation(spec.evaluation), output(spec.output),
+                Duration.ofSeconds(or(timeout, RESOURCES_DEFAULTS.collectiveTimeoutSeconds)));
     }
 
     public static RunSpec read(FineTuneJob job) {

@@ -8,6 +8,8 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.data.BatchSource;
+import io.finetune.trainer.distributed.ProcessGroup;
+import io.finetune.trainer.distributed.SingleProcessGroup;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.method.TrainingMethod;
@@ -49,6 +51,8 @@ public final class Trainer {
     private final Optimizer optimizer;
     /** fp16 only (model precision FP16): dynamic loss scaling; null otherwise. */
     private final LossScaler scaler;
+    /** This rank's share of the global batch and the collectives (identity at world size 1). */
+    private final DataParallel ranks;
 
     /**
      * A trainer for a model the method is already attached to.
@@ -57,11 +61,14 @@ public final class Trainer {
      *                   0: evaluate only after the last step) and the gate's thresholds ({@link EvaluationGate})
      * @param output     where checkpoints go ({@code checkpoints/step-N}) and are resumed from
      * @param hooks      told of the start, each step and each checkpoint
-     * @param stop       read once per step: when set, the step reached is checkpointed and {@link TrainingStoppedException}
-     *                   thrown
+     * @param stop       read once per step: when set on any rank, the step reached is checkpointed (by rank 0) and
+     *                   {@link TrainingStoppedException} thrown on every rank
+     * @param group      the data-parallel ranks: {@code data.train()} yields GLOBAL batches (batchSize x world rows), each
+     *                   rank trains its rows of each and the gradients are summed over ranks (see {@link DataParallel})
      */
     public Trainer(LlamaModel model, TrainingMethod method, TrainingSettings training, EvaluationSettings evaluation,
-                   TrainingData data, Path output, PrintStream log, TrainingHooks hooks, StopRequest stop) {
+                   TrainingData data, Path output, PrintStream log, TrainingHooks hooks, StopRequest stop,
+                   ProcessGroup group) {
         this.model = model;
         this.method = method;
         this.spec = training;
@@ -74,9 +81,16 @@ public final class Trainer {
         this.trainable = method.trainableParameters(model);
         this.optimizer = method.createOptimizer(method.parameterGroups(model, training), training, model.manager());
         this.scaler = model.precision().needsLossScaling() ? new LossScaler() : null;
+        this.ranks = new DataParallel(group);
     }
 
-    /** A trainer without evaluation settings or hooks, stopped by SIGTERM (benchmarks and tests). */
+    /** A single-process trainer (world size 1). */
+    public Trainer(LlamaModel model, TrainingMethod method, TrainingSettings training, EvaluationSettings evaluation,
+                   TrainingData data, Path output, PrintStream log, TrainingHooks hooks, StopRequest stop) {
+        this(model, method, training, evaluation, data, output, log, hooks, stop, new SingleProcessGroup());
+    }
+
+    /** A single-process trainer without evaluation settings or hooks, stopped by SIGTERM (benchmarks and tests). */
     public Trainer(LlamaModel model, TrainingMethod method, TrainingSettings training, TrainingData data, Path output,
                    PrintStream log) {
         this(model, method, training, EvaluationSettings.NONE, data, output, log, TrainingHooks.NONE, StopRequest.process());
@@ -112,13 +126,14 @@ public final class Trainer {
             evalBefore = st.evalLossBefore();
             log.printf("resuming from %s (step %d/%d)%n", ckpt.get(), startStep, total);
         } else {
-            evalBefore = evalLoss(model, eval);
+            evalBefore = evalLossOfRanks(eval);
             log.printf("eval loss before training: %.4f%n", evalBefore);
         }
-        BestWeights best = evalEvery > 0 ? BestWeights.open(output) : null;
+        ranks.broadcastFromRankZero(trainable); // every rank starts from rank 0's weights, as DDP does
+        BestWeights best = evalEvery > 0 && ranks.isRankZero() ? BestWeights.open(output) : null;
         hooks.started(startStep, total, batches.batchesPerEpoch() / (double) accum);
-        if (stop.isRequested() && startStep < total) {
-            throw new TrainingStoppedException(startStep, total, null, stop.reason());
+        if (ranks.anyRequested(stop.isRequested()) && startStep < total) {
+            throw new TrainingStoppedException(startStep, total, null, reason());
         }
         long loopStart = System.nanoTime();
         long loopTokens = 0;
@@ -151,32 +166,39 @@ public final class Trainer {
             loopTokens += stepTokens;
             int done = step + 1;
             hooks.stepDone(done, loss, lr, stepTokens);
-            if (done % every == 0 || done == total) {
+            if (ranks.isRankZero() && (done % every == 0 || done == total)) {
                 double secs = (System.nanoTime() - loopStart) / 1e9;
                 double tps = loopTokens / Math.max(secs, 1e-9);
                 double eta = secs / (done - startStep) * (total - done);
                 log.printf("step %d/%d  loss %.4f  lr %.3e  tok/s %.0f  ETA %s%n", done, total, loss, lr, tps, eta(eta));
             }
-            if (best != null && done % evalEvery == 0 && done < total) {
-                double l = evalLoss(model, eval);
-                log.printf("step %d/%d  eval loss %.4f%s%n", done, total, l, best.offer(done, l, trainable) ? " (best so far)" : "");
+            if (evalEvery > 0 && done % evalEvery == 0 && done < total) {
+                double l = evalLossOfRanks(eval);   // every rank takes part; rank 0 keeps the best weights
+                if (best != null) {
+                    log.printf("step %d/%d  eval loss %.4f%s%n", done, total, l,
+                            best.offer(done, l, trainable) ? " (best so far)" : "");
+                }
             }
-            // Read once per step: a SIGTERM that lands after this line is honoured after the next step.
-            boolean stopping = stop.isRequested() && done < total;
+            // Read once per step (and agreed by all ranks): a SIGTERM that lands after this line is honoured after the next step.
+            boolean stopping = ranks.anyRequested(stop.isRequested()) && done < total;
             Path saved = null;
             int ckptEvery = spec.checkpointEverySteps();
             if (done < total && (stopping || ckptEvery > 0 && done % ckptEvery == 0)) {
-                saved = saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore));
-                hooks.checkpointSaved(saved);
+                if (ranks.isRankZero()) {
+                    saved = saveCheckpoint(new Checkpoints.State(done, seed, losses, evalBefore));
+                    hooks.checkpointSaved(saved);
+                }
             }
             if (stopping) {
-                TrainingStoppedException stopped = new TrainingStoppedException(done, total, saved, stop.reason());
+                TrainingStoppedException stopped = ranks.isRankZero()
+                        ? new TrainingStoppedException(done, total, saved, reason())
+                        : TrainingStoppedException.onPeerRank(done, total, ranks.rank(), reason());
                 log.println(stopped.getMessage());
                 throw stopped;
             }
         }
         double loopSecs = (System.nanoTime() - loopStart) / 1e9;
-        double evalAfter = evalLoss(model, eval);
+        double evalAfter = evalLossOfRanks(eval);
         Integer bestStep = null;
         if (best != null) {
             bestStep = total;
@@ -209,9 +231,17 @@ public final class Trainer {
             model.attachTo(sub);
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 int j = 0;
-                for (Batch b : micro) {
-                    ForwardContext ctx = new ForwardContext(true, dropoutSeed * 64 + j++);
-                    NDArray loss = OwnedArrays.dividedBy(CausalLmLoss.sum(sub, model, b, ctx), Math.max(1, tokens));
+                for (Batch global : micro) {
+                    // rank r > 0 draws its own dropout masks; rank 0's seeds are a single process's
+                    ForwardContext ctx = new ForwardContext(true, dropoutSeed * 64 + j++ + ranks.rank() * 1_000_003L);
+                    Batch b = ranks.shard(global);
+                    NDArray loss;
+                    if (b != null) {
+                        loss = OwnedArrays.dividedBy(CausalLmLoss.sum(sub, model, b, ctx), Math.max(1, tokens));
+                    } else {
+                        // a rank with no rows of this batch still needs gradients to reduce: one row's loss times zero
+                        loss = OwnedArrays.times(CausalLmLoss.sum(sub, model, global.rows(0, 1), ctx), 0);
+                    }
                     gc.backward(scaler == null ? loss : OwnedArrays.times(loss, scaler.scale()));
                     lossValue += loss.getFloat();
                 }
@@ -222,6 +252,7 @@ public final class Trainer {
                 g.attach(sub);
                 grads.add(g);
             }
+            lossValue = ranks.reduceGradients(grads, lossValue);   // before clipping: the global gradient
             if (scaler == null) {
                 clip(grads, spec.maxGradNorm());
                 optimizer.step(sub, lr);
@@ -265,6 +296,27 @@ public final class Trainer {
             }
         }
         return norm;
+    }
+
+    /** The eval loss over every rank's share of the held-out batches (all ranks take part and get the same value). */
+    private double evalLossOfRanks(List<Batch> batches) {
+        double sum = 0;
+        long tokens = 0;
+        for (int i = 0; i < batches.size(); i++) {
+            if (ranks.evaluates(i)) {
+                Batch b = batches.get(i);
+                try (NDManager sub = model.manager().newSubManager()) {
+                    model.attachTo(sub);
+                    sum += CausalLmLoss.sum(sub, model, b, ForwardContext.EVAL).getFloat();
+                    tokens += b.lossTokens();
+                }
+            }
+        }
+        return ranks.evalLoss(new DataParallel.EvalSums(sum, tokens));
+    }
+
+    private String reason() {
+        return stop.reason() != null ? stop.reason() : "a stop request on another rank";
     }
 
     /** Mean next-token loss over all loss tokens of the batches (no dropout, no gradients). */

@@ -12,12 +12,23 @@ public final class TrainingStoppedException extends RuntimeException {
     private final transient Path checkpoint;
 
     public TrainingStoppedException(int step, int totalSteps, Path checkpoint, String why) {
-        super("stopped by " + why + " after step " + step + "/" + totalSteps
+        this("stopped by " + why + " after step " + step + "/" + totalSteps
                 + (checkpoint != null ? "; checkpoint " + checkpoint.getFileName() + " saved, a new run resumes at step " + (step + 1)
-                : "; no step was trained in this process, a new run starts at step " + (step + 1)));
+                : "; no step was trained in this process, a new run starts at step " + (step + 1)), step, totalSteps, checkpoint);
+    }
+
+    private TrainingStoppedException(String message, int step, int totalSteps, Path checkpoint) {
+        super(message);
         this.step = step;
         this.totalSteps = totalSteps;
         this.checkpoint = checkpoint;
+    }
+
+    /** A rank other than 0 stopped with the others after {@code step}: rank 0 saved the checkpoint. */
+    static TrainingStoppedException onPeerRank(int step, int totalSteps, int rank, String why) {
+        return new TrainingStoppedException("rank " + rank + " stopped by " + why + " after step " + step + "/" + totalSteps
+                + " with every rank; rank 0 saved the checkpoint, a new run resumes at step " + (step + 1), step, totalSteps,
+                null);
     }
 
     /** Optimizer steps done (and saved) when the loop stopped. */

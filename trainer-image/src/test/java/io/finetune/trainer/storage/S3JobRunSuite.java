@@ -8,6 +8,7 @@ import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.TinyModels;
+import io.finetune.trainer.distributed.SingleProcessGroup;
 import io.finetune.trainer.failure.Failure;
 import io.finetune.trainer.pod.SecretRedactor;
 import io.finetune.trainer.pod.TerminationLog;
@@ -92,7 +93,8 @@ abstract class S3JobRunSuite {
             throws Exception {
         try (Storage storage = Storage.create(tmp.resolve(node).resolve("cache"), TestData.env(env))) {
             return new TrainingRun(RunSpecReader.read(job), storage, tmp.resolve(node).resolve("output"),
-                    TrainingRun.Options.DEFAULT, TrainingHooks.NONE, StopRequest.process(), new PrintStream(log, true))
+                    TrainingRun.Options.DEFAULT, TrainingHooks.NONE, StopRequest.process(), new SingleProcessGroup(),
+                    new PrintStream(log, true))
                     .run(TrainingRun.AfterTraining.NONE);
         }
     }

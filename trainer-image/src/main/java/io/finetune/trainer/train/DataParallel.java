@@ -1,0 +1,161 @@
+package io.finetune.trainer.train;
+
+import ai.djl.ndarray.NDArray;
+import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.distributed.ProcessGroup;
+import io.finetune.trainer.model.Parameter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The trainer's side of data parallelism (DDP's recipe, on an existing collective engine through {@link ProcessGroup}):
+ * every rank builds the same global batches from the same seed and trains on its own contiguous rows of each
+ * ({@link #shard}); the loss of every shard is divided by the GLOBAL batch's loss-token count, so the all-reduced SUM of
+ * the gradients ({@link #reduceGradients}, in buckets of at most {@value #BUCKET_FLOATS} floats, once per optimizer step
+ * and before clipping) is exactly the gradient one process would compute on the whole global batch; the optimizer then
+ * takes the same step on every rank. At world size 1 every method here is the identity and no collective is called.
+ */
+final class DataParallel {
+    /** 25 MiB of floats per all-reduce, DDP's default bucket_cap_mb. */
+    static final int BUCKET_FLOATS = 25 * 1024 * 1024 / Float.BYTES;
+
+    private final ProcessGroup group;
+    private FloatBuffer bucket;
+
+    DataParallel(ProcessGroup group) {
+        this.group = group;
+    }
+
+    int rank() {
+        return group.rank();
+    }
+
+    int worldSize() {
+        return group.worldSize();
+    }
+
+    /** Rank 0 writes checkpoints, the best-eval weights, the artifact and the progress. */
+    boolean isRankZero() {
+        return group.rank() == 0;
+    }
+
+    /**
+     * This rank's rows of a global batch: a contiguous block of ceil(rows / world) rows, in the global order. A rank left
+     * without rows (a last batch smaller than the world) gets null: it still joins the collectives, with zero gradients.
+     */
+    Batch shard(Batch global) {
+        int world = group.worldSize();
+        if (world == 1) {
+            return global;
+        }
+        int per = (global.batchSize() + world - 1) / world;
+        int from = Math.min(global.batchSize(), group.rank() * per);
+        int to = Math.min(global.batchSize(), from + per);
+        return from == to ? null : global.rows(from, to);
+    }
+
+    /**
+     * Sums the gradients and this rank's loss over all ranks, in place; returns the global loss. Gradients are copied to a
+     * direct host buffer, reduced by the engine, and copied back.
+     */
+    double reduceGradients(List<NDArray> grads, double localLoss) {
+        if (group.worldSize() == 1) {
+            return localLoss;
+        }
+        List<Integer> members = new ArrayList<>();
+        long filled = 0;
+        for (int i = 0; i < grads.size(); i++) {
+            long n = grads.get(i).size();
+            if (!members.isEmpty() && filled + n > BUCKET_FLOATS) {
+                reduceBucket(grads, members, filled);
+                members.clear();
+                filled = 0;
+            }
+            members.add(i);
+            filled += n;
+        }
+        if (!members.isEmpty()) {
+            reduceBucket(grads, members, filled);
+        }
+        float[] loss = {(float) localLoss, (float) (localLoss - (float) localLoss)};   // hi + lo: the sum keeps ~1e-12
+        group.allReduceSum(loss);
+        return (double) loss[0] + loss[1];
+    }
+
+    private void reduceBucket(List<NDArray> grads, List<Integer> members, long floats) {
+        FloatBuffer buf = buffer((int) floats);
+        for (int i : members) {
+            buf.put(grads.get(i).toFloatArray());
+        }
+        buf.flip();
+        group.allReduceSum(buf);
+        int at = 0;
+        for (int i : members) {
+            NDArray g = grads.get(i);
+            float[] reduced = new float[(int) g.size()];
+            buf.get(at, reduced);
+            at += reduced.length;
+            g.set(reduced);
+        }
+    }
+
+    private FloatBuffer buffer(int floats) {
+        if (bucket == null || bucket.capacity() < floats) {
+            bucket = ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        }
+        bucket.clear();
+        bucket.limit(floats);
+        return bucket;
+    }
+
+    /**
+     * The held-out loss of all ranks together: each rank evaluates the batches {@code i % world == rank}, then the loss
+     * sums and token counts are summed over ranks; every rank gets the same value.
+     */
+    double evalLoss(EvalSums local) {
+        if (group.worldSize() == 1) {
+            return local.tokens() == 0 ? Double.NaN : local.sum() / local.tokens();
+        }
+        double s = local.sum();
+        double t = local.tokens();
+        float[] v = {(float) s, (float) (s - (float) s), (float) t, (float) (t - (float) t)};
+        group.allReduceSum(v);
+        double sum = (double) v[0] + v[1];
+        double tokens = (double) v[2] + v[3];
+        return tokens == 0 ? Double.NaN : sum / tokens;
+    }
+
+    /** Whether batch {@code i} of the eval set is this rank's to evaluate. */
+    boolean evaluates(int i) {
+        return i % group.worldSize() == group.rank();
+    }
+
+    /** Whether any rank asked to stop: every rank stops after the same step. */
+    boolean anyRequested(boolean local) {
+        if (group.worldSize() == 1) {
+            return local;
+        }
+        long[] flag = {local ? 1 : 0};
+        group.allReduceMax(flag);
+        return flag[0] != 0;
+    }
+
+    /** Rank 0's values of the trainable parameters on every rank (after a restore, and as a guard at the start). */
+    void broadcastFromRankZero(List<Parameter> trainable) {
+        if (group.worldSize() == 1) {
+            return;
+        }
+        for (Parameter p : trainable) {
+            float[] v = p.array().toFloatArray();
+            group.broadcast(v, 0);
+            p.array().set(v);
+        }
+    }
+
+    /** A rank's eval loss sum and loss-token count. */
+    record EvalSums(double sum, long tokens) {
+    }
+}

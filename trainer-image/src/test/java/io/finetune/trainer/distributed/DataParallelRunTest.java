@@ -1,0 +1,130 @@
+package io.finetune.trainer.distributed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.finetune.trainer.TinyModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Data parallelism end to end, with the real trainer in separate JVMs on Gloo: N ranks x batch b follow the trajectory of
+ * one process x batch N*b (loss per step within 1e-5 relative: the same sums, added in another order), for every method.
+ */
+class DataParallelRunTest {
+    /** Float sums over shards and ranks are added in another order than one process adds them. */
+    static final double RELATIVE = 1e-5;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path dir;
+    static Path library;
+
+    @BeforeAll
+    static void inputs() throws Exception {
+        library = GlooTestLibrary.require();
+        TinyModels.writeCharModel(dir.resolve("model"));
+        TinyModels.writeReversalDataset(dir.resolve("train.jsonl"), 96);
+    }
+
+    static String methodBlock(String method) {
+        return switch (method) {
+            case "LoRA", "DoRA" -> "type: " + method + "\n    lora: {rank: 4, targetModules: [all-linear]}";
+            case "LoRAPlus" -> "type: LoRAPlus\n    lora: {rank: 4, targetModules: [all-linear]}\n    loraPlus: {learningRateRatio: 4}";
+            case "GaLore" -> "type: GaLore\n    galore: {rank: 4, updateProjectionGap: 2, scale: 0.25}";
+            default -> "type: Full";
+        };
+    }
+
+    static Path job(String name, String method, int batch, int steps, int checkpointEvery, Path out) throws Exception {
+        String yaml = """
+                apiVersion: finetune.io/v1alpha1
+                kind: FineTuneJob
+                metadata:
+                  name: %s
+                spec:
+                  model:
+                    source: file://%s
+                  dataset:
+                    source: file://%s
+                    format: prompt-completion
+                    evalFraction: 0.2
+                    maxSeqLength: 32
+                  method:
+                    %s
+                  training:
+                    maxSteps: %d
+                    batchSize: %d
+                    learningRate: 0.005
+                    checkpointEverySteps: %d
+                    logEverySteps: 1
+                  resources:
+                    collectiveTimeoutSeconds: 20
+                  output:
+                    destination: file://%s
+                """.formatted(name, dir.resolve("model"), dir.resolve("train.jsonl"), methodBlock(method), steps, batch,
+                checkpointEvery, out);
+        Path f = dir.resolve(name + ".yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+
+    /** Trains to the end at world size {@code world}; returns rank 0's summary. */
+    static JsonNode train(String name, String method, int batch, int world) throws Exception {
+        Path out = dir.resolve(name);
+        try (TrainerRanks ranks = TrainerRanks.start(library, job(name, method, batch, 6, 0, out), out, world,
+                dir.resolve(name + "-logs"))) {
+            Integer[] codes = ranks.await(240);
+            StringBuilder logs = new StringBuilder();
+            for (int r = 0; r < world; r++) {
+                logs.append("\n--- rank ").append(r).append(" ---\n").append(ranks.output(r));
+            }
+            for (int r = 0; r < world; r++) {
+                assertThat(codes[r]).as("rank %d of %s exit code; logs:%s", r, name, logs).isEqualTo(0);
+            }
+        }
+        return JSON.readTree(out.resolve("training_summary.json").toFile());
+    }
+
+    static List<Double> curve(JsonNode summary) {
+        List<Double> out = new ArrayList<>();
+        summary.get("lossCurve").forEach(n -> out.add(n.asDouble()));
+        return out;
+    }
+
+    static void assertSameTrajectory(JsonNode expected, JsonNode actual) {
+        List<Double> a = curve(expected);
+        List<Double> b = curve(actual);
+        assertThat(b).hasSameSizeAs(a);
+        for (int i = 0; i < a.size(); i++) {
+            assertThat(b.get(i)).as("loss at step %d", i + 1).isCloseTo(a.get(i),
+                    org.assertj.core.data.Offset.offset(RELATIVE * Math.abs(a.get(i))));
+        }
+        double e = expected.get("evalLossAfter").asDouble();
+        assertThat(actual.get("evalLossAfter").asDouble()).isCloseTo(e, org.assertj.core.data.Offset.offset(RELATIVE * e));
+        // and training did something: the curve is not flat
+        assertThat(a.get(a.size() - 1)).isLessThan(a.get(0));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"LoRA", "DoRA", "LoRAPlus", "GaLore", "Full"})
+    void twoRanksOfFourFollowOneProcessOfEight(String method) throws Exception {
+        JsonNode one = train("one-" + method.toLowerCase(), method, 8, 1);
+        JsonNode two = train("two-" + method.toLowerCase(), method, 4, 2);
+        assertSameTrajectory(one, two);
+        assertThat(two.get("trainableParameters").asLong()).isEqualTo(one.get("trainableParameters").asLong());
+    }
+
+    @Test
+    void threeRanksOfFourFollowOneProcessOfTwelve() throws Exception {
+        assertSameTrajectory(train("one-twelve", "LoRA", 12, 1), train("three-four", "LoRA", 4, 3));
+    }
+}
