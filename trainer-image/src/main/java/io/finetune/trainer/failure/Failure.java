@@ -4,6 +4,7 @@ import ai.djl.engine.EngineException;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.TrainerResult.Reason;
 import io.finetune.trainer.data.DatasetException;
+import io.finetune.trainer.distributed.CollectiveException;
 import io.finetune.trainer.io.SafetensorsException;
 import io.finetune.trainer.method.TargetModulesNotFoundException;
 import io.finetune.trainer.model.ModelException;
@@ -126,6 +127,10 @@ public sealed interface Failure {
     private static Failure byTrainerType(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             String m = text(t);
+            if (t instanceof CollectiveException) {
+                // another rank died, hung or never joined: the run as a whole failed, not this rank's input
+                return new OutOfResources(Reason.TrainerError, m);
+            }
             if (t instanceof PlanCheck.DoesNotFitException) {
                 return new OutOfResources(Reason.InsufficientGPUMemory, m);
             }

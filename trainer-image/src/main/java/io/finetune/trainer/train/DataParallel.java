@@ -3,6 +3,7 @@ package io.finetune.trainer.train;
 import ai.djl.ndarray.NDArray;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.distributed.ProcessGroup;
+import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -98,7 +99,7 @@ final class DataParallel {
             float[] reduced = new float[(int) g.size()];
             buf.get(at, reduced);
             at += reduced.length;
-            g.set(reduced);
+            OwnedArrays.copyInto(g, reduced);   // into the gradient's own storage (NDArray.set would re-point it)
         }
     }
 
@@ -151,7 +152,7 @@ final class DataParallel {
         for (Parameter p : trainable) {
             float[] v = p.array().toFloatArray();
             group.broadcast(v, 0);
-            p.array().set(v);
+            OwnedArrays.copyInto(p.array(), v);
         }
     }
 

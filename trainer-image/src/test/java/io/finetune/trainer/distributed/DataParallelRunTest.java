@@ -39,7 +39,10 @@ class DataParallelRunTest {
         return switch (method) {
             case "LoRA", "DoRA" -> "type: " + method + "\n    lora: {rank: 4, targetModules: [all-linear]}";
             case "LoRAPlus" -> "type: LoRAPlus\n    lora: {rank: 4, targetModules: [all-linear]}\n    loraPlus: {learningRateRatio: 4}";
-            case "GaLore" -> "type: GaLore\n    galore: {rank: 4, updateProjectionGap: 2, scale: 0.25}";
+            // rank 2, not 4: on this tiny model the 4th and 5th singular values of some gradients nearly coincide, and
+            // there an SVD turns the last-bit differences of a sum added in another order into a ~3e-4 different basis
+            // (measured at rank 4); at rank 2 the projected subspace is well separated and the trajectories agree
+            case "GaLore" -> "type: GaLore\n    galore: {rank: 2, updateProjectionGap: 2, scale: 0.25}";
             default -> "type: Full";
         };
     }

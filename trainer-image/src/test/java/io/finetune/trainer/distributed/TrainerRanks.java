@@ -68,6 +68,15 @@ final class TrainerRanks implements AutoCloseable {
         return Files.exists(log(rank)) ? Files.readString(log(rank), StandardCharsets.UTF_8) : "";
     }
 
+    /** Every rank's output, one after the other (for assertion messages). */
+    String allOutput() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int r = 0; r < processes.size(); r++) {
+            sb.append("\n--- rank ").append(r).append(" ---\n").append(output(r));
+        }
+        return sb.toString();
+    }
+
     /** Every rank's exit code, or null for one still running at the deadline. */
     Integer[] await(long seconds) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
