@@ -1,5 +1,6 @@
 package io.finetune.trainer.run;
 
+import io.finetune.trainer.layout.RunLayout;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -25,14 +26,13 @@ import java.util.stream.Stream;
 /**
  * Who wrote a checkpoint or an output directory: the job (name, namespace and uid where there is one) and a hash of
  * everything that determines the training trajectory (model and tokenizer fingerprints, dataset digests, the dataset,
- * method and training settings, seed). Written as {@value #FILE_NAME} next to each checkpoint and at the output's root,
+ * method and training settings, seed). Written as {@value RunLayout#RUN_IDENTITY} next to each checkpoint and at the output's root,
  * so a run resumes only what a run with the same trajectory wrote, never another job's checkpoint (LoRA on LoRA).
  *
  * @param components what the trajectory hash covers, by name (shown in a refusal: which part differs)
  */
 public record RunIdentity(String jobName, String jobNamespace, String jobUid, String trajectory,
                           Map<String, String> components) {
-    public static final String FILE_NAME = "run_identity.json";
     private static final ObjectMapper CANONICAL = JsonMapper.builder()
             .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
@@ -112,7 +112,7 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
     }
 
     public void write(Path dir) throws IOException {
-        Files.write(dir.resolve(FILE_NAME), toBytes());
+        Files.write(RunLayout.identityIn(dir), toBytes());
     }
 
     /** Parses a marker; {@code origin} names it in the error. */
@@ -129,7 +129,7 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
     }
 
     static String directoryFingerprint(Path dir) throws IOException {
-        Path manifest = dir.resolve("manifest.json");
+        Path manifest = dir.resolve(RunLayout.MANIFEST);
         if (Files.isRegularFile(manifest)) {
             return "manifest:" + sha256(manifest);
         }

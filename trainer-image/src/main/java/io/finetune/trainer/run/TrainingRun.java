@@ -15,6 +15,7 @@ import io.finetune.trainer.data.Batcher;
 import io.finetune.trainer.data.DatasetLoader;
 import io.finetune.trainer.data.LoadedDataset;
 import io.finetune.trainer.data.TextTokenizer;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.TrainingMethod;
@@ -24,14 +25,12 @@ import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.plan.PlanCheck;
 import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.precision.PrecisionResolver;
-import io.finetune.trainer.storage.Manifest;
 import io.finetune.trainer.storage.PublishedArtifact;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageException;
 import io.finetune.trainer.storage.StorageUri;
 import io.finetune.trainer.train.BatchSource;
 import io.finetune.trainer.train.Checkpoints;
-import io.finetune.trainer.train.EvaluationGate;
 import io.finetune.trainer.train.Trainer;
 import io.finetune.trainer.train.TrainingHooks;
 import io.finetune.trainer.train.TrainingSummary;
@@ -57,12 +56,11 @@ import java.util.stream.Stream;
  *   <li>attach the method;</li>
  *   <li>train ({@link Trainer}; each checkpoint is published to {@code <destination>/checkpoints/} as it is written);</li>
  *   <li>write the output: the method's files (under {@code rejected/} when the evaluation gate fails) and
- *       {@value #SUMMARY};</li>
+ *       {@value RunLayout#SUMMARY};</li>
  *   <li>publish the output directory (files first, manifest.json last).</li>
  * </ol>
  */
 public final class TrainingRun {
-    public static final String SUMMARY = "training_summary.json";
     /** Overrides where a local run caches downloads (default ~/.cache/finetune-trainer). */
     public static final String CACHE_DIR = "FINETUNE_CACHE_DIR";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).findAndRegisterModules();
@@ -83,19 +81,19 @@ public final class TrainingRun {
     }
 
     /**
-     * What the run produced: the training summary (as written to {@value #SUMMARY}), what the method wrote, and the artifact
+     * What the run produced: the training summary (as written to {@value RunLayout#SUMMARY}), what the method wrote, and the artifact
      * as published (digest = sha256 of its manifest).
      */
     public record Result(TrainingSummary summary, MethodOutput output, PublishedArtifact artifact) {
         /**
          * The result the operator records: status.memory is the summary's measured figures (the same numbers as
-         * {@value #SUMMARY}), status.artifact the published artifact with what the method wrote (format, servers). A
+         * {@value RunLayout#SUMMARY}), status.artifact the published artifact with what the method wrote (format, servers). A
          * missed evaluation gate is reported as such, naming where the rejected output is kept.
          */
         public TrainerResult toTrainerResult() {
             TrainingSummary s = summary;
             if (s.gate() != null && !s.gate().passed()) {
-                String rejected = artifact.uri().replaceAll("/+$", "") + "/" + EvaluationGate.REJECTED_DIR + "/";
+                String rejected = RunLayout.rejectedUnder(artifact.uri());
                 return TrainerResult.gateFailed(s.gate().message() + "; the output is not published as servable: it is kept"
                         + " for inspection under " + rejected, metrics(s), s.memory(), s.steps());
             }
@@ -186,8 +184,8 @@ public final class TrainingRun {
         if (!inPlace) {
             // Marks the destination as this run's before the first checkpoint lands there; also fails fast on a wrong
             // bucket or credentials, before hours of training.
-            storage.uploadFile(output.resolve(RunIdentity.FILE_NAME), StorageUri.parse(destination)
-                    .child(RunIdentity.FILE_NAME).raw());
+            storage.uploadFile(RunLayout.of(output).identity(), StorageUri.parse(destination)
+                    .child(RunLayout.RUN_IDENTITY).raw());
             Optional<Path> remote = storage.fetchLatestCheckpoint(destination);
             if (remote.isPresent() && Checkpoints.latest(output).isEmpty()) {
                 Path local = restore(remote.get(), output);
@@ -279,11 +277,11 @@ public final class TrainingRun {
 
             // A rejected run's weights go under rejected/: kept for inspection, never where a server would load them.
             Path target = summary.gate() == null || summary.gate().passed() ? output
-                    : output.resolve(EvaluationGate.REJECTED_DIR);
+                    : RunLayout.of(output).rejected();
             Files.createDirectories(target);
             MethodOutput written = method.saveOutput(model, new OutputTarget(target, modelDir, tokDir, spec.model.source,
                     Boolean.TRUE.equals(spec.output.merge)));
-            JSON.writeValue(target.resolve(SUMMARY).toFile(), summary);
+            JSON.writeValue(RunLayout.summaryIn(target).toFile(), summary);
             after.accept(model, tok);
             return new Trained(summary, written);
         }
@@ -344,14 +342,14 @@ public final class TrainingRun {
         }
     }
 
-    /** Copies a fetched checkpoint into {@code <output>/checkpoints/step-N} (N from its trainer_state.json). */
+    /** Copies a fetched checkpoint into {@code <output>/checkpoints/step-N} (N from its trainer state). */
     static Path restore(Path fetched, Path output) throws IOException {
         int step = Checkpoints.readState(fetched).step();
-        Path target = output.resolve(Checkpoints.DIR).resolve("step-" + step);
+        Path target = RunLayout.of(output).checkpoint(step);
         Files.createDirectories(target);
         try (Stream<Path> files = Files.list(fetched)) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
-                if (!f.getFileName().toString().equals(Manifest.FILE_NAME)) {
+                if (!f.getFileName().toString().equals(RunLayout.MANIFEST)) {
                     Files.copy(f, target.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
                 }
             }

@@ -10,6 +10,7 @@ import io.finetune.api.v1alpha1.EvaluationSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.model.CausalLmLoss;
@@ -309,7 +310,7 @@ public final class Trainer {
     }
 
     private void restore(Path ckpt) throws IOException {
-        Map<String, FloatTensor> weights = Checkpoints.readTensors(ckpt.resolve("trainable.safetensors"));
+        Map<String, FloatTensor> weights = Checkpoints.readTensors(RunLayout.trainableIn(ckpt));
         for (Parameter p : trainable) {
             FloatTensor t = weights.get(p.name());
             if (t == null) {
@@ -318,7 +319,7 @@ public final class Trainer {
             }
             p.array().set(t.data());
         }
-        optimizer.loadState(Checkpoints.readTensors(ckpt.resolve("optimizer.safetensors")));
+        optimizer.loadState(Checkpoints.readTensors(RunLayout.optimizerIn(ckpt)));
     }
 
     /** The fp16 loss scaler, or null when the model does not compute in fp16. */

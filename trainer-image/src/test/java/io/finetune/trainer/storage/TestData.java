@@ -1,5 +1,6 @@
 package io.finetune.trainer.storage;
 
+import io.finetune.trainer.layout.RunLayout;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,7 +46,7 @@ final class TestData {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.filter(Files::isRegularFile).toList()) {
                 String rel = dir.relativize(p).toString();
-                if (!rel.equals(Manifest.FILE_NAME)) {
+                if (!rel.equals(RunLayout.MANIFEST)) {
                     out.put(rel, Manifest.sha256(p));
                 }
             }

@@ -1,5 +1,6 @@
 package io.finetune.trainer.method.lora;
 
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.api.ArtifactFormat;
 import io.finetune.api.v1alpha1.LoraPlusSpec;
 import io.finetune.api.v1alpha1.LoraSpec;
@@ -33,8 +34,6 @@ import java.util.SplittableRandom;
  * spec.output.merge asks for them.
  */
 public final class LoraMethod implements TrainingMethod {
-    /** Where spec.output.merge puts the merged full weights, inside the adapter directory. */
-    public static final String MERGED_DIR = "merged";
     private final LoraSpec spec;
     private final LoraVariant variant;
     private final List<Linear> adapted = new ArrayList<>();
@@ -144,7 +143,7 @@ public final class LoraMethod implements TrainingMethod {
         PeftAdapterWriter.write(dir, tensors, adapted.stream().map(Linear::name).toList(), spec, variant.useDora(),
                 target.baseModel());
         if (target.merge()) {
-            Path merged = dir.resolve(MERGED_DIR);
+            Path merged = RunLayout.mergedIn(dir);
             Files.createDirectories(merged);
             SafetensorsWriter.write(merged.resolve(ModelWeights.SINGLE), AdapterMerge.mergedWeights(model));
             target.copyModelFiles(merged);

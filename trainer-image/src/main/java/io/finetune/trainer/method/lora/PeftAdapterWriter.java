@@ -1,5 +1,6 @@
 package io.finetune.trainer.method.lora;
 
+import io.finetune.trainer.layout.RunLayout;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.Serving;
@@ -52,7 +53,7 @@ public final class PeftAdapterWriter {
         JsonNode c = new ObjectMapper().readTree(dir.resolve(CONFIG).toFile());
         JsonNode save = c.path("modules_to_save");
         return Serving.adapter(new Serving.AdapterFacts(c.path("r").asInt(), c.path("use_dora").asBoolean(false),
-                save.isArray() && !save.isEmpty(), Files.isDirectory(dir.resolve(LoraMethod.MERGED_DIR))));
+                save.isArray() && !save.isEmpty(), Files.isDirectory(RunLayout.mergedIn(dir))));
     }
 
     static Map<String, Object> config(LoraSpec spec, boolean useDora, String baseModel, List<String> targets) {
