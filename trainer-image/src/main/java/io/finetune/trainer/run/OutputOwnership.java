@@ -106,10 +106,13 @@ public final class OutputOwnership {
         return target;
     }
 
-    /** A hidden partial upload left by a killed copy (LocalStore's {@code .<name>.partial-<uuid>}) is nobody's output. */
+    /**
+     * A hidden partial upload left by a killed copy (LocalStore's {@code .<name>.partial-<uuid>}) or a destination write
+     * probe a killed run did not delete is nobody's output.
+     */
     private static boolean isLeftover(String path) {
         String name = path.substring(path.lastIndexOf('/') + 1);
-        return name.startsWith(".") && name.contains(".partial-");
+        return name.startsWith(".") && name.contains(".partial-") || RunLayout.isWriteProbe(name);
     }
 
     private static String abbreviate(String trajectory) {

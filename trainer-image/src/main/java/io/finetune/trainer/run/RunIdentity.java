@@ -71,11 +71,12 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
                 "sha256:" + sha256(canonical(c).getBytes(StandardCharsets.UTF_8)), c);
     }
 
-    /** Logging and checkpoint cadence do not change the trajectory; everything else of spec.training does. */
+    /** Logging, checkpoint cadence and retention do not change the trajectory; everything else of spec.training does. */
     private static TrainingSpec trajectorySettings(TrainingSpec t) {
         TrainingSpec copy = CANONICAL.convertValue(t, TrainingSpec.class);
         copy.logEverySteps = null;
         copy.checkpointEverySteps = null;
+        copy.keepCheckpoints = null;
         return copy;
     }
 

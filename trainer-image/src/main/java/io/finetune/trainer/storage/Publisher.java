@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,5 +86,25 @@ final class Publisher {
         byte[] bytes = stores.readBytes(manifestUri);
         Manifest manifest = Manifest.parse(bytes, manifestUri.raw());
         return Optional.of(new PublishedArtifact(dir.raw(), Manifest.digestOf(bytes), manifest.totalBytes(), manifest.files()));
+    }
+
+    /**
+     * Fails unless objects can be written to and deleted from {@code destinationUri}: uploads a small hidden probe object
+     * and deletes it again, so a wrong bucket, read-only credentials or a policy without delete (which pruning old
+     * checkpoints needs) fail before training, and nothing is left behind that would claim the destination.
+     */
+    void checkWritable(String destinationUri) {
+        StorageUri probe = StorageUri.parse(destinationUri).child(RunLayout.writeProbeName(UUID.randomUUID().toString()));
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile("probe", ".txt");
+            Files.writeString(tmp, "write probe of the finetune trainer; safe to delete\n");
+            stores.upload(tmp, probe);
+        } catch (IOException e) {
+            throw new StorageException(StorageException.Reason.LOCAL_IO, destinationUri, "cannot stage a write probe: " + e, e);
+        } finally {
+            Stores.deleteQuietly(tmp);
+        }
+        stores.delete(probe);
     }
 }

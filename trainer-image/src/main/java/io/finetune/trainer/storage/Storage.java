@@ -11,7 +11,7 @@ import java.util.OptionalLong;
  * class per job:
  * <ul>
  *   <li>{@link SourceFetch}: sources into the verified download cache (file:// and pvc:// read in place);</li>
- *   <li>{@link Publisher}: manifest-last publishing with read-back verification;</li>
+ *   <li>{@link Publisher}: manifest-last publishing with read-back verification, and the destination write probe;</li>
  *   <li>{@link RemoteCheckpoints}: checkpoints under {@code <destination>/checkpoints/}: publish, newest, fetch, prune.</li>
  * </ul>
  * Transient failures (5xx, dropped connections, unreachable endpoints) are retried with the environment's
@@ -65,6 +65,11 @@ public final class Storage implements AutoCloseable {
         return publisher.read(uri);
     }
 
+    /** Writes and deletes a hidden probe object at {@code destinationUri}: fails unless it can be written and pruned. */
+    public void checkWritable(String destinationUri) throws StorageException {
+        publisher.checkWritable(destinationUri);
+    }
+
     /** Publishes {@code localCheckpointDir} (named step-N) to {@code <destination>/checkpoints/step-N/}. */
     public void publishCheckpoint(Path localCheckpointDir, String destinationUri) throws StorageException {
         checkpoints.publish(localCheckpointDir, destinationUri);
@@ -97,11 +102,6 @@ public final class Storage implements AutoCloseable {
     /** Paths (relative, '/'-separated) of every file under {@code uri}; empty when nothing is there. */
     public List<String> listFiles(String uri) throws StorageException {
         return stores.list(StorageUri.parse(uri)).stream().map(RemoteFile::path).toList();
-    }
-
-    /** Uploads one local file to {@code uri} (a marker; artifacts go through {@link #publish}). */
-    public void uploadFile(Path source, String uri) throws StorageException {
-        stores.upload(source, StorageUri.parse(uri));
     }
 
     /** The bytes of one small file (a marker or manifest) at {@code uri}. */

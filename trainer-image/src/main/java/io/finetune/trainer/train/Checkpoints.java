@@ -23,11 +23,10 @@ import java.util.stream.Stream;
  * Resumable checkpoints under {@code <output>/checkpoints/step-<N>/} (names: {@link RunLayout}): the trainable weights, the
  * optimizer state and the trainer state. Data order and dropout masks derive from (seed, step), so the step number is the
  * whole RNG/data state. A checkpoint is written to a temp directory and renamed, so a crash never leaves a half-written
- * step-N. Only the newest two are kept ({@link #prune}).
+ * step-N. Old ones are removed by {@link #prune}, which the run calls once a newer one is published in full.
  */
 public final class Checkpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int KEEP = 2;
 
     private Checkpoints() {
     }
@@ -50,7 +49,6 @@ public final class Checkpoints {
             FileTrees.deleteTree(dest);
         }
         Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
-        prune(output, KEEP);
         return dest;
     }
 
