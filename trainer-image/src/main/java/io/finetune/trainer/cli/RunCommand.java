@@ -1,8 +1,8 @@
 package io.finetune.trainer.cli;
 
-import io.finetune.trainer.layout.RunLayout;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.run.TrainingRun;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,5 @@
 package io.finetune.trainer.run;
 
-import io.finetune.trainer.layout.RunLayout;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -8,6 +7,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.storage.Manifest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -76,16 +76,16 @@ public record Manifest(List<ManifestEntry> files) {
                 String sha = f.path("sha256").asText("");
                 if (path.isEmpty() || path.contains("..") || path.startsWith("/") || !f.path("sizeBytes").canConvertToLong()
                         || !sha.matches("[0-9a-f]{64}")) {
-                    throw new StorageException(StorageException.Reason.INTEGRITY, uri, "manifest.json has a malformed entry: " + f);
+                    throw new StorageException(StorageException.Reason.INTEGRITY, uri, RunLayout.MANIFEST + " has a malformed entry: " + f);
                 }
                 entries.add(new ManifestEntry(path, f.path("sizeBytes").asLong(), sha));
             }
             if (!root.path("files").isArray()) {
-                throw new StorageException(StorageException.Reason.INTEGRITY, uri, "manifest.json has no \"files\" array");
+                throw new StorageException(StorageException.Reason.INTEGRITY, uri, RunLayout.MANIFEST + " has no \"files\" array");
             }
             return new Manifest(entries);
         } catch (IOException e) {
-            throw new StorageException(StorageException.Reason.INTEGRITY, uri, "manifest.json is not valid JSON", e);
+            throw new StorageException(StorageException.Reason.INTEGRITY, uri, RunLayout.MANIFEST + " is not valid JSON", e);
         }
     }
 

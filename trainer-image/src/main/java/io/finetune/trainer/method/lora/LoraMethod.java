@@ -1,6 +1,5 @@
 package io.finetune.trainer.method.lora;
 
-import io.finetune.trainer.layout.RunLayout;
 import io.finetune.api.ArtifactFormat;
 import io.finetune.api.v1alpha1.LoraPlusSpec;
 import io.finetune.api.v1alpha1.LoraSpec;
@@ -9,6 +8,7 @@ import io.finetune.api.v1alpha1.TargetModules;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.io.ModelWeights;
 import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;

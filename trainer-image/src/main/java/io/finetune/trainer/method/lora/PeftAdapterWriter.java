@@ -1,6 +1,5 @@
 package io.finetune.trainer.method.lora;
 
-import io.finetune.trainer.layout.RunLayout;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.Serving;
@@ -8,6 +7,7 @@ import io.finetune.api.v1alpha1.LoraInit;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.util.PythonJson;
 import java.io.IOException;
