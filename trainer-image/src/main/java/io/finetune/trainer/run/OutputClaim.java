@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * The check writes no identity: a run binds an output to itself only once it holds something to protect, a checkpoint
  * (its {@value RunLayout#RUN_IDENTITY} goes into every checkpoint) or the artifact (the root marker is written with it).
  * So a run that fails on a bad input leaves its outputs as it found them, and the fixed rerun is not refused as another
- * run's: {@link #release} removes the directories this run created, if they are still empty.
+ * run's: {@link #afterFailure} removes the directories this run created, if they are still empty.
  */
 final class OutputClaim {
     /** Directories this run created and the nearest ancestor of each that existed before (never removed). */
@@ -43,9 +43,13 @@ final class OutputClaim {
         }
     }
 
+    private final Path output;
+    private final RunIdentity identity;
     private final List<Created> created;
 
-    private OutputClaim(List<Created> created) {
+    private OutputClaim(Path output, RunIdentity identity, List<Created> created) {
+        this.output = output;
+        this.identity = identity;
         this.created = created;
     }
 
@@ -74,14 +78,27 @@ final class OutputClaim {
                 log.printf("restored checkpoint %s from %s%n", local.getFileName(), destination);
             }
         }
-        return new OutputClaim(created);
+        return new OutputClaim(output, identity, created);
     }
 
     /**
      * After a failed run: removes each directory this run created that still holds no file (nothing to protect), and the
-     * empty parents it created with it; a directory that existed before the run is never removed.
+     * empty parents it created with it; a directory that existed before the run is never removed. A work directory that
+     * does hold files now (a checkpoint, part of the output written before the failure) holds something to protect: it
+     * gets the root marker, so a rerun of the same job continues it and no other run overwrites it.
      */
-    void release(PrintStream log) {
+    void afterFailure(PrintStream log) {
+        removeWhatIsStillEmpty(log);
+        try {
+            if (Files.isDirectory(output) && holdsAFile(output) && !Files.exists(RunLayout.of(output).identity())) {
+                identity.write(output);
+            }
+        } catch (IOException e) {
+            log.printf("could not mark %s as this run's: %s%n", output, e);
+        }
+    }
+
+    private void removeWhatIsStillEmpty(PrintStream log) {
         for (Created c : created) {
             try {
                 if (!Files.isDirectory(c.dir()) || holdsAFile(c.dir())) {

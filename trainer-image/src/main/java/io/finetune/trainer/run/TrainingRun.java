@@ -167,7 +167,7 @@ public final class TrainingRun {
         try {
             trained = train(job, inputs, output, log, hooks, after);
         } catch (Throwable t) {
-            claim.release(log);   // nothing to protect yet: leave the outputs as they were found
+            claim.afterFailure(log);   // nothing to protect yet: leave the outputs as they were found
             throw t;
         }
         identity.write(output);   // the output now holds an artifact: it is this run's

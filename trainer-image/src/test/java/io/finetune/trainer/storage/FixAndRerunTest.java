@@ -10,6 +10,7 @@ import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.train.TrainingHooks;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -133,6 +134,23 @@ class FixAndRerunTest {
             String prefix = "rerun-" + bad + "/";
             assertThat(s3Keys(prefix)).contains(prefix + RunLayout.MANIFEST, prefix + RunLayout.RUN_IDENTITY);
         }
+    }
+
+    @Test
+    void aRunThatFailsAfterWritingItsOutputMarksItAsItsOwnAndTheRerunIsNotRefused() throws Exception {
+        Case c = prepare("late", Destination.FILE_IN_PLACE, BadInput.RANK_TOO_LARGE);
+        FineTuneJob job = job(c, 4);
+        job.getSpec().training.checkpointEverySteps = 0;   // no checkpoint carries the marker: only the root one can
+        try (Storage storage = Storage.create(c.work().getParent().resolve("late-cache"), TestData.env(s3.env()))) {
+            assertThatThrownBy(() -> TrainingRun.run(job, storage, c.work(), new PrintStream(new ByteArrayOutputStream(), true),
+                    TrainingHooks.NONE, TrainingRun.Options.DEFAULT, (model, tokenizer) -> {
+                        throw new IOException("sampling failed (test)");
+                    })).hasMessageContaining("sampling failed (test)");
+        }
+        assertThat(c.work().resolve("adapter_model.safetensors")).as("the output written before the failure").isRegularFile();
+        assertThat(c.work().resolve(RunLayout.RUN_IDENTITY)).as("is marked as this run's").isRegularFile();
+        TrainingRun.Result r = run(job, c, "again");
+        assertThat(r.summary().steps()).isEqualTo(2);
     }
 
     @Test
