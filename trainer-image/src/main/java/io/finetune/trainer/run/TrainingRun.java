@@ -167,7 +167,7 @@ public final class TrainingRun {
         try {
             trained = train(job, inputs, output, log, hooks, after);
         } catch (Throwable t) {
-            claim.afterFailure(log);   // nothing to protect yet: leave the outputs as they were found
+            claim.afterFailure(log);   // what holds nothing to protect is left as it was found
             throw t;
         }
         identity.write(output);   // the output now holds an artifact: it is this run's
