@@ -178,6 +178,7 @@ public final class FineTuneJobValidator {
         positive(out, "spec.training.batchSize", t.batchSize);
         positive(out, "spec.training.gradientAccumulationSteps", t.gradientAccumulationSteps);
         positive(out, "spec.training.logEverySteps", t.logEverySteps);
+        positive(out, "spec.training.keepCheckpoints", t.keepCheckpoints);
         nonNegative(out, "spec.training.warmupSteps", t.warmupSteps);
         nonNegative(out, "spec.training.checkpointEverySteps", t.checkpointEverySteps);
         if (t.weightDecay != null && t.weightDecay < 0) {

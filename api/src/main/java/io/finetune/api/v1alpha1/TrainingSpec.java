@@ -55,6 +55,10 @@ public class TrainingSpec {
     public Integer checkpointEverySteps = 100;
 
     @Min(1)
+    @JsonPropertyDescription("Complete checkpoints kept, locally and at the destination: once a newer one is published in full, older ones beyond this count are deleted (the newest is never deleted, the output never). Default: 3.")
+    public Integer keepCheckpoints = 3;
+
+    @Min(1)
     @JsonPropertyDescription("Print and report progress every N optimizer steps. Default: 10.")
     public Integer logEverySteps = 10;
 

@@ -1,6 +1,9 @@
 package io.finetune.trainer.cli;
 
+import io.finetune.api.FineTuneJobManifest;
+import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.failure.UsageException;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.RunSpecReader;
@@ -41,7 +44,7 @@ final class RunCommand implements Callable<Integer> {
         var summary = result.summary();
         if (summary.gate() != null && !summary.gate().passed()) {
             System.err.println("error: evaluation gate failed: " + summary.gate().message() + "; the output is kept for inspection in "
-                    + output.toAbsolutePath().resolve(io.finetune.trainer.train.EvaluationGate.REJECTED_DIR));
+                    + RunLayout.of(output.toAbsolutePath()).rejected());
             return 1;
         }
         System.out.printf("done: eval loss %.4f -> %.4f, %d steps, %.0f tok/s; output in %s%n", summary.evalLossBefore(),

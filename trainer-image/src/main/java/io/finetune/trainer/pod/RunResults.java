@@ -5,8 +5,8 @@ import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
 import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.api.v1alpha1.Metrics;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.run.TrainingRun;
-import io.finetune.trainer.train.EvaluationGate;
 import io.finetune.trainer.train.MeasuredMemory;
 import io.finetune.trainer.train.TrainingSummary;
 
@@ -23,7 +23,7 @@ public final class RunResults {
     public static TrainerResult toTrainerResult(TrainingRun.Result result) {
         TrainingSummary s = result.summary();
         if (s.gate() != null && !s.gate().passed()) {
-            String rejected = result.artifact().uri().replaceAll("/+$", "") + "/" + EvaluationGate.REJECTED_DIR + "/";
+            String rejected = RunLayout.rejectedUnder(result.artifact().uri());
             return TrainerResult.gateFailed(s.gate().message() + "; the output is not published as servable: it is kept"
                     + " for inspection under " + rejected, metrics(s), statusMemory(s.memory()), s.steps());
         }

@@ -56,7 +56,8 @@ public final class Preflight {
                     }
                 }
             }
-            storage.fetchLatestCheckpoint(spec.output().destination());   // lists the destination: bucket and credentials
+            // one listing of the destination's checkpoints (bucket and credentials), never a download: this pod has 2 GiB
+            storage.latestCheckpointStep(spec.output().destination());
         } catch (StorageException e) {
             return PreflightResult.failed(Reason.StorageError, e.getMessage(), report);
         }

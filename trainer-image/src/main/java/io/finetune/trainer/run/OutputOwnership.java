@@ -1,5 +1,6 @@
 package io.finetune.trainer.run;
 
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.run.OutputSafety.UnsafeOutputException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,20 +10,17 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * Decides whether an output location (the local work directory or the destination) may be written by this run: it is
- * empty, or what is there was written by a run with the same identity (its {@value RunIdentity#FILE_NAME} at the root, else
+ * empty, or what is there was written by a run with the same identity (its {@value RunLayout#RUN_IDENTITY} at the root, else
  * in its newest checkpoint). Anything else is refused with a message naming whose it is, before anything is loaded, so a
  * job never resumes another job's checkpoint and never overwrites files it did not write.
  */
 public final class OutputOwnership {
     /** Suffix of a directory moved aside by {@code --force-new}: {@code <dir>.superseded-<UTC time>}. */
     static final String SUPERSEDED = ".superseded-";
-    private static final Pattern CHECKPOINT_MARKER = Pattern.compile("checkpoints/step-(\\d+)/" + Pattern.quote(RunIdentity.FILE_NAME));
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     /** Reads a file of the location by its relative path. */
@@ -47,16 +45,16 @@ public final class OutputOwnership {
         if (relevant.isEmpty()) {
             return new Verdict(State.EMPTY, Optional.empty(), List.of());
         }
-        String marker = relevant.contains(RunIdentity.FILE_NAME) ? RunIdentity.FILE_NAME : null;
+        String marker = relevant.contains(RunLayout.RUN_IDENTITY) ? RunLayout.RUN_IDENTITY : null;
         long best = -1;
         for (String f : relevant) {
-            Matcher m = CHECKPOINT_MARKER.matcher(f);
-            if (marker == null && m.matches() && Long.parseLong(m.group(1)) > best) {
-                best = Long.parseLong(m.group(1));
+            Optional<RunLayout.CheckpointFile> c = RunLayout.outputCheckpointFile(f);
+            if (marker == null && c.isPresent() && c.get().isIdentity() && c.get().step() > best) {
+                best = c.get().step();
             }
         }
         if (marker == null && best >= 0) {
-            marker = "checkpoints/step-" + best + "/" + RunIdentity.FILE_NAME;
+            marker = RunLayout.checkpointIdentityKey(best);
         }
         if (marker == null) {
             return new Verdict(State.UNMARKED, Optional.empty(), relevant.subList(0, Math.min(3, relevant.size())));
@@ -108,10 +106,13 @@ public final class OutputOwnership {
         return target;
     }
 
-    /** A hidden partial upload left by a killed copy (LocalStore's {@code .<name>.partial-<uuid>}) is nobody's output. */
+    /**
+     * A hidden partial upload left by a killed copy (LocalStore's {@code .<name>.partial-<uuid>}) or a destination write
+     * probe a killed run did not delete is nobody's output.
+     */
     private static boolean isLeftover(String path) {
         String name = path.substring(path.lastIndexOf('/') + 1);
-        return name.startsWith(".") && name.contains(".partial-");
+        return name.startsWith(".") && name.contains(".partial-") || RunLayout.isWriteProbe(name);
     }
 
     private static String abbreviate(String trajectory) {

@@ -5,6 +5,10 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.TrainingSettings;
 import io.finetune.trainer.storage.Manifest;
@@ -25,7 +29,7 @@ import java.util.stream.Stream;
 /**
  * Who wrote a checkpoint or an output directory: the job (name, namespace and uid where there is one) and a hash of
  * everything that determines the training trajectory (model and tokenizer fingerprints, dataset digests, the dataset,
- * method and training settings, seed). Written as {@value #FILE_NAME} next to each checkpoint and at the output's root,
+ * method and training settings, seed). Written as {@value RunLayout#RUN_IDENTITY} next to each checkpoint and at the output's root,
  * so a run resumes only what a run with the same trajectory wrote, never another job's checkpoint (LoRA on LoRA).
  *
  * @param components what the trajectory hash covers, by name (shown in a refusal: which part differs)
@@ -72,11 +76,12 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
                 "sha256:" + sha256(canonical(c).getBytes(StandardCharsets.UTF_8)), c, worldSize);
     }
 
-    /** Logging and checkpoint cadence do not change the trajectory; everything else of spec.training does. */
+    /** Logging, checkpoint cadence and retention do not change the trajectory; everything else of spec.training does. */
     private static Map<String, Object> trajectorySettings(TrainingSettings t) {
         Map<String, Object> m = new TreeMap<>(CANONICAL.convertValue(t, new TypeReference<Map<String, Object>>() { }));
         m.remove("logEverySteps");
         m.remove("checkpointEverySteps");
+        m.remove("keepCheckpoints");
         m.remove("batchSize"); // as training.globalBatchSize
         return m;
     }
@@ -114,7 +119,7 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
     }
 
     public void write(Path dir) throws IOException {
-        Files.write(dir.resolve(FILE_NAME), toBytes());
+        Files.write(RunLayout.identityIn(dir), toBytes());
     }
 
     /** Parses a marker; {@code origin} names it in the error. */
@@ -131,7 +136,7 @@ public record RunIdentity(String jobName, String jobNamespace, String jobUid, St
     }
 
     static String directoryFingerprint(Path dir) throws IOException {
-        Path manifest = dir.resolve("manifest.json");
+        Path manifest = dir.resolve(RunLayout.MANIFEST);
         if (Files.isRegularFile(manifest)) {
             return "manifest:" + sha256(manifest);
         }

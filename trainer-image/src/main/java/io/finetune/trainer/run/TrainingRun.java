@@ -11,6 +11,7 @@ import io.finetune.trainer.data.LoadedDataset;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.distributed.ProcessGroup;
 import io.finetune.trainer.distributed.ProcessGroups;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.method.TrainingMethod;
@@ -41,8 +42,7 @@ import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -53,18 +53,20 @@ import java.util.stream.Stream;
  * call {@link #run}:
  * <ol>
  *   <li>fetch: refuse an output that overlaps an input, fetch the sources through {@link Storage} (remote ones land verified
- *       in the cache, file:// and pvc:// are read in place), claim the work directory and the destination (empty, or this
- *       run's by its {@link RunIdentity}) and restore the newest checkpoint published there;</li>
+ *       in the cache, file:// and pvc:// are read in place), check the work directory and the destination (empty, or
+ *       this run's by its {@link RunIdentity}; the destination writable) and restore the newest checkpoint published
+ *       there ({@link OutputClaim}: nothing is marked as this run's until a checkpoint or the output exists, so a run that
+ *       fails on a bad input leaves both as it found them);</li>
  *   <li>load the tokenizer, the model (after the memory plan's fail-fast check on a GPU) and the data;</li>
  *   <li>attach the method;</li>
- *   <li>train ({@link Trainer}; each checkpoint is published to {@code <destination>/checkpoints/} as it is written);</li>
+ *   <li>train ({@link Trainer}; each checkpoint is published to {@code <destination>/checkpoints/} as it is written, then
+ *       older ones beyond spec.training.keepCheckpoints are pruned);</li>
  *   <li>write the output: the method's files (under {@code rejected/} when the evaluation gate fails) and
- *       {@value #SUMMARY};</li>
+ *       {@value RunLayout#SUMMARY};</li>
  *   <li>publish the output directory (files first, manifest.json last).</li>
  * </ol>
  */
 public final class TrainingRun {
-    public static final String SUMMARY = "training_summary.json";
     /** Overrides where a local run caches downloads (default ~/.cache/finetune-trainer). */
     public static final String CACHE_DIR = "FINETUNE_CACHE_DIR";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).findAndRegisterModules();
@@ -87,7 +89,7 @@ public final class TrainingRun {
     }
 
     /**
-     * What the run produced: the training summary (as written to {@value #SUMMARY}), what the method wrote, and the artifact
+     * What the run produced: the training summary (as written to {@value RunLayout#SUMMARY}), what the method wrote, and the artifact
      * as published (digest = sha256 of its manifest); output and artifact are null on ranks other than 0.
      */
     public record Result(TrainingSummary summary, MethodOutput output, PublishedArtifact artifact) {
@@ -160,11 +162,12 @@ public final class TrainingRun {
         boolean rankZero = group.rank() == 0;
         Inputs inputs = null;
         RunIdentity identity = null;
+        OutputClaim claim = null;
         if (rankZero) {
             OutputSafety.check(spec, output, storage::localPath);   // before anything is fetched or loaded
             inputs = fetch(storage, spec.sources());
             identity = RunIdentity.of(spec, inputs, group.worldSize());
-            claim(storage, destination, output, inPlace, identity, options, log);
+            claim = OutputClaim.take(storage, destination, output, inPlace, identity, options, log);
         }
         // The other ranks fetch once rank 0 has (a shared download cache is then warm) and read the checkpoint it restored.
         group.barrier();
@@ -172,11 +175,22 @@ public final class TrainingRun {
             OutputSafety.check(spec, output, storage::localPath);
             inputs = fetch(storage, spec.sources());
         }
-        TrainingHooks hooks = rankZero ? publishingCheckpoints(extra, identity, storage, destination, inPlace) : extra;
-        Trained trained = train(inputs, hooks, after);
+        int keepCheckpoints = spec.training().keepCheckpoints();
+        TrainingHooks hooks = rankZero ? publishingCheckpoints(extra, identity, storage, destination, output, inPlace,
+                keepCheckpoints, log) : extra;
+        Trained trained;
+        try {
+            trained = train(inputs, hooks, after);
+        } catch (Throwable t) {
+            if (claim != null) {
+                claim.afterFailure(log);   // what holds nothing to protect is left as it was found
+            }
+            throw t;
+        }
         if (!rankZero) {
             return new Result(trained.summary(), null, null);
         }
+        identity.write(output);   // the output now holds an artifact: it is this run's
         PublishedArtifact artifact = storage.publish(output, destination);
         log.printf("published %s (%d files, %d bytes) digest %s%n", artifact.uri(), artifact.files().size(),
                 artifact.sizeBytes(), artifact.digest());
@@ -184,34 +198,14 @@ public final class TrainingRun {
     }
 
     /**
-     * The work directory and the destination must be empty or this run's (else refused, or moved aside with --force-new);
-     * both get this run's identity, and the newest checkpoint published at the destination is restored into the work
-     * directory.
+     * The caller's hooks, plus: every checkpoint gets the run's identity and is published to the destination; once it is
+     * there in full (its manifest written last), checkpoints older than the {@code keep} newest are pruned at the
+     * destination and in the work directory. A crash between the publish and the prune loses nothing: the next prune
+     * catches up.
      */
-    private static void claim(Storage storage, String destination, Path output, boolean inPlace, RunIdentity identity,
-                              Options options, PrintStream log) throws IOException {
-        claimLocal(output, identity, options, log);
-        if (!inPlace) {
-            claimDestination(storage, destination, identity, options, log);
-        }
-        Files.createDirectories(output);
-        identity.write(output);
-        if (!inPlace) {
-            // Marks the destination as this run's before the first checkpoint lands there; also fails fast on a wrong
-            // bucket or credentials, before hours of training.
-            storage.uploadFile(output.resolve(RunIdentity.FILE_NAME), StorageUri.parse(destination)
-                    .child(RunIdentity.FILE_NAME).raw());
-            Optional<Path> remote = storage.fetchLatestCheckpoint(destination);
-            if (remote.isPresent() && Checkpoints.latest(output).isEmpty()) {
-                Path local = restore(remote.get(), output);
-                log.printf("restored checkpoint %s from %s%n", local.getFileName(), destination);
-            }
-        }
-    }
-
-    /** The caller's hooks, plus: every checkpoint gets the run's identity and is published to the destination. */
     private static TrainingHooks publishingCheckpoints(TrainingHooks extra, RunIdentity identity, Storage storage,
-                                                       String destination, boolean inPlace) {
+                                                       String destination, Path output, boolean inPlace, int keep,
+                                                       PrintStream log) {
         return new TrainingHooks() {
             @Override
             public void started(int startStep, int totalSteps, double stepsPerEpoch) {
@@ -226,8 +220,18 @@ public final class TrainingRun {
             @Override
             public void checkpointSaved(Path checkpointDir) throws IOException {
                 identity.write(checkpointDir);
+                List<String> pruned = new ArrayList<>();
                 if (!inPlace) {
                     storage.publishCheckpoint(checkpointDir, destination);
+                    pruned.addAll(storage.pruneCheckpoints(destination, keep));
+                }
+                for (String local : Checkpoints.prune(output, keep)) {
+                    if (!pruned.contains(local)) {
+                        pruned.add(local);
+                    }
+                }
+                if (!pruned.isEmpty()) {
+                    log.printf("pruned checkpoints %s (spec.training.keepCheckpoints %d)%n", String.join(", ", pruned), keep);
                 }
                 extra.checkpointSaved(checkpointDir);
             }
@@ -285,11 +289,11 @@ public final class TrainingRun {
 
             // A rejected run's weights go under rejected/: kept for inspection, never where a server would load them.
             Path target = summary.gate() == null || summary.gate().passed() ? output
-                    : output.resolve(EvaluationGate.REJECTED_DIR);
+                    : RunLayout.of(output).rejected();
             Files.createDirectories(target);
             MethodOutput written = method.saveOutput(model, new OutputTarget(target, modelDir, tokDir, spec.sources().model(),
                     spec.output().merge()));
-            JSON.writeValue(target.resolve(SUMMARY).toFile(), summary);
+            JSON.writeValue(RunLayout.summaryIn(target).toFile(), summary);
             after.accept(model, tok);
             return new Trained(summary, written);
         }
@@ -302,67 +306,6 @@ public final class TrainingRun {
         Path train = storage.fetchFile(sources.dataset());
         Path eval = sources.evalDataset() == null ? null : storage.fetchFile(sources.evalDataset());
         return new Inputs(model, tokenizer, train, eval);
-    }
-
-    /** The local work directory: empty, or this run's; else refused (or moved aside with --force-new). */
-    private static void claimLocal(Path output, RunIdentity identity, Options options, PrintStream log) throws IOException {
-        var verdict = OutputOwnership.inspect(OutputOwnership.listLocal(output), rel -> Files.readAllBytes(output.resolve(rel)),
-                identity, output.toString());
-        if (verdict.state() == OutputOwnership.State.OTHER_RUN || verdict.state() == OutputOwnership.State.UNMARKED) {
-            if (options.forceNew()) {
-                Path aside = OutputOwnership.moveAside(output, Clock.systemUTC());
-                log.printf("--force-new: moved %s aside to %s (nothing deleted)%n", output, aside);
-                return;
-            }
-            OutputOwnership.requireWritable(verdict, identity, output.toString(), options.forceNewOffered());
-        }
-        logResume(verdict, identity, output.toString(), log);
-    }
-
-    /** A destination other than the work directory: empty, or this run's; a local one may be moved aside. */
-    private static void claimDestination(Storage storage, String destination, RunIdentity identity, Options options,
-                                         PrintStream log) throws IOException {
-        StorageUri dest = StorageUri.parse(destination);
-        var verdict = OutputOwnership.inspect(storage.listFiles(destination),
-                rel -> storage.readSmallFile(dest.child(rel).raw()), identity, destination);
-        if (verdict.state() == OutputOwnership.State.OTHER_RUN || verdict.state() == OutputOwnership.State.UNMARKED) {
-            Optional<Path> local = storage.localPath(destination);
-            if (options.forceNew() && local.isPresent()) {
-                Path aside = OutputOwnership.moveAside(local.get(), Clock.systemUTC());
-                log.printf("--force-new: moved %s aside to %s (nothing deleted)%n", destination, aside);
-                return;
-            }
-            if (options.forceNew()) {
-                throw new OutputSafety.UnsafeOutputException(destination + ": --force-new moves local directories aside only;"
-                        + " " + dest.scheme().prefix() + ":// objects are never moved or deleted by the trainer: choose a new"
-                        + " output destination");
-            }
-            OutputOwnership.requireWritable(verdict, identity, destination, options.forceNewOffered() && local.isPresent());
-        }
-        logResume(verdict, identity, destination, log);
-    }
-
-    private static void logResume(OutputOwnership.Verdict verdict, RunIdentity identity, String location, PrintStream log) {
-        RunIdentity found = verdict.found().orElse(null);
-        if (verdict.state() == OutputOwnership.State.SAME_RUN && found != null
-                && !Objects.equals(found.jobUid(), identity.jobUid())) {
-            log.printf("%s was written by an earlier %s with the same spec; continuing it%n", location, found.owner());
-        }
-    }
-
-    /** Copies a fetched checkpoint into {@code <output>/checkpoints/step-N} (N from its trainer_state.json). */
-    static Path restore(Path fetched, Path output) throws IOException {
-        int step = Checkpoints.readState(fetched).step();
-        Path target = output.resolve(Checkpoints.DIR).resolve("step-" + step);
-        Files.createDirectories(target);
-        try (Stream<Path> files = Files.list(fetched)) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                if (!f.getFileName().toString().equals(Manifest.FILE_NAME)) {
-                    Files.copy(f, target.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-        }
-        return target;
     }
 
     /** A file:// destination that is the work directory itself: checkpoints are already there. */

@@ -74,6 +74,7 @@ public final class RunSpecReader {
                 or(s.batchSize, d.batchSize), or(s.gradientAccumulationSteps, d.gradientAccumulationSteps),
                 or(s.warmupSteps, d.warmupSteps), or(s.scheduler, d.scheduler), or(s.weightDecay, d.weightDecay),
                 or(s.maxGradNorm, d.maxGradNorm), or(s.seed, d.seed), or(s.checkpointEverySteps, d.checkpointEverySteps),
+                or(s.keepCheckpoints, d.keepCheckpoints),
                 or(s.logEverySteps, d.logEverySteps), or(s.precision, Precision.AUTO));
     }
 

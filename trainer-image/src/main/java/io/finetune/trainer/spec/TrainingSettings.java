@@ -10,17 +10,18 @@ import java.util.Objects;
  *
  * @param maxSteps             optimizer steps, or null: {@code epochs} over the data
  * @param checkpointEverySteps 0 = only on a stop request
+ * @param keepCheckpoints      how many of the newest complete checkpoints are kept (older ones are pruned)
  * @param maxGradNorm          0 = no clipping
  */
 public record TrainingSettings(int epochs, Integer maxSteps, double learningRate, int batchSize,
                                int gradientAccumulationSteps, int warmupSteps, SchedulerType scheduler, double weightDecay,
-                               double maxGradNorm, long seed, int checkpointEverySteps, int logEverySteps,
-                               Precision precision) {
+                               double maxGradNorm, long seed, int checkpointEverySteps, int keepCheckpoints,
+                               int logEverySteps, Precision precision) {
     public TrainingSettings {
         if (epochs < 1 || batchSize < 1 || gradientAccumulationSteps < 1 || warmupSteps < 0 || logEverySteps < 1
-                || checkpointEverySteps < 0 || (maxSteps != null && maxSteps < 1)) {
-            throw new IllegalArgumentException("spec.training: epochs, batchSize, gradientAccumulationSteps, logEverySteps"
-                    + " and maxSteps must be >= 1, warmupSteps and checkpointEverySteps >= 0");
+                || checkpointEverySteps < 0 || keepCheckpoints < 1 || (maxSteps != null && maxSteps < 1)) {
+            throw new IllegalArgumentException("spec.training: epochs, batchSize, gradientAccumulationSteps, logEverySteps,"
+                    + " keepCheckpoints and maxSteps must be >= 1, warmupSteps and checkpointEverySteps >= 0");
         }
         if (!(learningRate > 0) || !(weightDecay >= 0) || !(maxGradNorm >= 0)) {
             throw new IllegalArgumentException("spec.training: learningRate must be > 0, weightDecay and maxGradNorm >= 0");
@@ -41,6 +42,6 @@ public record TrainingSettings(int epochs, Integer maxSteps, double learningRate
     /** These settings with another step budget (the quick start and benchmarks shorten runs). */
     public TrainingSettings withMaxSteps(Integer steps) {
         return new TrainingSettings(epochs, steps, learningRate, batchSize, gradientAccumulationSteps, warmupSteps, scheduler,
-                weightDecay, maxGradNorm, seed, checkpointEverySteps, logEverySteps, precision);
+                weightDecay, maxGradNorm, seed, checkpointEverySteps, keepCheckpoints, logEverySteps, precision);
     }
 }

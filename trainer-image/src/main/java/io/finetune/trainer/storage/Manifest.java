@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.finetune.trainer.layout.RunLayout;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -23,10 +24,6 @@ import java.util.stream.Stream;
  * upload is complete. The artifact digest is the sha256 of its exact bytes.
  */
 public record Manifest(List<ManifestEntry> files) {
-    public static final String FILE_NAME = "manifest.json";
-    /** Checkpoints are published separately (publishCheckpoint) and are not part of the artifact. */
-    public static final String CHECKPOINTS_DIR = "checkpoints";
-
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public Manifest {
@@ -39,7 +36,8 @@ public record Manifest(List<ManifestEntry> files) {
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {
                 String rel = dir.relativize(p).toString().replace('\\', '/');
-                if (rel.equals(FILE_NAME) || rel.startsWith(CHECKPOINTS_DIR + "/")) {
+                // checkpoints are published separately (publishCheckpoint) and are not part of the artifact
+                if (rel.equals(RunLayout.MANIFEST) || RunLayout.isUnderCheckpoints(rel)) {
                     continue;
                 }
                 entries.add(new ManifestEntry(rel, Files.size(p), sha256(p)));
@@ -78,16 +76,16 @@ public record Manifest(List<ManifestEntry> files) {
                 String sha = f.path("sha256").asText("");
                 if (path.isEmpty() || path.contains("..") || path.startsWith("/") || !f.path("sizeBytes").canConvertToLong()
                         || !sha.matches("[0-9a-f]{64}")) {
-                    throw new StorageException(StorageException.Reason.INTEGRITY, uri, "manifest.json has a malformed entry: " + f);
+                    throw new StorageException(StorageException.Reason.INTEGRITY, uri, RunLayout.MANIFEST + " has a malformed entry: " + f);
                 }
                 entries.add(new ManifestEntry(path, f.path("sizeBytes").asLong(), sha));
             }
             if (!root.path("files").isArray()) {
-                throw new StorageException(StorageException.Reason.INTEGRITY, uri, "manifest.json has no \"files\" array");
+                throw new StorageException(StorageException.Reason.INTEGRITY, uri, RunLayout.MANIFEST + " has no \"files\" array");
             }
             return new Manifest(entries);
         } catch (IOException e) {
-            throw new StorageException(StorageException.Reason.INTEGRITY, uri, "manifest.json is not valid JSON", e);
+            throw new StorageException(StorageException.Reason.INTEGRITY, uri, RunLayout.MANIFEST + " is not valid JSON", e);
         }
     }
 

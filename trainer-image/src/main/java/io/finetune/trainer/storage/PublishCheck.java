@@ -1,5 +1,6 @@
 package io.finetune.trainer.storage;
 
+import io.finetune.trainer.layout.RunLayout;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -50,7 +51,8 @@ final class PublishCheck {
 
     private static StorageException mismatch(StorageUri uri, String detail) {
         return new StorageException(StorageException.Reason.INTEGRITY, uri.raw(), "publish verification failed: " + detail
-                + "; the store did not keep the bytes it was sent, so no manifest.json (no artifact) was written");
+                + "; the store did not keep the bytes it was sent, so no " + RunLayout.MANIFEST
+                + " (no artifact) was written");
     }
 
     static String md5(Path file, StorageUri target) {

@@ -1,6 +1,9 @@
 /**
  * Where the trainer reads models and datasets and writes artifacts and checkpoints. Entry point: {@link
- * io.finetune.trainer.storage.Storage}.
+ * io.finetune.trainer.storage.Storage}, a facade over one class per job: {@code SourceFetch} (sources into the verified
+ * cache), {@code Publisher} (manifest-last publishing, the destination write probe) and {@code RemoteCheckpoints}
+ * (checkpoints under a destination: newest by listing, fetch, prune), sharing {@code Stores} (one store per scheme, the
+ * retried calls).
  *
  * <table>
  *   <caption>Schemes</caption>
@@ -19,8 +22,9 @@
  * directory gets manifest.json (path, sizeBytes, sha256 of every file) uploaded last, after any older manifest was removed,
  * and the artifact digest is "sha256:" + sha256(manifest bytes); before the manifest is written every file is checked as
  * the store holds it (S3: HEAD size and single-part ETag MD5; pvc/file: size and sha256 read back), and the manifest is read
- * back after, so a store that kept other bytes fails the publish instead of getting a digest. Checkpoints live under {@code <destination>/checkpoints/
- * step-N/}, each with its own manifest; a checkpoint without one is incomplete and never resumed from. Retryable failures
+ * back after, so a store that kept other bytes fails the publish instead of getting a digest. Checkpoints live under
+ * {@code <destination>/checkpoints/step-N/}, each with its own manifest; a checkpoint without one is incomplete and never
+ * resumed from. Retryable failures
  * (5xx except 501, 429, dropped connections, unreachable endpoints) are retried per {@link
  * io.finetune.trainer.storage.RetryPolicy} (FINETUNE_STORAGE_MAX_ATTEMPTS, default 5); errors carry a {@link
  * io.finetune.trainer.storage.StorageException.Reason} and name the URI, never a credential.

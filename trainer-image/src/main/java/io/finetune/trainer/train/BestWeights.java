@@ -3,6 +3,7 @@ package io.finetune.trainer.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import java.io.IOException;
@@ -14,11 +15,10 @@ import java.util.Map;
 
 /**
  * spec.evaluation.evalEverySteps: the trainable weights of the step with the lowest eval loss so far, kept on local disk
- * under {@code <output>/eval-best/} (not in memory: for Full the trainable weights are the whole model). A local resume
- * finds them again; a new pod (fresh scratch) chooses among the evaluations after its resume point.
+ * under {@code <output>/eval-best/} ({@link RunLayout#bestEval()}; not in memory: for Full the trainable weights are the
+ * whole model). A local resume finds them again; a new pod (fresh scratch) chooses among the evaluations after its resume point.
  */
 final class BestWeights {
-    static final String DIR = "eval-best";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** step and eval loss of the kept weights. */
@@ -34,9 +34,9 @@ final class BestWeights {
     }
 
     static BestWeights open(Path output) throws IOException {
-        Path dir = output.resolve(DIR);
-        Path state = dir.resolve("best.json");
-        Best best = Files.isRegularFile(state) && Files.isRegularFile(dir.resolve("trainable.safetensors"))
+        Path dir = RunLayout.of(output).bestEval();
+        Path state = dir.resolve(RunLayout.BEST_EVAL_STATE);
+        Best best = Files.isRegularFile(state) && Files.isRegularFile(RunLayout.trainableIn(dir))
                 ? JSON.readValue(state.toFile(), Best.class) : null;
         return new BestWeights(dir, best);
     }
@@ -55,15 +55,15 @@ final class BestWeights {
             weights.put(p.name(), FloatTensor.of(p.array()));
         }
         Files.createDirectories(dir);
-        SafetensorsWriter.write(dir.resolve("trainable.safetensors"), weights);
+        SafetensorsWriter.write(RunLayout.trainableIn(dir), weights);
         best = new Best(step, loss);
-        JSON.writeValue(dir.resolve("best.json").toFile(), best);
+        JSON.writeValue(dir.resolve(RunLayout.BEST_EVAL_STATE).toFile(), best);
         return true;
     }
 
     /** Loads the kept weights back into the model's trainable parameters. */
     void restoreInto(List<Parameter> trainable) throws IOException {
-        Map<String, FloatTensor> weights = Checkpoints.readTensors(dir.resolve("trainable.safetensors"));
+        Map<String, FloatTensor> weights = Checkpoints.readTensors(RunLayout.trainableIn(dir));
         for (Parameter p : trainable) {
             FloatTensor t = weights.get(p.name());
             if (t == null) {
@@ -75,8 +75,8 @@ final class BestWeights {
 
     /** Removes the directory so it is never published with the output. */
     void delete() throws IOException {
-        Files.deleteIfExists(dir.resolve("trainable.safetensors"));
-        Files.deleteIfExists(dir.resolve("best.json"));
+        Files.deleteIfExists(RunLayout.trainableIn(dir));
+        Files.deleteIfExists(dir.resolve(RunLayout.BEST_EVAL_STATE));
         Files.deleteIfExists(dir);
     }
 }

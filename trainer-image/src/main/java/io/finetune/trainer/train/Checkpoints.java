@@ -6,10 +6,12 @@ import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsFile;
 import io.finetune.trainer.io.SafetensorsWriter;
 import io.finetune.trainer.io.TensorInfo;
+import io.finetune.trainer.layout.RunLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,14 +20,13 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * Resumable checkpoints under {@code <output>/checkpoints/step-<N>/}: trainable.safetensors, optimizer.safetensors and
- * trainer_state.json. Data order and dropout masks derive from (seed, step), so the step number is the whole RNG/data state.
- * A checkpoint is written to a temp directory and renamed, so a crash never leaves a half-written step-N.
+ * Resumable checkpoints under {@code <output>/checkpoints/step-<N>/} (names: {@link RunLayout}): the trainable weights, the
+ * optimizer state and the trainer state. Data order and dropout masks derive from (seed, step), so the step number is the
+ * whole RNG/data state. A checkpoint is written to a temp directory and renamed, so a crash never leaves a half-written
+ * step-N. Old ones are removed by {@link #prune}, which the run calls once a newer one is published in full.
  */
 public final class Checkpoints {
-    public static final String DIR = "checkpoints";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int KEEP = 2;
 
     private Checkpoints() {
     }
@@ -36,27 +37,45 @@ public final class Checkpoints {
 
     public static Path save(Path output, State state, Map<String, FloatTensor> trainable, Map<String, FloatTensor> optimizer)
             throws IOException {
-        Path root = output.resolve(DIR);
+        RunLayout layout = RunLayout.of(output);
+        Path root = layout.checkpoints();
         Files.createDirectories(root);
-        Path tmp = Files.createTempDirectory(root, ".tmp-step-" + state.step() + "-");
-        SafetensorsWriter.write(tmp.resolve("trainable.safetensors"), trainable);
-        SafetensorsWriter.write(tmp.resolve("optimizer.safetensors"), optimizer);
-        JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("trainer_state.json").toFile(), state);
-        Path dest = root.resolve("step-" + state.step());
+        Path tmp = Files.createTempDirectory(root, ".tmp-" + RunLayout.checkpointName(state.step()) + "-");
+        SafetensorsWriter.write(RunLayout.trainableIn(tmp), trainable);
+        SafetensorsWriter.write(RunLayout.optimizerIn(tmp), optimizer);
+        JSON.writerWithDefaultPrettyPrinter().writeValue(RunLayout.trainerStateIn(tmp).toFile(), state);
+        Path dest = layout.checkpoint(state.step());
         if (Files.exists(dest)) {
             FileTrees.deleteTree(dest);
         }
         Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
-        List<Path> all = list(root);
-        for (int i = 0; i + KEEP < all.size(); i++) {
-            FileTrees.deleteTree(all.get(i));
-        }
         return dest;
+    }
+
+    /**
+     * Deletes all but the {@code keep} newest complete checkpoints under {@code <output>/checkpoints/} (so never the newest
+     * one); returns the names removed (step-N), oldest first.
+     */
+    public static List<String> prune(Path output, int keep) throws IOException {
+        if (keep < 1) {
+            throw new IllegalArgumentException("keep must be >= 1, got " + keep);
+        }
+        Path root = RunLayout.of(output).checkpoints();
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        List<Path> all = list(root);
+        List<String> removed = new ArrayList<>();
+        for (int i = 0; i + keep < all.size(); i++) {
+            FileTrees.deleteTree(all.get(i));
+            removed.add(all.get(i).getFileName().toString());
+        }
+        return removed;
     }
 
     /** The highest complete step-N directory, if any. */
     public static Optional<Path> latest(Path output) throws IOException {
-        Path root = output.resolve(DIR);
+        Path root = RunLayout.of(output).checkpoints();
         if (!Files.isDirectory(root)) {
             return Optional.empty();
         }
@@ -65,7 +84,7 @@ public final class Checkpoints {
     }
 
     public static State readState(Path checkpoint) throws IOException {
-        return JSON.readValue(checkpoint.resolve("trainer_state.json").toFile(), State.class);
+        return JSON.readValue(RunLayout.trainerStateIn(checkpoint).toFile(), State.class);
     }
 
     public static Map<String, FloatTensor> readTensors(Path file) throws IOException {
@@ -79,9 +98,9 @@ public final class Checkpoints {
 
     private static List<Path> list(Path root) throws IOException {
         try (Stream<Path> s = Files.list(root)) {
-            return s.filter(p -> p.getFileName().toString().matches("step-\\d+"))
-                    .filter(p -> Files.isRegularFile(p.resolve("trainer_state.json")))
-                    .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(5))))
+            return s.filter(p -> RunLayout.stepOf(p.getFileName().toString()).isPresent())
+                    .filter(p -> Files.isRegularFile(RunLayout.trainerStateIn(p)))
+                    .sorted(Comparator.comparingLong(p -> RunLayout.stepOf(p.getFileName().toString()).getAsLong()))
                     .toList();
         }
     }

@@ -1,5 +1,7 @@
 package io.finetune.trainer.train;
 
+import io.finetune.api.v1alpha1.EvaluationSpec;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.spec.EvaluationSettings;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,13 +9,10 @@ import java.util.Locale;
 
 /**
  * spec.evaluation's thresholds applied to the eval loss before training and of the weights about to be published. A run
- * that misses one writes its output under {@link #REJECTED_DIR} (kept for inspection, never at the destination's top level
- * where a server would load it) and ends EvaluationGateFailed.
+ * that misses one writes its output under {@code rejected/} ({@link RunLayout#REJECTED}: kept for inspection, never at the
+ * destination's top level where a server would load it) and ends EvaluationGateFailed.
  */
 public final class EvaluationGate {
-    /** Where a rejected run's output goes, under the output directory / destination. */
-    public static final String REJECTED_DIR = "rejected";
-
     /** passed, and one line with both losses and the thresholds (the failure message when not passed). */
     public record Verdict(boolean passed, String message) {
     }

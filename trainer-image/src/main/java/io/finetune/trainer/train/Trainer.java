@@ -11,6 +11,7 @@ import io.finetune.trainer.data.BatchSource;
 import io.finetune.trainer.distributed.ProcessGroup;
 import io.finetune.trainer.distributed.SingleProcessGroup;
 import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.model.CausalLmLoss;
@@ -342,7 +343,7 @@ public final class Trainer {
     }
 
     private void restore(Path ckpt) throws IOException {
-        Map<String, FloatTensor> weights = Checkpoints.readTensors(ckpt.resolve("trainable.safetensors"));
+        Map<String, FloatTensor> weights = Checkpoints.readTensors(RunLayout.trainableIn(ckpt));
         for (Parameter p : trainable) {
             FloatTensor t = weights.get(p.name());
             if (t == null) {
@@ -351,7 +352,7 @@ public final class Trainer {
             }
             OwnedArrays.copyInto(p.array(), t.data());
         }
-        optimizer.loadState(Checkpoints.readTensors(ckpt.resolve("optimizer.safetensors")));
+        optimizer.loadState(Checkpoints.readTensors(RunLayout.optimizerIn(ckpt)));
     }
 
     /** The fp16 loss scaler, or null when the model does not compute in fp16. */

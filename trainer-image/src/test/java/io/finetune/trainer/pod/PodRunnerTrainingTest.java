@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.v1alpha1.Progress;
 import io.finetune.trainer.ResumeTolerance;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.failure.Failure;
 import io.finetune.trainer.run.TrainingRun;
@@ -101,7 +102,7 @@ class PodRunnerTrainingTest {
         Pod pod = runPod("memory", "train.jsonl", "pod-memory", "", ", precision: bf16");
 
         assertThat(pod.exit()).as(pod.result().toString()).isZero();
-        JsonNode summary = JSON.readTree(dir.resolve("out/memory").resolve(TrainingRun.SUMMARY).toFile()).path("memory");
+        JsonNode summary = JSON.readTree(dir.resolve("out/memory").resolve(RunLayout.SUMMARY).toFile()).path("memory");
         JsonNode reported = pod.result().path("memory");
         assertThat(summary.path("weightBytes").asLong()).as("measured from the live bf16/fp32 tensors")
                 .isPositive().isLessThan(summary.path("totalParameters").asLong() * Float.BYTES);

@@ -10,6 +10,7 @@ import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.distributed.SingleProcessGroup;
 import io.finetune.trainer.failure.Failure;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.pod.SecretRedactor;
 import io.finetune.trainer.pod.TerminationLog;
 import io.finetune.trainer.run.TrainingRun;
@@ -31,8 +32,9 @@ import software.amazon.awssdk.core.sync.RequestBody;
 /**
  * A whole training run with everything in S3 (each S3 implementation on 127.0.0.1, one subclass each): model directory and
  * dataset uploaded by the "user", the adapter published back with checkpoints under checkpoints/, the digest read back; a
- * second "node" with empty disks resuming from the published checkpoint to the same final loss; and a store that does not
- * keep the adapter it acknowledged failing the job with a reason instead of Succeeded.
+ * second "node" with empty disks resuming from the published checkpoint to the same final loss; keepCheckpoints bounding
+ * what stays at the destination; and a store that does not keep the adapter it acknowledged failing the job with a reason
+ * instead of Succeeded.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class S3JobRunSuite {
@@ -136,6 +138,23 @@ abstract class S3JobRunSuite {
         assertThat(second.summary().trainLoss()).isCloseTo(first.summary().trainLoss(), within(1e-6));
         assertThat(second.summary().evalLossAfter()).isCloseTo(first.summary().evalLossAfter(), within(1e-6));
         assertThat(second.summary().lossCurve()).hasSize(4);
+    }
+
+    @Test
+    void keepCheckpoints2LeavesExactlyTwoCompleteCheckpointsAtTheDestination() throws Exception {
+        FineTuneJob job = job("s3://artifacts/keep-two/");
+        job.getSpec().training.maxSteps = 8;   // checkpoints at 2, 4 and 6
+        job.getSpec().training.keepCheckpoints = 2;
+        run(job, "node-k", new ByteArrayOutputStream());
+
+        var keys = s3.admin.listObjectsV2(b -> b.bucket("artifacts").prefix("keep-two/" + RunLayout.CHECKPOINTS + "/"))
+                .contents().stream().map(o -> o.key().substring(("keep-two/" + RunLayout.CHECKPOINTS + "/").length()))
+                .toList();
+        assertThat(keys.stream().map(k -> k.substring(0, k.indexOf('/'))).distinct().sorted().toList())
+                .containsExactly("step-4", "step-6");
+        assertThat(keys).contains("step-4/" + RunLayout.MANIFEST, "step-6/" + RunLayout.MANIFEST);
+        assertThat(s3.admin.getObjectAsBytes(b -> b.bucket("artifacts").key("keep-two/" + RunLayout.MANIFEST)).asByteArray())
+                .as("the artifact is never pruned").isNotEmpty();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.finetune.trainer.storage;
 
+import io.finetune.trainer.layout.RunLayout;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -174,7 +175,7 @@ class StorageHostileTest {
         Path model = TestData.model(tmp.resolve("models/m"), 1);
         Files.writeString(tmp.resolve("secret.txt"), "outside");
         String sha = Manifest.sha256(tmp.resolve("secret.txt"));
-        Files.writeString(model.resolve(Manifest.FILE_NAME), "{\"formatVersion\": 1, \"files\": [{\"path\": \"../../secret.txt\","
+        Files.writeString(model.resolve(RunLayout.MANIFEST), "{\"formatVersion\": 1, \"files\": [{\"path\": \"../../secret.txt\","
                 + " \"sizeBytes\": 7, \"sha256\": \"" + sha + "\"}]}");
         Map<String, String> before = TestData.contents(tmp);
         assertThatThrownBy(() -> storage.fetchDirectory("file://" + model))
@@ -186,7 +187,7 @@ class StorageHostileTest {
     @Test
     void aManifestWithAbsurdSizesIsAnIntegrityError() throws Exception {
         Path model = TestData.model(tmp.resolve("models/m"), 1);
-        Files.writeString(model.resolve(Manifest.FILE_NAME), "{\"formatVersion\": 1, \"files\": [{\"path\": \"config.json\","
+        Files.writeString(model.resolve(RunLayout.MANIFEST), "{\"formatVersion\": 1, \"files\": [{\"path\": \"config.json\","
                 + " \"sizeBytes\": 9223372036854775807, \"sha256\": \"" + "0".repeat(64) + "\"}]}");
         assertThatThrownBy(() -> storage.fetchDirectory("file://" + model))
                 .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.reason()).isEqualTo(StorageException.Reason.INTEGRITY))

@@ -1,6 +1,14 @@
 package io.finetune.trainer.storage;
 
+import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.distributed.SingleProcessGroup;
+import io.finetune.trainer.layout.RunLayout;
+import io.finetune.trainer.run.TrainingRun;
+import io.finetune.trainer.spec.RunSpecReader;
+import io.finetune.trainer.train.StopRequest;
+import io.finetune.trainer.train.TrainingHooks;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +53,7 @@ final class TestData {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.filter(Files::isRegularFile).toList()) {
                 String rel = dir.relativize(p).toString();
-                if (!rel.equals(Manifest.FILE_NAME)) {
+                if (!rel.equals(RunLayout.MANIFEST)) {
                     out.put(rel, Manifest.sha256(p));
                 }
             }
@@ -55,5 +63,12 @@ final class TestData {
 
     static StorageEnvironment env(Map<String, String> vars) {
         return StorageEnvironment.fromEnv(new HashMap<>(vars)).withRetry(FAST_RETRY);
+    }
+
+    /** One local, single-process run of {@code job} (what {@code TrainingRun} does for the run command). */
+    static TrainingRun.Result runJob(FineTuneJob job, Storage storage, Path output, PrintStream log,
+                                     TrainingRun.AfterTraining after) throws IOException {
+        return new TrainingRun(RunSpecReader.read(job), storage, output, TrainingRun.Options.DEFAULT, TrainingHooks.NONE,
+                StopRequest.process(), new SingleProcessGroup(), log).run(after);
     }
 }

@@ -5,6 +5,7 @@ import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TargetModules;
 import io.finetune.trainer.io.ModelWeights;
 import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
@@ -33,8 +34,6 @@ import java.util.SplittableRandom;
  * spec.output.merge asks for them.
  */
 public final class LoraMethod implements TrainingMethod {
-    /** Where spec.output.merge puts the merged full weights, inside the adapter directory. */
-    public static final String MERGED_DIR = "merged";
     private final LoraSettings spec;
     private final LoraVariant variant;
     private final List<Linear> adapted = new ArrayList<>();
@@ -143,7 +142,7 @@ public final class LoraMethod implements TrainingMethod {
         PeftAdapterWriter.write(dir, tensors, adapted.stream().map(Linear::name).toList(), spec, variant.useDora(),
                 target.baseModel());
         if (target.merge()) {
-            Path merged = dir.resolve(MERGED_DIR);
+            Path merged = RunLayout.mergedIn(dir);
             Files.createDirectories(merged);
             SafetensorsWriter.write(merged.resolve(ModelWeights.SINGLE), AdapterMerge.mergedWeights(model));
             target.copyModelFiles(merged);

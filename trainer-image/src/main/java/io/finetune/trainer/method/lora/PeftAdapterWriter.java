@@ -6,6 +6,7 @@ import io.finetune.api.Serving;
 import io.finetune.api.v1alpha1.LoraInit;
 import io.finetune.trainer.io.FloatTensor;
 import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.spec.LoraSettings;
 import io.finetune.trainer.util.PythonJson;
@@ -52,7 +53,7 @@ public final class PeftAdapterWriter {
         JsonNode c = new ObjectMapper().readTree(dir.resolve(CONFIG).toFile());
         JsonNode save = c.path("modules_to_save");
         return Serving.adapter(new Serving.AdapterFacts(c.path("r").asInt(), c.path("use_dora").asBoolean(false),
-                save.isArray() && !save.isEmpty(), Files.isDirectory(dir.resolve(LoraMethod.MERGED_DIR))));
+                save.isArray() && !save.isEmpty(), Files.isDirectory(RunLayout.mergedIn(dir))));
     }
 
     static Map<String, Object> config(LoraSettings spec, boolean useDora, String baseModel, List<String> targets) {
