@@ -1,9 +1,9 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.finetune.operator.shared.Names;
-import io.finetune.operator.shared.OperatorSettings;
-import io.finetune.operator.shared.OperatorMetrics;
+import io.finetune.operator.naming.Names;
+import io.finetune.operator.settings.OperatorSettings;
+import io.finetune.operator.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.finetune.api.Violation;

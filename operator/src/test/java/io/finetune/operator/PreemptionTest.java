@@ -1,7 +1,7 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.finetune.operator.shared.OperatorSettings;
+import io.finetune.operator.settings.OperatorSettings;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;

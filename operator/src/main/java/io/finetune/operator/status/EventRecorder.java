@@ -5,7 +5,7 @@ import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.operator.shared.Names;
+import io.finetune.operator.naming.Names;
 import org.jboss.logging.Logger;
 import java.time.Clock;
 import java.util.UUID;
