@@ -15,14 +15,13 @@ import io.finetune.api.v1alpha1.Phase;
 import io.finetune.operator.naming.Names;
 import io.finetune.operator.metrics.OperatorMetrics;
 import io.finetune.operator.settings.OperatorSettings;
+import io.finetune.operator.observe.JobFacts;
 import io.finetune.operator.observe.Observation;
 import io.finetune.operator.observe.PreflightVerdict;
 import io.finetune.operator.status.AttemptLedger;
-import io.finetune.operator.status.ConditionType;
 import io.finetune.operator.status.EventRecorder;
 import io.finetune.operator.status.EventRecorder.Type;
-import io.finetune.operator.status.FailureReason;
-import io.finetune.operator.status.StatusDeriver;
+import io.finetune.operator.status.StatusReason;
 import io.finetune.operator.status.StatusDeriver.Derived;
 import java.net.HttpURLConnection;
 import java.time.Clock;
@@ -89,7 +88,7 @@ public class DesiredResources {
         // A server that kept spec.podFailurePolicy (1.26+) already ignores exit code 75: raising the limit too would hand out
         // extra failures.
         boolean serverIgnoresPreemption = job.getSpec().getPodFailurePolicy() != null;
-        Integer limit = resource.getSpec() == null || finished(job) || serverIgnoresPreemption ? job.getSpec().getBackoffLimit()
+        Integer limit = resource.getSpec() == null || JobFacts.finished(job) || serverIgnoresPreemption ? job.getSpec().getBackoffLimit()
                 : TrainingJob.backoffLimit(resource.getSpec()) + preemptions;
         if (after.equals(before) && Objects.equals(limit, job.getSpec().getBackoffLimit())) {
             return seen;
@@ -104,7 +103,7 @@ public class DesiredResources {
 
     /** A pod whose image cannot be pulled would hold its GPU while the kubelet retries forever: suspending the Job deletes it. */
     public void stopFailedPull(Observation seen, Derived derived) {
-        if (derived.phase() == Phase.Failed && FailureReason.ImagePullBackOff.name().equals(derived.reason()) && seen.job() != null) {
+        if (derived.phase() == Phase.Failed && derived.reason() == StatusReason.ImagePullBackOff && seen.job() != null) {
             patchSuspend(seen.job(), true);
         }
     }
@@ -116,7 +115,7 @@ public class DesiredResources {
         Job created = createIfAbsent(desired);
         if (created != null) {
             metrics.jobCreated();
-            events.record(resource, Type.Normal, "JobCreated", "created Job " + desired.getMetadata().getName()
+            events.record(resource, Type.Normal, StatusReason.JobCreated, "created Job " + desired.getMetadata().getName()
                     + (Boolean.TRUE.equals(resource.getSpec().suspend) ? " (suspended)" : ""));
             return created;
         }
@@ -136,7 +135,7 @@ public class DesiredResources {
             v = PreflightVerdict.started(Names.preflight(resource));
         }
         if (v.passed()) {
-            events.record(resource, Type.Normal, ConditionType.PreflightPassed.name(), v.message());
+            events.record(resource, Type.Normal, StatusReason.PreflightPassed, v.message());
         }
         return v;
     }
@@ -171,12 +170,12 @@ public class DesiredResources {
     /** spec.suspend is the one field that may change after the Job exists: mirror it onto the Job. */
     private Job syncSuspend(FineTuneJob resource, Job job) {
         boolean want = resource.getSpec() != null && Boolean.TRUE.equals(resource.getSpec().suspend);
-        if (finished(job) || want == StatusDeriver.isSuspended(job)) {
+        if (JobFacts.finished(job) || want == JobFacts.suspended(job)) {
             return job;
         }
         Job patched = patchSuspend(job, want);
         if (!want) {
-            events.record(resource, Type.Normal, "Resumed", "spec.suspend is false: Job " + job.getMetadata().getName() + " resumed");
+            events.record(resource, Type.Normal, StatusReason.Resumed, "spec.suspend is false: Job " + job.getMetadata().getName() + " resumed");
         }
         return patched;
     }
@@ -185,10 +184,5 @@ public class DesiredResources {
         return client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + ",\"parallelism\":"
                         + (suspend ? 0 : 1) + "}}");
-    }
-
-    private static boolean finished(Job job) {
-        return job.getStatus() != null && job.getStatus().getConditions() != null && job.getStatus().getConditions()
-                .stream().anyMatch(c -> ("Complete".equals(c.getType()) || "Failed".equals(c.getType())) && "True".equals(c.getStatus()));
     }
 }

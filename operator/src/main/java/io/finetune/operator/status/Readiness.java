@@ -14,12 +14,13 @@ final class Readiness {
     private Readiness() {
     }
 
-    static void add(List<Condition> want, Phase phase, String reason, String message) {
+    static List<Condition> of(Phase phase, StatusReason reason, String message) {
         boolean inProgress = phase == Phase.Pending || phase == Phase.Running;
-        want.add(Conditions.of(ConditionType.Ready, phase == Phase.Succeeded, reason, message));
-        want.add(Conditions.of(ConditionType.Reconciling, inProgress, inProgress ? reason : phase.name(),
-                inProgress ? message : "the run is " + phase.name().toLowerCase(java.util.Locale.ROOT)));
-        want.add(Conditions.of(ConditionType.Stalled, phase == Phase.Failed, phase == Phase.Failed ? reason : phase.name(),
-                phase == Phase.Failed ? message : "the run has not failed"));
+        StatusReason ofPhase = StatusReason.of(phase);
+        return List.of(Conditions.of(ConditionType.Ready, phase == Phase.Succeeded, reason, message),
+                Conditions.of(ConditionType.Reconciling, inProgress, inProgress ? reason : ofPhase,
+                        inProgress ? message : "the run is " + phase.name().toLowerCase(java.util.Locale.ROOT)),
+                Conditions.of(ConditionType.Stalled, phase == Phase.Failed, phase == Phase.Failed ? reason : ofPhase,
+                        phase == Phase.Failed ? message : "the run has not failed"));
     }
 }

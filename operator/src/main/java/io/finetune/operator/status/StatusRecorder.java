@@ -29,21 +29,21 @@ public class StatusRecorder {
     }
 
     private void announce(FineTuneJob resource, FineTuneJobStatus prev, Derived now) {
-        String before = prev == null || prev.phase == null ? null : prev.phase + "/" + StatusDeriver.recordedReason(prev);
-        String after = now.phase() + "/" + now.reason();
-        if (!after.equals(before)) {
-            boolean warning = now.phase() == Phase.Failed || "Unschedulable".equals(now.reason()) || "Blocked".equals(now.reason());
+        boolean transition = prev == null || prev.phase == null || prev.phase != now.phase()
+                || StatusDeriver.recordedReason(prev) != now.reason();
+        if (transition) {
+            boolean warning = now.phase() == Phase.Failed || now.reason().warns();
             events.record(resource, warning ? Type.Warning : Type.Normal, now.reason(), now.message());
         }
         var servingNow = Conditions.find(now.status().conditions, ConditionType.ServingCompatible).filter(c -> "False".equals(c.getStatus()));
         if (servingNow.isPresent() && (prev == null || !Conditions.find(prev.conditions, ConditionType.ServingCompatible)
                 .map(c -> "False".equals(c.getStatus())).orElse(false))) {
-            events.record(resource, Type.Warning, servingNow.get().getReason(), servingNow.get().getMessage());
+            events.record(resource, Type.Warning, StatusReason.NotServableByVllm, servingNow.get().getMessage());
         }
         boolean ignoredBefore = prev != null && Conditions.isTrue(prev.conditions, ConditionType.SpecChangeIgnored);
         boolean ignoredNow = Conditions.isTrue(now.status().conditions, ConditionType.SpecChangeIgnored);
         if (ignoredNow && !ignoredBefore) {
-            events.record(resource, Type.Warning, "SpecChangeIgnored", Conditions.find(now.status().conditions,
+            events.record(resource, Type.Warning, StatusReason.SpecChangeIgnored, Conditions.find(now.status().conditions,
                     ConditionType.SpecChangeIgnored).get().getMessage());
         }
     }
