@@ -230,7 +230,7 @@ class PreemptionEndToEndTest {
             GitOpsHealth.Argo h = GitOpsHealth.argo(e.getValue());
             System.out.println("  " + e.getKey() + " -> " + h);
             String want = switch (e.getKey()) {
-                case Pending, Running -> "Progressing";
+                case Pending, Queued, Running -> "Progressing";
                 case Succeeded -> "Healthy";
                 case Failed -> "Degraded";
                 case Suspended -> "Suspended";

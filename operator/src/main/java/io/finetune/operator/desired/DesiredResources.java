@@ -32,7 +32,7 @@ import java.util.Objects;
 /**
  * The act step: brings the cluster to the desired objects of a FineTuneJob. Everything is created if absent and never
  * updated (ConfigMap aside), so a pass that dies halfway is finished by the next one; the only later writes to the Job are
- * spec.suspend and the attempt ledger with its backoffLimit.
+ * its hold ({@link JobHold}) and the attempt ledger with its backoffLimit.
  */
 public class DesiredResources {
     private final KubernetesClient client;
@@ -52,7 +52,7 @@ public class DesiredResources {
 
     /**
      * No Job yet and a valid spec: the ConfigMap, RBAC and preflight Job, then (preflight passed or skipped) the training
-     * Job. A Job that exists: RBAC, and spec.suspend mirrored. Returns what was seen with the Job as it now is and the
+     * Job. A Job that exists: RBAC, and its hold ({@link JobHold}). Returns what was seen with the Job as it now is and the
      * preflight verdict the status applies.
      */
     public Observation apply(Observation seen, List<Violation> violations) {
@@ -67,7 +67,7 @@ public class DesiredResources {
         }
         ensureRbac(resource);
         PreflightVerdict passed = seen.preflight() != null && seen.preflight().passed() ? seen.preflight() : null;
-        return seen.withJob(syncSuspend(resource, seen.job())).withPreflight(passed);
+        return seen.withJob(syncHold(resource, seen.job())).withPreflight(passed);
     }
 
     /**
@@ -115,9 +115,13 @@ public class DesiredResources {
         Job created = createIfAbsent(desired);
         if (created != null) {
             metrics.jobCreated();
+            boolean queued = JobHold.queued(resource.getSpec());
             events.record(resource, Type.Normal, StatusReason.JobCreated, "created Job " + desired.getMetadata().getName()
-                    + (Boolean.TRUE.equals(resource.getSpec().suspend) ? " (suspended)" : ""));
-            return created;
+                    + (queued ? " (suspended: Kueue admits it from LocalQueue " + resource.getSpec().queueName + ")"
+                    : Boolean.TRUE.equals(resource.getSpec().suspend) ? " (suspended)" : ""));
+            // Created held with parallelism 0; a server that kept spec.suspend holds it by that alone, and Kueue must
+            // account the workload's real size.
+            return queued ? syncHold(resource, created) : created;
         }
         return client.batch().v1().jobs().inNamespace(desired.getMetadata().getNamespace()).withName(desired.getMetadata().getName()).get();
     }
@@ -167,14 +171,15 @@ public class DesiredResources {
         }
     }
 
-    /** spec.suspend is the one field that may change after the Job exists: mirror it onto the Job. */
-    private Job syncSuspend(FineTuneJob resource, Job job) {
-        boolean want = resource.getSpec() != null && Boolean.TRUE.equals(resource.getSpec().suspend);
-        if (JobFacts.finished(job) || want == JobFacts.suspended(job)) {
+    /** The Job's hold is the one thing that changes after it exists: bring it where the spec and Kueue want it ({@link JobHold}). */
+    private Job syncHold(FineTuneJob resource, Job job) {
+        var patch = JobHold.wanted(resource.getSpec(), job);
+        if (patch.isEmpty()) {
             return job;
         }
-        Job patched = patchSuspend(job, want);
-        if (!want) {
+        Job patched = client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
+                .patch(PatchContext.of(PatchType.JSON_MERGE), patch.get().json());
+        if (patch.get().released()) {
             events.record(resource, Type.Normal, StatusReason.Resumed, "spec.suspend is false: Job " + job.getMetadata().getName() + " resumed");
         }
         return patched;

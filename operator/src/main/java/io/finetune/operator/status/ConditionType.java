@@ -10,6 +10,8 @@ public enum ConditionType {
     Running,
     /** The training Job is suspended (spec.suspend). */
     Suspended,
+    /** Only with spec.queueName: Kueue admitted the Job (False: reason Queued before the first admission, Evicted after one). */
+    Admitted,
     /** The run finished and its artifact is recorded. */
     Succeeded,
     /** The run failed; reason is a {@link StatusReason} whose isFailure() holds. */

@@ -1,5 +1,6 @@
 package io.finetune.operator.status;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStateWaiting;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -20,7 +21,7 @@ import java.util.stream.Collectors;
 /**
  * The phase rules, one method per phase a user sees, each returning its {@link Outcome}. {@link #outcome} tries them in
  * the order that makes the status honest: a recorded end of the Job wins over what pods still show, a pull failure over a
- * suspend, a suspend over anything a pod shows. Pure: reads the observation only.
+ * hold, a hold (the user's suspend, or Kueue's before admission) over anything a pod shows. Pure: reads the observation only.
  */
 final class PhaseRules {
     private PhaseRules() {
@@ -59,10 +60,44 @@ final class PhaseRules {
         if (pull.isPresent()) {
             return pull.get();
         }
+        String queue = o.resource().getSpec() == null ? null : o.resource().getSpec().queueName;
+        boolean userSuspend = o.resource().getSpec() != null && Boolean.TRUE.equals(o.resource().getSpec().suspend);
         if (JobFacts.suspended(job)) {
-            return suspended(o.resource());
+            return queue != null && !userSuspend ? queued(o, queue) : suspended(o.resource());
         }
-        return active(o.pods()).after(Conditions.of(ConditionType.Suspended, false, StatusReason.Resumed, "spec.suspend is false"));
+        Outcome active = active(o.pods()).after(Conditions.of(ConditionType.Suspended, false, StatusReason.Resumed, "spec.suspend is false"));
+        return queue == null ? active : active.after(Conditions.of(ConditionType.Admitted, true, StatusReason.Admitted,
+                "Kueue admitted the Job from LocalQueue " + queue));
+    }
+
+    /**
+     * Queued: Kueue holds the Job (spec.queueName, spec.suspend false), before its first admission or after an eviction
+     * (Kueue suspended the admitted Job again: its pod got SIGTERM and checkpoints; that stop is not a failed attempt).
+     */
+    static Outcome queued(Observation o, String queue) {
+        Condition suspendedFalse = Conditions.of(ConditionType.Suspended, false, StatusReason.Queued,
+                "spec.suspend is false; Kueue holds the Job until it admits it");
+        boolean admittedBefore = !o.pods().isEmpty() || o.resource().getStatus() != null
+                && Conditions.find(o.resource().getStatus().conditions, ConditionType.Admitted)
+                .map(c -> !StatusReason.Queued.name().equals(c.getReason())).orElse(false);
+        if (!admittedBefore) {
+            String msg = "waiting for Kueue to admit the Job from LocalQueue " + queue + " (the Job stays suspended until then)";
+            return Outcome.of(Phase.Queued, StatusReason.Queued, msg, Conditions.of(ConditionType.Admitted, false, StatusReason.Queued, msg),
+                    suspendedFalse, Conditions.of(ConditionType.Running, false, StatusReason.Queued, msg));
+        }
+        Optional<Pod> stopping = runningPod(o.pods());
+        String again = "the Job waits in LocalQueue " + queue + " to be admitted again and resumes from its checkpoint";
+        if (stopping.isPresent()) {
+            String msg = "evicted by Kueue: pod " + stopping.get().getMetadata().getName() + " is stopping (SIGTERM: the trainer"
+                    + " checkpoints its current step); " + again;
+            return Outcome.of(Phase.Queued, StatusReason.Queued, msg, Conditions.of(ConditionType.Admitted, false, StatusReason.Evicted, msg),
+                    suspendedFalse, Conditions.of(ConditionType.Running, true, StatusReason.Preempted, msg));
+        }
+        Optional<Long> steps = PodFacts.lastFinished(o.pods(), "Failed").filter(PodFacts::preempted).flatMap(PodFacts::terminated)
+                .flatMap(t -> TrainerResult.parse(t.getMessage())).map(TrainerResult::steps);
+        String msg = "evicted by Kueue" + steps.map(k -> " after step " + k + " (checkpoint saved)").orElse("") + "; " + again;
+        return Outcome.of(Phase.Queued, StatusReason.Queued, msg, Conditions.of(ConditionType.Admitted, false, StatusReason.Evicted, msg),
+                suspendedFalse, Conditions.of(ConditionType.Running, false, StatusReason.Queued, msg));
     }
 
     /** Failed with the most precise reason the Job's end and its last pod give. */

@@ -21,6 +21,9 @@ public enum StatusReason {
     Pending(Kind.PROGRESS),
     /** No node can take the pod; the message is the scheduler's. */
     Unschedulable(Kind.WAIT),
+    // Phase Queued
+    /** Kueue holds the Job (spec.queueName): before its first admission or after an eviction. */
+    Queued(Kind.PROGRESS),
     // Phase Running
     /** A pod is training (Running=True). */
     Running(Kind.PROGRESS),
@@ -65,6 +68,10 @@ public enum StatusReason {
     /** Preflight: the preflight pod failed without a verdict (message: its log tail). */
     PreflightError(Kind.FAILURE),
     // Reasons of the other conditions
+    /** Admitted=True: Kueue unsuspended the Job (it may inject node selectors). */
+    Admitted(Kind.CONDITION),
+    /** Admitted=False after an admission: Kueue suspended the Job again (its pod checkpoints on SIGTERM). */
+    Evicted(Kind.CONDITION),
     /** Valid=True. */
     Valid(Kind.CONDITION),
     /** Scheduled=True: the pod is bound to a node. */

@@ -260,4 +260,37 @@ class StatusDeriverTest {
         Conditions.find(s.conditions, ConditionType.Running).orElseThrow().setReason("SomethingOld");
         assertThat(StatusDeriver.recordedReason(s)).isEqualTo(StatusReason.Running);
     }
+
+    @Test
+    void aJobKueueHoldsIsQueuedNamingTheQueueThenAdmittedOnceUnsuspended() throws Exception {
+        FineTuneJob ftj = Observed.lora("a", "queueName: gpus\n");
+        Job job = Observed.job(ftj);
+        assertThat(job.getSpec().getSuspend()).as("created held").isTrue();
+        Derived d = derive(ftj, job);
+        assertThat(d.phase()).isEqualTo(Phase.Queued);
+        assertThat(d.reason()).isEqualTo(StatusReason.Queued);
+        assertThat(d.message()).isEqualTo("waiting for Kueue to admit the Job from LocalQueue gpus (the Job stays suspended until then)");
+        assertThat(condition(d, ConditionType.Admitted)).isEqualTo("False Queued");
+        assertThat(condition(d, ConditionType.Reconciling)).isEqualTo("True Queued");
+
+        job.getSpec().setSuspend(false);
+        job.getSpec().setParallelism(1);
+        Derived admitted = derive(ftj, job, Observed.running(job, "a-trainer-0"));
+        assertThat(admitted.phase()).isEqualTo(Phase.Running);
+        assertThat(condition(admitted, ConditionType.Admitted)).isEqualTo("True Admitted");
+    }
+
+    @Test
+    void anEvictedJobIsQueuedAgainAfterItsCheckpoint() throws Exception {
+        FineTuneJob ftj = Observed.lora("a", "queueName: gpus\n");
+        Job job = Observed.job(ftj);
+        Derived d = derive(ftj, job, Observed.terminated(job, "a-trainer-0", "Failed", 75, "Error", Observed.PREEMPTED));
+        assertThat(d.phase()).isEqualTo(Phase.Queued);
+        assertThat(d.message()).isEqualTo("evicted by Kueue after step 7 (checkpoint saved); the Job waits in LocalQueue gpus"
+                + " to be admitted again and resumes from its checkpoint");
+        assertThat(condition(d, ConditionType.Admitted)).isEqualTo("False Evicted");
+
+        FineTuneJob suspended = Observed.lora("b", "queueName: gpus\nsuspend: true\n");
+        assertThat(derive(suspended, Observed.job(suspended)).phase()).as("the user's suspend wins").isEqualTo(Phase.Suspended);
+    }
 }
