@@ -95,7 +95,12 @@ final class PhaseRules {
         }
         Optional<Long> steps = PodFacts.lastFinished(o.pods(), "Failed").filter(PodFacts::preempted).flatMap(PodFacts::terminated)
                 .flatMap(t -> TrainerResult.parse(t.getMessage())).map(TrainerResult::steps);
-        String msg = "evicted by Kueue" + steps.map(k -> " after step " + k + " (checkpoint saved)").orElse("") + "; " + again;
+        // The pod's own report when it is still there; a Job controller may have removed the pod already: then the
+        // trainer's last progress says where it stopped.
+        var progress = o.resource().getStatus() == null ? null : o.resource().getStatus().progress;
+        String at = steps.map(k -> " after step " + k + " (checkpoint saved)")
+                .orElse(progress != null && progress.summary != null ? " at step " + progress.summary : "");
+        String msg = "evicted by Kueue" + at + "; " + again;
         return Outcome.of(Phase.Queued, StatusReason.Queued, msg, Conditions.of(ConditionType.Admitted, false, StatusReason.Evicted, msg),
                 suspendedFalse, Conditions.of(ConditionType.Running, false, StatusReason.Queued, msg));
     }

@@ -290,6 +290,13 @@ class StatusDeriverTest {
                 + " to be admitted again and resumes from its checkpoint");
         assertThat(condition(d, ConditionType.Admitted)).isEqualTo("False Evicted");
 
+        // The Job controller already removed the pod: the last progress says where it stopped.
+        ftj.setStatus(d.status());
+        ftj.getStatus().progress = new io.finetune.api.v1alpha1.Progress();
+        ftj.getStatus().progress.summary = "7/20";
+        assertThat(derive(ftj, job).message()).isEqualTo("evicted by Kueue at step 7/20; the Job waits in LocalQueue gpus"
+                + " to be admitted again and resumes from its checkpoint");
+
         FineTuneJob suspended = Observed.lora("b", "queueName: gpus\nsuspend: true\n");
         assertThat(derive(suspended, Observed.job(suspended)).phase()).as("the user's suspend wins").isEqualTo(Phase.Suspended);
     }
