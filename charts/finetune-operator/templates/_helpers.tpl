@@ -33,19 +33,22 @@ Mirrors the @RBACRule annotations on io.finetune.operator.FineTuneJobReconciler;
 the trainer only as secretKeyRef env vars, which the kubelet resolves.
 */}}
 {{- define "finetune-operator.rules" -}}
-# FineTuneJobs: watch them and write their status. No create/delete: users own their jobs.
+# The rules FineTuneJobController declares (@RBACRule), exactly: ChartMatchesOperatorRbacTest compares both ways.
+# FineTuneJobs: the operator lists and watches them and patches their status. No create/update/delete: users own their jobs.
+# get on the status: the per-job Role grants get/patch on it, and a client may grant only what it holds.
 - apiGroups: ["finetune.io"]
   resources: ["finetunejobs"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch"]
 - apiGroups: ["finetune.io"]
   resources: ["finetunejobs/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["get", "patch"]
 # Owned objects carry ownerReferences with blockOwnerDeletion, which the OwnerReferencesPermissionEnforcement admission
 # plugin only allows to a client that may update the owner's finalizers.
 - apiGroups: ["finetune.io"]
   resources: ["finetunejobs/finalizers"]
   verbs: ["update"]
-# The training Job: created once, never updated (pod templates are immutable); patched only for spec.suspend.
+# The training Job: created once, never updated (pod templates are immutable); patched only for its hold (suspend,
+# parallelism) and its attempt ledger.
 # No delete: garbage collection removes it with its FineTuneJob.
 - apiGroups: ["batch"]
   resources: ["jobs"]
@@ -72,8 +75,8 @@ the trainer only as secretKeyRef env vars, which the kubelet resolves.
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["roles", "rolebindings"]
   verbs: ["get", "create"]
-# Events for each phase transition (kubectl describe ftj); patch lets repeated events be aggregated.
+# Events for each phase transition (kubectl describe ftj): created, never patched.
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end -}}

@@ -13,8 +13,8 @@ final class RbacRules {
      * they live in the release namespace only.
      */
     static final Map<String, Set<String>> OPERATOR = Map.ofEntries(
-            Map.entry("finetune.io/finetunejobs", Set.of("get", "list", "watch", "patch", "update")),
-            Map.entry("finetune.io/finetunejobs/status", Set.of("get", "patch", "update")),
+            Map.entry("finetune.io/finetunejobs", Set.of("get", "list", "watch")),
+            Map.entry("finetune.io/finetunejobs/status", Set.of("get", "patch")),
             Map.entry("finetune.io/finetunejobs/finalizers", Set.of("update")),
             Map.entry("batch/jobs", Set.of("get", "list", "watch", "create", "patch")),
             Map.entry("/pods", Set.of("get", "list", "watch")),
@@ -22,7 +22,7 @@ final class RbacRules {
             Map.entry("/serviceaccounts", Set.of("get", "create")),
             Map.entry("rbac.authorization.k8s.io/roles", Set.of("get", "create")),
             Map.entry("rbac.authorization.k8s.io/rolebindings", Set.of("get", "create")),
-            Map.entry("/events", Set.of("create", "patch")),
+            Map.entry("/events", Set.of("create")),
             // preflight: the nvidia.com/gpu.memory label of the nodes a job may use (refused, and noted, in a namespaced install)
             Map.entry("/nodes", Set.of("list")));
 

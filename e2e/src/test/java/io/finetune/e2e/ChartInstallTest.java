@@ -201,6 +201,12 @@ class ChartInstallTest {
         }
         op.denied("create", "finetune.io", "finetunejobs", "", NS);
         op.denied("delete", "finetune.io", "finetunejobs", "", NS);
+        // Nor what the code does not use (the chart grants exactly FineTuneJobController's @RBACRule): the FineTuneJob
+        // itself is never written, its status only patched, events only created.
+        op.denied("update", "finetune.io", "finetunejobs", "", NS);
+        op.denied("patch", "finetune.io", "finetunejobs", "", NS);
+        op.denied("update", "finetune.io", "finetunejobs", "status", NS);
+        op.denied("patch", "", "events", "", NS);
         op.denied("delete", "batch", "jobs", "", NS);
         op.denied("create", "", "pods", "", NS);
         op.denied("update", "coordination.k8s.io", "leases", "", NS);

@@ -71,6 +71,11 @@ class PreemptionEndToEndTest {
     }
 
     static FineTuneJob submit(String name, String dataset) {
+        return submit(name, dataset, "");
+    }
+
+    /** The job with {@code extraSpec} (YAML lines of spec, e.g. {@code queueName: q}) added. */
+    static FineTuneJob submit(String name, String dataset, String extraSpec) {
         String yaml = """
                 apiVersion: finetune.io/v1alpha1
                 kind: FineTuneJob
@@ -96,7 +101,8 @@ class PreemptionEndToEndTest {
                   preflight: Skip   # PreflightEndToEndTest covers the preflight
                   output:
                     destination: file://%s
-                """.formatted(name, NS, work.resolve("model"), work.resolve(dataset), STEPS, work.resolve("out").resolve(name));
+                """.formatted(name, NS, work.resolve("model"), work.resolve(dataset), STEPS, work.resolve("out").resolve(name))
+                + extraSpec.indent(2);
         FineTuneJob job = kube.client().resources(FineTuneJob.class)
                 .load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).item();
         return kube.client().resources(FineTuneJob.class).inNamespace(NS).resource(job).create();
@@ -230,7 +236,7 @@ class PreemptionEndToEndTest {
             GitOpsHealth.Argo h = GitOpsHealth.argo(e.getValue());
             System.out.println("  " + e.getKey() + " -> " + h);
             String want = switch (e.getKey()) {
-                case Pending, Running -> "Progressing";
+                case Pending, Queued, Running -> "Progressing";
                 case Succeeded -> "Healthy";
                 case Failed -> "Degraded";
                 case Suspended -> "Suspended";

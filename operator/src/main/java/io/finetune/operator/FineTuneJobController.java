@@ -1,9 +1,9 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.finetune.operator.shared.Names;
-import io.finetune.operator.shared.OperatorSettings;
-import io.finetune.operator.shared.OperatorMetrics;
+import io.finetune.operator.naming.Names;
+import io.finetune.operator.settings.OperatorSettings;
+import io.finetune.operator.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.finetune.api.Violation;
@@ -43,11 +43,21 @@ import java.util.stream.Collectors;
  * the next. Status is written by {@link StatusRecorder} (a patch that leaves the trainer's progress alone), so JOSDK is
  * told not to update anything.
  *
- * <p>The operator's RBAC is generated from this class (target/kubernetes/kubernetes.yml). QOSDK adds the rules for
- * finetunejobs (+ /status) itself; each rule below says why the operator needs it. No rule reads Secrets: credentials
+ * <p>The operator's RBAC is declared here and nowhere else: the chart grants exactly these rules
+ * (charts' ChartMatchesOperatorRbacTest compares both ways with target/kubernetes/kubernetes.yml, generated from them).
+ * QOSDK also emits its fixed default rule for the primary resource (all verbs on finetunejobs, /status, /finalizers),
+ * which it offers no way to narrow; the rules below are what the code uses, and each says why. No rule reads Secrets: credentials
  * reach the trainer only as secretKeyRef env, resolved by the kubelet.
  */
 @ControllerConfiguration(name = FineTuneJobController.NAME)
+// FineTuneJobs: the informer lists and watches them; nothing creates, updates or deletes one (users own their jobs).
+@RBACRule(apiGroups = FineTuneJob.GROUP, resources = "finetunejobs", verbs = {"get", "list", "watch"})
+// Status: StatusWriter patches it. get because the per-job Role grants get/patch on it, and Kubernetes lets a client grant
+// only what it holds itself (no escalate verb needed).
+@RBACRule(apiGroups = FineTuneJob.GROUP, resources = "finetunejobs/status", verbs = {"get", "patch"})
+// Owned objects carry ownerReferences with blockOwnerDeletion, which the OwnerReferencesPermissionEnforcement admission
+// plugin allows only to a client that may update the owner's finalizers.
+@RBACRule(apiGroups = FineTuneJob.GROUP, resources = "finetunejobs/finalizers", verbs = {"update"})
 // Jobs: create the training Job, watch it for status, patch spec.suspend (suspend/resume, image-pull failures).
 @RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch"})
 // Pods: read-only, for scheduling failures, container states and the trainer's termination message.
@@ -61,7 +71,7 @@ import java.util.stream.Collectors;
 // Per-job Role (get/patch on its own finetunejobs/status) + RoleBinding. Granting it needs no escalate/bind verbs: the
 // operator itself holds get/patch on finetunejobs/status.
 @RBACRule(apiGroups = "rbac.authorization.k8s.io", resources = {"roles", "rolebindings"}, verbs = {"get", "create"})
-// Events for each transition (kubectl describe ftj).
+// Events for each transition (kubectl describe ftj): each is created, never patched or aggregated.
 @RBACRule(apiGroups = "", resources = "events", verbs = {"create"})
 // Leader election (HA): the Lease that picks the active replica (fabric8's LeaderElector renews it with PATCH).
 @RBACRule(apiGroups = "coordination.k8s.io", resources = "leases", verbs = {"get", "create", "update", "patch"})

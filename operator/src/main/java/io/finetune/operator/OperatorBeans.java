@@ -1,7 +1,7 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.finetune.operator.shared.OperatorMetrics;
+import io.finetune.operator.metrics.OperatorMetrics;
 import io.finetune.operator.desired.DesiredResources;
 import io.finetune.operator.observe.Observer;
 import io.finetune.operator.status.EventRecorder;

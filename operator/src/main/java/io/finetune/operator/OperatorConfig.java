@@ -1,7 +1,7 @@
 package io.finetune.operator;
 
 import io.smallrye.config.ConfigMapping;
-import io.finetune.operator.shared.OperatorSettings;
+import io.finetune.operator.settings.OperatorSettings;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
 import java.util.Optional;

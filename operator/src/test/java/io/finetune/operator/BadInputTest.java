@@ -1,8 +1,8 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.finetune.operator.shared.Names;
-import io.finetune.operator.shared.OperatorSettings;
+import io.finetune.operator.naming.Names;
+import io.finetune.operator.settings.OperatorSettings;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.api.v1alpha1.Phase;

@@ -1,8 +1,8 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.api.model.Event;
-import io.finetune.operator.shared.OperatorSettings;
-import io.finetune.operator.shared.OperatorMetrics;
+import io.finetune.operator.settings.OperatorSettings;
+import io.finetune.operator.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;

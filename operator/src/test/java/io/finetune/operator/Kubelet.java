@@ -1,7 +1,7 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
-import io.finetune.operator.shared.Names;
+import io.finetune.operator.naming.Names;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;

@@ -1,7 +1,7 @@
 package io.finetune.operator;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.finetune.operator.shared.OperatorSettings;
+import io.finetune.operator.settings.OperatorSettings;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -146,7 +146,7 @@ class PreemptionTest extends ControllerTestBase {
         var stopping = io.finetune.operator.status.StatusDeriver.derive(io.finetune.operator.observe.Observation.of(
                 ftj, job, java.util.List.of(pod)), java.util.List.of(), t0);
         assertThat(stopping.phase()).isEqualTo(Phase.Running);
-        assertThat(stopping.reason()).isEqualTo("Preempted");
+        assertThat(stopping.reason().name()).isEqualTo("Preempted");
         assertThat(stopping.message()).contains("evicted-trainer-x1 is being deleted").contains("checkpoints its current step");
 
         // The kubelet removed it before its final state was observed (common on a real node): still a preemption.

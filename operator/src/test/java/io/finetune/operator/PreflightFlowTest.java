@@ -1,7 +1,7 @@
 package io.finetune.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import io.finetune.operator.shared.Names;
+import io.finetune.operator.naming.Names;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;

@@ -1,7 +1,7 @@
 package io.finetune.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import io.finetune.operator.shared.OperatorSettings;
+import io.finetune.operator.settings.OperatorSettings;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;

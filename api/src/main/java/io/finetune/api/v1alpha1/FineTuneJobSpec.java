@@ -55,10 +55,10 @@ public class FineTuneJobSpec {
     public String image;
 
     @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)
-    @JsonPropertyDescription("Kueue LocalQueue to submit the training Job to (sets the label kueue.x-k8s.io/queue-name). Default: none.")
+    @JsonPropertyDescription("Kueue LocalQueue to submit the training Job to (sets the label kueue.x-k8s.io/queue-name). The Job is created suspended and only Kueue unsuspends it (phase Queued until then, and again after an eviction, which checkpoints). Default: none.")
     public String queueName;
 
-    @JsonPropertyDescription("When true the training Job is suspended (no pods run); set back to false to resume. Default: false.")
+    @JsonPropertyDescription("When true the training Job is suspended (no pods run); set back to false to resume. With spec.queueName, false hands the Job back to Kueue: it runs once Kueue admits it. Default: false.")
     public Boolean suspend = false;
 
     @ValidationRule(value = "self == oldSelf", message = IMMUTABLE)

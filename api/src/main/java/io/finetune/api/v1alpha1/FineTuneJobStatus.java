@@ -12,7 +12,7 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class FineTuneJobStatus {
-    @JsonPropertyDescription("Pending, Running, Succeeded, Failed or Suspended.")
+    @JsonPropertyDescription("Pending, Queued (waiting for Kueue to admit the Job: spec.queueName), Running, Succeeded, Failed or Suspended.")
     public Phase phase;
 
     @JsonPropertyDescription("The metadata.generation this status was computed from.")

@@ -12,17 +12,16 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Phase;
-import io.finetune.operator.shared.Names;
-import io.finetune.operator.shared.OperatorMetrics;
-import io.finetune.operator.shared.OperatorSettings;
+import io.finetune.operator.naming.Names;
+import io.finetune.operator.metrics.OperatorMetrics;
+import io.finetune.operator.settings.OperatorSettings;
+import io.finetune.operator.observe.JobFacts;
 import io.finetune.operator.observe.Observation;
 import io.finetune.operator.observe.PreflightVerdict;
 import io.finetune.operator.status.AttemptLedger;
-import io.finetune.operator.status.ConditionType;
 import io.finetune.operator.status.EventRecorder;
 import io.finetune.operator.status.EventRecorder.Type;
-import io.finetune.operator.status.FailureReason;
-import io.finetune.operator.status.StatusDeriver;
+import io.finetune.operator.status.StatusReason;
 import io.finetune.operator.status.StatusDeriver.Derived;
 import java.net.HttpURLConnection;
 import java.time.Clock;
@@ -33,7 +32,7 @@ import java.util.Objects;
 /**
  * The act step: brings the cluster to the desired objects of a FineTuneJob. Everything is created if absent and never
  * updated (ConfigMap aside), so a pass that dies halfway is finished by the next one; the only later writes to the Job are
- * spec.suspend and the attempt ledger with its backoffLimit.
+ * its hold ({@link JobHold}) and the attempt ledger with its backoffLimit.
  */
 public class DesiredResources {
     private final KubernetesClient client;
@@ -53,7 +52,7 @@ public class DesiredResources {
 
     /**
      * No Job yet and a valid spec: the ConfigMap, RBAC and preflight Job, then (preflight passed or skipped) the training
-     * Job. A Job that exists: RBAC, and spec.suspend mirrored. Returns what was seen with the Job as it now is and the
+     * Job. A Job that exists: RBAC, and its hold ({@link JobHold}). Returns what was seen with the Job as it now is and the
      * preflight verdict the status applies.
      */
     public Observation apply(Observation seen, List<Violation> violations) {
@@ -68,7 +67,7 @@ public class DesiredResources {
         }
         ensureRbac(resource);
         PreflightVerdict passed = seen.preflight() != null && seen.preflight().passed() ? seen.preflight() : null;
-        return seen.withJob(syncSuspend(resource, seen.job())).withPreflight(passed);
+        return seen.withJob(syncHold(resource, seen.job())).withPreflight(passed);
     }
 
     /**
@@ -89,7 +88,7 @@ public class DesiredResources {
         // A server that kept spec.podFailurePolicy (1.26+) already ignores exit code 75: raising the limit too would hand out
         // extra failures.
         boolean serverIgnoresPreemption = job.getSpec().getPodFailurePolicy() != null;
-        Integer limit = resource.getSpec() == null || finished(job) || serverIgnoresPreemption ? job.getSpec().getBackoffLimit()
+        Integer limit = resource.getSpec() == null || JobFacts.finished(job) || serverIgnoresPreemption ? job.getSpec().getBackoffLimit()
                 : TrainingJob.backoffLimit(resource.getSpec()) + preemptions;
         if (after.equals(before) && Objects.equals(limit, job.getSpec().getBackoffLimit())) {
             return seen;
@@ -104,7 +103,7 @@ public class DesiredResources {
 
     /** A pod whose image cannot be pulled would hold its GPU while the kubelet retries forever: suspending the Job deletes it. */
     public void stopFailedPull(Observation seen, Derived derived) {
-        if (derived.phase() == Phase.Failed && FailureReason.ImagePullBackOff.name().equals(derived.reason()) && seen.job() != null) {
+        if (derived.phase() == Phase.Failed && derived.reason() == StatusReason.ImagePullBackOff && seen.job() != null) {
             patchSuspend(seen.job(), true);
         }
     }
@@ -116,9 +115,13 @@ public class DesiredResources {
         Job created = createIfAbsent(desired);
         if (created != null) {
             metrics.jobCreated();
-            events.record(resource, Type.Normal, "JobCreated", "created Job " + desired.getMetadata().getName()
-                    + (Boolean.TRUE.equals(resource.getSpec().suspend) ? " (suspended)" : ""));
-            return created;
+            boolean queued = JobHold.queued(resource.getSpec());
+            events.record(resource, Type.Normal, StatusReason.JobCreated, "created Job " + desired.getMetadata().getName()
+                    + (queued ? " (suspended: Kueue admits it from LocalQueue " + resource.getSpec().queueName + ")"
+                    : Boolean.TRUE.equals(resource.getSpec().suspend) ? " (suspended)" : ""));
+            // Created held with parallelism 0; a server that kept spec.suspend holds it by that alone, and Kueue must
+            // account the workload's real size.
+            return queued ? syncHold(resource, created) : created;
         }
         return client.batch().v1().jobs().inNamespace(desired.getMetadata().getNamespace()).withName(desired.getMetadata().getName()).get();
     }
@@ -136,7 +139,7 @@ public class DesiredResources {
             v = PreflightVerdict.started(Names.preflight(resource));
         }
         if (v.passed()) {
-            events.record(resource, Type.Normal, ConditionType.PreflightPassed.name(), v.message());
+            events.record(resource, Type.Normal, StatusReason.PreflightPassed, v.message());
         }
         return v;
     }
@@ -168,15 +171,16 @@ public class DesiredResources {
         }
     }
 
-    /** spec.suspend is the one field that may change after the Job exists: mirror it onto the Job. */
-    private Job syncSuspend(FineTuneJob resource, Job job) {
-        boolean want = resource.getSpec() != null && Boolean.TRUE.equals(resource.getSpec().suspend);
-        if (finished(job) || want == StatusDeriver.isSuspended(job)) {
+    /** The Job's hold is the one thing that changes after it exists: bring it where the spec and Kueue want it ({@link JobHold}). */
+    private Job syncHold(FineTuneJob resource, Job job) {
+        var patch = JobHold.wanted(resource.getSpec(), job);
+        if (patch.isEmpty()) {
             return job;
         }
-        Job patched = patchSuspend(job, want);
-        if (!want) {
-            events.record(resource, Type.Normal, "Resumed", "spec.suspend is false: Job " + job.getMetadata().getName() + " resumed");
+        Job patched = client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
+                .patch(PatchContext.of(PatchType.JSON_MERGE), patch.get().json());
+        if (patch.get().released()) {
+            events.record(resource, Type.Normal, StatusReason.Resumed, "spec.suspend is false: Job " + job.getMetadata().getName() + " resumed");
         }
         return patched;
     }
@@ -185,10 +189,5 @@ public class DesiredResources {
         return client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + ",\"parallelism\":"
                         + (suspend ? 0 : 1) + "}}");
-    }
-
-    private static boolean finished(Job job) {
-        return job.getStatus() != null && job.getStatus().getConditions() != null && job.getStatus().getConditions()
-                .stream().anyMatch(c -> ("Complete".equals(c.getType()) || "Failed".equals(c.getType())) && "True".equals(c.getStatus()));
     }
 }

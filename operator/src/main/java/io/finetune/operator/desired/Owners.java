@@ -5,7 +5,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.operator.shared.Names;
+import io.finetune.operator.naming.Names;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

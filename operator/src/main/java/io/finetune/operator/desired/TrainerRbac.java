@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.operator.shared.Names;
+import io.finetune.operator.naming.Names;
 
 /**
  * The trainer pod's identity: a ServiceAccount per job whose Role allows only get/patch on the status of its own

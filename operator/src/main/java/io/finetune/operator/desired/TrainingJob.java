@@ -26,8 +26,8 @@ import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.api.v1alpha1.ResourcesSpec;
-import io.finetune.operator.shared.Names;
-import io.finetune.operator.shared.OperatorSettings;
+import io.finetune.operator.naming.Names;
+import io.finetune.operator.settings.OperatorSettings;
 import io.finetune.operator.desired.StorageLocations.Location;
 import io.finetune.operator.observe.SpecChange;
 import java.math.BigDecimal;
@@ -40,7 +40,8 @@ import java.util.TreeMap;
 
 /**
  * The batch/v1 Job that runs the trainer (docs/contracts.md, {@link TrainerContract}). Created once and never updated (a Job's pod template is
- * immutable); only {@code spec.suspend} is patched later. The pod passes the Pod Security "restricted" profile.
+ * immutable); only its hold is patched later ({@link JobHold}: spec.suspend, parallelism). With a queue it is created
+ * held: Kueue admits it. The pod passes the Pod Security "restricted" profile.
  */
 public final class TrainingJob {
     /**
@@ -69,13 +70,13 @@ public final class TrainingJob {
                 .addToAnnotations(SpecChange.ANNOTATION, SpecChange.hash(spec))
                 .endMetadata()
                 .withNewSpec()
-                .withParallelism(Boolean.TRUE.equals(spec.suspend) ? 0 : 1)
+                .withParallelism(JobHold.heldAtCreation(spec) ? 0 : 1)
                 .withCompletions(1)
                 .withBackoffLimit(backoffLimit(spec))
                 .withPodFailurePolicy(preemptionIsNotAFailure())
                 .withActiveDeadlineSeconds(spec.activeDeadlineSeconds)
                 .withTtlSecondsAfterFinished(spec.ttlSecondsAfterFinished)
-                .withSuspend(Boolean.TRUE.equals(spec.suspend))
+                .withSuspend(JobHold.heldAtCreation(spec))
                 .withNewTemplate()
                 .withNewMetadata().withLabels(labels).endMetadata()
                 .withSpec(podSpec(job, settings))

@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.finetune.api.TrainerContract.Paths;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.operator.shared.Names;
+import io.finetune.operator.naming.Names;
 import java.util.List;
 import java.util.Optional;
 

@@ -7,7 +7,7 @@ import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.finetune.api.TrainerResult;
-import io.finetune.operator.shared.Names;
+import io.finetune.operator.naming.Names;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;

@@ -3,6 +3,7 @@ package io.finetune.operator.observe;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import io.finetune.api.PreflightResult;
 import io.finetune.api.v1alpha1.PreflightStatus;
 import java.util.List;
@@ -42,13 +43,11 @@ public record PreflightVerdict(boolean passed, PreflightResult.Reason failure, S
                     + term.get().getExitCode() + " without a verdict"
                     + (tail.isEmpty() ? "" : ": " + tail.substring(Math.max(0, tail.length() - 400))), null);
         }
-        boolean jobFailed = job.getStatus() != null && job.getStatus().getConditions() != null && job.getStatus().getConditions()
-                .stream().anyMatch(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()));
-        if (jobFailed) {
+        Optional<JobCondition> failed = JobFacts.failed(job);
+        if (failed.isPresent()) {
+            JobCondition c = failed.get();
             return new PreflightVerdict(false, PreflightResult.Reason.PreflightError, "preflight Job " + job.getMetadata().getName()
-                    + " failed" + job.getStatus().getConditions().stream().filter(c -> "Failed".equals(c.getType()))
-                    .map(c -> ": " + c.getReason() + " " + (c.getMessage() == null ? "" : c.getMessage())).findFirst().orElse(""),
-                    null);
+                    + " failed: " + c.getReason() + " " + (c.getMessage() == null ? "" : c.getMessage()), null);
         }
         return new PreflightVerdict(false, null, "preflight Job " + job.getMetadata().getName() + " is checking the dataset, "
                 + "targetModules, the memory plan and storage", null);

@@ -14,9 +14,9 @@ public final class Conditions {
     private Conditions() {
     }
 
-    public static Condition of(ConditionType type, boolean status, String reason, String message) {
+    public static Condition of(ConditionType type, boolean status, StatusReason reason, String message) {
         return new ConditionBuilder().withType(type.name()).withStatus(status ? "True" : "False")
-                .withReason(reason).withMessage(message).build();
+                .withReason(reason.name()).withMessage(message).build();
     }
 
     /** previous with each desired condition applied; lastTransitionTime = now only where the status flipped or is new. */

@@ -5,7 +5,7 @@ import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.operator.shared.Names;
+import io.finetune.operator.naming.Names;
 import org.jboss.logging.Logger;
 import java.time.Clock;
 import java.util.UUID;
@@ -26,7 +26,7 @@ public class EventRecorder {
         this.clock = clock;
     }
 
-    public void record(FineTuneJob job, Type type, String reason, String message) {
+    public void record(FineTuneJob job, Type type, StatusReason reason, String message) {
         String now = clock.instant().toString();
         String text = message == null ? "" : message.length() <= MAX_MESSAGE ? message : message.substring(0, MAX_MESSAGE) + "...";
         try {
@@ -41,7 +41,7 @@ public class EventRecorder {
                             .withUid(job.getMetadata().getUid()).withResourceVersion(job.getMetadata().getResourceVersion())
                             .build())
                     .withType(type.name())
-                    .withReason(reason)
+                    .withReason(reason.name())
                     .withMessage(text)
                     .withFirstTimestamp(now)
                     .withLastTimestamp(now)

@@ -11,9 +11,6 @@ import java.util.Optional;
  * before training, not from status.artifact.servableBy hours later.
  */
 public final class ServingAdvice {
-    /** Reason of a False ServingCompatible condition (also the Warning event's reason). */
-    public static final String NOT_SERVABLE_BY_VLLM = "NotServableByVllm";
-
     private ServingAdvice() {
     }
 
@@ -24,11 +21,11 @@ public final class ServingAdvice {
         }
         Serving.Verdict v = Serving.forSpec(job.getSpec());
         if (v.vllmProblem() != null) {
-            return Optional.of(Conditions.of(ConditionType.ServingCompatible, false, NOT_SERVABLE_BY_VLLM,
+            return Optional.of(Conditions.of(ConditionType.ServingCompatible, false, StatusReason.NotServableByVllm,
                     v.vllmProblem() + ". Servable by: " + String.join(", ", v.servableBy())));
         }
         String servers = String.join(", ", v.servableBy());
-        return Optional.of(Conditions.of(ConditionType.ServingCompatible, true, "Servable",
+        return Optional.of(Conditions.of(ConditionType.ServingCompatible, true, StatusReason.Servable,
                 "the output will load in " + servers + (v.note() == null ? "" : " (" + v.note() + ")")));
     }
 }

@@ -11,7 +11,7 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
-import io.finetune.operator.shared.OperatorSettings;
+import io.finetune.operator.settings.OperatorSettings;
 import io.finetune.operator.observe.SpecChange;
 import org.junit.jupiter.api.Test;
 import java.util.List;

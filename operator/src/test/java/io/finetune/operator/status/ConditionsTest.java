@@ -10,11 +10,11 @@ import org.junit.jupiter.api.Test;
 class ConditionsTest {
     @Test
     void transitionTimeMovesOnlyWhenStatusFlips() {
-        List<Condition> t0 = Conditions.merge(null, List.of(Conditions.of(ConditionType.Running, false, "Pending", "waiting")),
+        List<Condition> t0 = Conditions.merge(null, List.of(Conditions.of(ConditionType.Running, false, StatusReason.Pending, "waiting")),
                 "2026-01-01T00:00:00Z", 1L);
-        List<Condition> sameStatus = Conditions.merge(t0, List.of(Conditions.of(ConditionType.Running, false, "Suspended", "paused")),
+        List<Condition> sameStatus = Conditions.merge(t0, List.of(Conditions.of(ConditionType.Running, false, StatusReason.Suspended, "paused")),
                 "2026-01-01T00:05:00Z", 2L);
-        List<Condition> flipped = Conditions.merge(sameStatus, List.of(Conditions.of(ConditionType.Running, true, "Running", "go")),
+        List<Condition> flipped = Conditions.merge(sameStatus, List.of(Conditions.of(ConditionType.Running, true, StatusReason.Running, "go")),
                 "2026-01-01T00:09:00Z", 2L);
 
         assertThat(sameStatus.get(0).getLastTransitionTime()).isEqualTo("2026-01-01T00:00:00Z");
@@ -25,9 +25,9 @@ class ConditionsTest {
 
     @Test
     void unmentionedConditionsStay() {
-        List<Condition> before = Conditions.merge(null, List.of(Conditions.of(ConditionType.Valid, true, "Valid", "ok")),
+        List<Condition> before = Conditions.merge(null, List.of(Conditions.of(ConditionType.Valid, true, StatusReason.Valid, "ok")),
                 "2026-01-01T00:00:00Z", 1L);
-        List<Condition> after = Conditions.merge(before, List.of(Conditions.of(ConditionType.Running, true, "Running", "go")),
+        List<Condition> after = Conditions.merge(before, List.of(Conditions.of(ConditionType.Running, true, StatusReason.Running, "go")),
                 "2026-01-01T00:01:00Z", 1L);
 
         assertThat(after).extracting(Condition::getType).containsExactly("Valid", "Running");

@@ -1,4 +1,4 @@
-package io.finetune.operator.shared;
+package io.finetune.operator.metrics;
 
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Phase;

@@ -1,4 +1,4 @@
-package io.finetune.operator.shared;
+package io.finetune.operator.settings;
 
 import java.util.Optional;
 

@@ -1,4 +1,4 @@
-package io.finetune.operator.shared;
+package io.finetune.operator.naming;
 
 import io.finetune.api.v1alpha1.FineTuneJob;
 
