@@ -75,7 +75,7 @@ public record LaunchEnvironment(int rank, int worldSize, String masterAddress, i
         return new LaunchEnvironment(rank, worldSize, master.trim(), port);
     }
 
-    private static int integer(String name, String text) {
+    static int integer(String name, String text) {
         try {
             return Integer.parseInt(text.trim());
         } catch (NumberFormatException e) {
