@@ -26,6 +26,6 @@ public final class Main {
     }
 
     static int execute(String[] argv) {
-        return TrainerCli.execute(argv);
+        return TrainerCli.execute(Main.class, argv);
     }
 }

@@ -19,8 +19,6 @@ import java.util.Map;
  * composes their exit codes.
  */
 final class Launch {
-    /** The children's main class; a name, not a class literal, since {@code Main} sits above this package. */
-    static final String MAIN_CLASS = "io.finetune.trainer.Main";
     /**
      * How long a rank waits for a collective before it fails. The launcher's bound after a failure is this plus
      * {@link #MARGIN}: long enough for every other rank to notice the broken collective and print its own error.
@@ -40,17 +38,21 @@ final class Launch {
     /**
      * Launches and waits.
      *
+     * @param program        the class whose main the children run (the trainer's {@code Main}, see {@link TrainerCli#program})
      * @param childArguments the trainer command each child runs
      * @return the exit code for this process
      */
-    static int children(NodeTopology topology, LaunchPlan.ThreadBudget budget, List<String> childArguments,
+    static int children(Class<?> program, NodeTopology topology, LaunchPlan.ThreadBudget budget, List<String> childArguments,
                         Map<String, String> env) throws Exception {
+        if (program == null) {
+            throw new IllegalStateException("this command line was started without its program's main class; it cannot launch");
+        }
         if (StopRequest.process().isRequested()) {   // a SIGTERM before the launcher took the signals over
             System.err.println("stopped: " + StopRequest.process().reason() + " before the ranks were started");
             return TrainerResult.PREEMPTED_EXIT_CODE;
         }
         LaunchPlan plan = LaunchPlan.resolve(topology, env, Runtime.getRuntime().availableProcessors(), budget);
-        ChildCommand command = ChildCommand.ofThisJvm(MAIN_CLASS, childArguments);
+        ChildCommand command = ChildCommand.ofThisJvm(program.getName(), childArguments);
         Launcher launcher = new Launcher(Launcher.children(plan, command, env, ProcessHandle.current().pid()),
                 settings(COLLECTIVE_TIMEOUT), System.out, System.err, Path.of("").toAbsolutePath());
         System.out.println(plan.describe());

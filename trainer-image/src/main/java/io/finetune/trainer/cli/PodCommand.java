@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 
 /**
  * {@code pod}: what the operator's training pod runs. The job, storage credentials and reporting target come from the
@@ -22,6 +23,9 @@ import picocli.CommandLine.Command;
     "/metrics, and writes the result to the termination log. Launches one process per rank when PET_NPROC_PER_NODE or",
     "FINETUNE_NPROC is above 1 or PET_NNODES is (the PET_* names are Kubeflow Trainer's torchrun contract)."})
 final class PodCommand implements Callable<Integer> {
+    @ParentCommand
+    TrainerCli cli;
+
     @Override
     public Integer call() throws Exception {
         Map<String, String> env = System.getenv();
@@ -40,6 +44,7 @@ final class PodCommand implements Callable<Integer> {
         if (topology.worldSize() == 1) {
             return PodRunner.command();
         }
-        return Launch.children(topology, LaunchPlan.ThreadBudget.SHARED_BY_CHILDREN, List.of("pod"), env);
+        return Launch.children(cli == null ? null : cli.program, topology, LaunchPlan.ThreadBudget.SHARED_BY_CHILDREN,
+                List.of("pod"), env);
     }
 }

@@ -59,8 +59,8 @@ final class RunCommand implements Callable<Integer> {
         RunSpec spec = RunSpecReader.readFile(manifest);
         Path output = this.output != null ? this.output : TrainingRun.defaultOutput(spec);
         if (nproc > 1) {
-            return Launch.children(NodeTopology.standalone(nproc), LaunchPlan.ThreadBudget.PER_PROCESS_WHEN_SET,
-                    childArguments(output), System.getenv());
+            return Launch.children(cli == null ? null : cli.program, NodeTopology.standalone(nproc),
+                    LaunchPlan.ThreadBudget.PER_PROCESS_WHEN_SET, childArguments(output), System.getenv());
         }
         var result = TrainingRun.local(spec, output, System.out, new TrainingRun.Options(forceNew, true),
                 TrainingRun.AfterTraining.NONE);

@@ -49,8 +49,7 @@ class LaunchOptionsTest {
     }
 
     @Test
-    void theChildrenRunTheTrainersMain() {
-        assertThat(Launch.MAIN_CLASS).isEqualTo(io.finetune.trainer.Main.class.getName());
+    void theBoundAfterAFailureIsTheCollectiveTimeoutAndAMargin() {
         assertThat(Launch.settings(java.time.Duration.ofMinutes(5)).failureGrace()).hasSeconds(330);
     }
 }
