@@ -51,7 +51,7 @@ public final class Launcher {
     private final Path workingDirectory;
     private final List<Process> processes = new ArrayList<>();
     private String stopReason;
-    private long stopDeadline = Long.MAX_VALUE;
+    private Long stopDeadline;   // set by stop(), taken by run()'s loop
     private int stopSignals;
 
     public Launcher(List<Child> children, Settings settings, PrintStream out, PrintStream err, Path workingDirectory) {
@@ -109,28 +109,30 @@ public final class Launcher {
         List<LaunchResult.ChildExit> order = new ArrayList<>();
         try {
             start(exits, forwarders);
-            long killAt = Long.MAX_VALUE;
+            Long killAt = null;     // System.nanoTime() values; null: not armed
             String killWhy = null;
-            long giveUpAt = Long.MAX_VALUE;
+            Long giveUpAt = null;
             LaunchResult.ChildExit firstFailure = null;
             while (order.size() < children.size()) {
                 long now = System.nanoTime();
-                if (now - giveUpAt >= 0) {
+                if (giveUpAt != null && now - giveUpAt >= 0) {
                     recordUnended(order, killed);
                     break;
                 }
-                synchronized (this) {
-                    if (stopDeadline < killAt) {
-                        killAt = stopDeadline;
-                        killWhy = "still running " + seconds(settings.stopWait()) + " after SIGTERM";
-                    }
+                Long stopAt = takeStopDeadline();
+                if (stopAt != null && (killAt == null || stopAt - killAt < 0)) {
+                    killAt = stopAt;
+                    killWhy = "still running " + seconds(settings.stopWait()) + " after SIGTERM";
                 }
-                if (now - killAt >= 0) {
+                if (killAt != null && now - killAt >= 0) {
                     killRunning(killed, killWhy);
-                    killAt = Long.MAX_VALUE;
+                    killAt = null;
                     giveUpAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(KILLED_EXIT_MILLIS);
                 }
-                long wait = Math.min(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS), Math.max(0, killAt - now));
+                long wait = TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS);
+                if (killAt != null) {
+                    wait = Math.min(wait, Math.max(0, killAt - now));
+                }
                 Exited e = exits.poll(wait, TimeUnit.NANOSECONDS);
                 if (e == null) {
                     continue;
@@ -144,7 +146,7 @@ public final class Launcher {
                                 + "; the other ranks get " + seconds(settings.failureGrace()) + " to end, then are killed");
                     }
                     long graceEnd = System.nanoTime() + settings.failureGrace().toNanos();
-                    if (graceEnd < killAt) {
+                    if (giveUpAt == null && (killAt == null || graceEnd - killAt < 0)) {
                         killAt = graceEnd;
                         killWhy = "still running " + seconds(settings.failureGrace()) + " after rank " + exit.rank() + " failed";
                     }
@@ -196,6 +198,13 @@ public final class Launcher {
                 order.add(new LaunchResult.ChildExit(child.rank(), KILLED_CODE));
             }
         }
+    }
+
+    /** The deadline the last {@link #stop} set, once; null when there is none new. */
+    private synchronized Long takeStopDeadline() {
+        Long d = stopDeadline;
+        stopDeadline = null;
+        return d;
     }
 
     /** destroyForcibly every child still running, recording why; then waits (bounded) for them to be gone. */
