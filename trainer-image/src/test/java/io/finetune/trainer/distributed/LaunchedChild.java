@@ -14,6 +14,9 @@ import sun.misc.Signal;
  *   <li>{@code stop}: prints {@code ready}; on SIGTERM prints {@code got SIGTERM} and exits 75, as a rank that checkpoints</li>
  *   <li>{@code deaf}: prints {@code ready}; on SIGTERM prints {@code got SIGTERM} and keeps running</li>
  *   <li>{@code lines N}: prints N long lines on stdout and N on stderr as fast as it can, exits 0</li>
+ *   <li>{@code gloo MILLIS [DEAD]}: joins the Gloo group from the launch variables (collective timeout MILLIS) and prints
+ *       the sum over ranks of {@code rank + 1}; rank DEAD exits 9 instead of joining the all-reduce, so the others' collective
+ *       breaks and each prints an {@code error:} line and exits 2, as trainer ranks do</li>
  * </ul>
  */
 public final class LaunchedChild {
@@ -67,7 +70,26 @@ public final class LaunchedChild {
                 }
                 err.join();
             }
+            case "gloo" -> gloo(rank, java.time.Duration.ofMillis(Long.parseLong(args[1])),
+                    args.length > 2 ? Integer.parseInt(args[2]) : -1);
             default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
+        }
+    }
+
+    private static void gloo(int rank, java.time.Duration timeout, int dead) {
+        try (ProcessGroup group = ProcessGroups.fromEnvironment(System.getenv(), timeout)) {
+            group.barrier();
+            if (rank == dead) {
+                System.err.println("error: rank " + rank + " dies before the all-reduce");
+                System.exit(9);
+            }
+            float[] value = {rank + 1};
+            group.allReduceSum(value);
+            System.out.println("sum=" + value[0] + " at rank " + group.rank() + " of " + group.worldSize());
+        } catch (CollectiveException e) {
+            System.err.println("error: " + e.getMessage());
+            System.err.flush();
+            System.exit(2);
         }
     }
 }
