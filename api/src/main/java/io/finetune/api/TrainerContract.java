@@ -35,7 +35,13 @@ public final class TrainerContract {
         public static final String GPU_MEMORY_BYTES = "FINETUNE_GPU_MEMORY_BYTES";
         /** Preflight pod only, instead of {@link #GPU_MEMORY_BYTES}: why the GPU size is unknown. */
         public static final String GPU_MEMORY_NOTE = "FINETUNE_GPU_MEMORY_NOTE";
-        /** libtorch's thread count: the container's CPU limit rounded up. */
+        /**
+         * Trainer processes in the pod, one per GPU ({@code LOCAL_RANK} = device): the pod command launches that many ranks
+         * when it is above 1. Kubeflow Trainer's {@code PET_NPROC_PER_NODE} means the same and wins when both are set
+         * (they must agree). Unset: one process.
+         */
+        public static final String NPROC = "FINETUNE_NPROC";
+        /** libtorch's thread count: the container's CPU limit rounded up (shared by the pod's processes). */
         public static final String OMP_NUM_THREADS = "OMP_NUM_THREADS";
         public static final String HOME = "HOME";
         public static final String DJL_CACHE_DIR = "DJL_CACHE_DIR";

@@ -1,6 +1,7 @@
 package io.finetune.trainer;
 
 import io.finetune.trainer.cli.TrainerCli;
+import io.finetune.trainer.distributed.LaunchPlan;
 import io.finetune.trainer.runtime.CudaProbe;
 import io.finetune.trainer.runtime.NativeAllocator;
 import io.finetune.trainer.runtime.Threads;
@@ -18,11 +19,13 @@ public final class Main {
         CudaProbe.quietWithoutGpu();   // first: before anything logs
         Threads.configure();
         NativeAllocator.configure();
-        StopRequest.installSignalHandler();   // SIGTERM: checkpoint at the next step boundary, then exit 75
+        // SIGTERM: checkpoint at the next step boundary, then exit 75. The one owner of the signals in a process that trains;
+        // a launcher (run --nproc, pod with several processes) hands them to distributed.LauncherSignals while it runs.
+        StopRequest.installSignalHandler(System.getenv(LaunchPlan.LAUNCHER_PID) != null);
         System.exit(execute(args));
     }
 
     static int execute(String[] argv) {
-        return TrainerCli.execute(argv);
+        return TrainerCli.execute(Main.class, argv);
     }
 }

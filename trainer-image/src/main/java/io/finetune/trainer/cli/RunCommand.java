@@ -1,7 +1,7 @@
 package io.finetune.trainer.cli;
 
-import io.finetune.api.FineTuneJobManifest;
-import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.distributed.LaunchPlan;
+import io.finetune.trainer.distributed.NodeTopology;
 import io.finetune.trainer.failure.UsageException;
 import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.run.TrainingRun;
@@ -9,14 +9,19 @@ import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.RunSpecReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code run <FineTuneJob.yaml> [--output DIR] [--force-new]}: trains the job on this machine; sources and destination may
- * be any storage the trainer reads. Resumes from the latest checkpoint in the output when the same job wrote it.
+ * {@code run <FineTuneJob.yaml> [--output DIR] [--force-new] [--nproc N]}: trains the job on this machine; sources and
+ * destination may be any storage the trainer reads. Resumes from the latest checkpoint in the output when the same job
+ * wrote it. With {@code --nproc N > 1} this process launches N ranks ({@link Launch}), each
+ * {@code run <job> --output <the same directory>}, which train data-parallel on Gloo over 127.0.0.1; rank 0 owns the output.
  */
 @Command(name = "run", description = {"Train the job on this machine.",
     "Resumes from the latest checkpoint in the output when the same job with the same spec wrote it."})
@@ -32,13 +37,33 @@ final class RunCommand implements Callable<Integer> {
             description = "move an output directory holding another run's files aside (never deletes)")
     boolean forceNew;
 
+    @Option(names = "--nproc", paramLabel = "N", defaultValue = "1",
+            description = "train with N data-parallel processes on this machine (Gloo over 127.0.0.1, cores split among them;"
+                    + " default 1: this process trains)")
+    int nproc;
+
+    @ParentCommand
+    TrainerCli cli;
+
     @Override
     public Integer call() throws Exception {
+        if (nproc < 1) {
+            throw new UsageException("run: --nproc " + nproc + " must be at least 1");
+        }
+        if (nproc > 1 && LaunchPlan.startedByLauncher(System.getenv())) {
+            throw new UsageException("run: --nproc " + nproc + " in a process a launcher started (RANK/WORLD_SIZE or "
+                    + LaunchPlan.LAUNCHER_PID + " is set): drop --nproc, the launcher already chose the processes");
+        }
         if (!Files.isRegularFile(manifest)) {
             throw new UsageException("run: manifest " + manifest + " does not exist");
         }
         RunSpec spec = RunSpecReader.readFile(manifest);
         Path output = this.output != null ? this.output : TrainingRun.defaultOutput(spec);
+        if (nproc > 1) {
+            return Launch.children(cli == null ? null : cli.program, NodeTopology.standalone(nproc),
+                    LaunchPlan.ThreadBudget.PER_PROCESS_WHEN_SET, childArguments(output), System.getenv(),
+                    spec.collectiveTimeout());
+        }
         var result = TrainingRun.local(spec, output, System.out, new TrainingRun.Options(forceNew, true),
                 TrainingRun.AfterTraining.NONE);
         var summary = result.summary();
@@ -50,5 +75,22 @@ final class RunCommand implements Callable<Integer> {
         System.out.printf("done: eval loss %.4f -> %.4f, %d steps, %.0f tok/s; output in %s%n", summary.evalLossBefore(),
                 summary.evalLossAfter(), summary.steps(), summary.tokensPerSecond(), output.toAbsolutePath());
         return 0;
+    }
+
+    /**
+     * What each rank runs: this job and the same output for every rank (absolute, so no rank resolves them elsewhere),
+     * {@code --force-new} and {@code --debug} as given here.
+     */
+    List<String> childArguments(Path output) {
+        boolean debug = cli != null && cli.debug;
+        List<String> args = new ArrayList<>(List.of("run", manifest.toAbsolutePath().toString(),
+                "--output", output.toAbsolutePath().toString()));
+        if (forceNew) {
+            args.add("--force-new");
+        }
+        if (debug) {
+            args.add("--debug");
+        }
+        return args;
     }
 }

@@ -47,15 +47,32 @@ public final class TrainerCli implements Callable<Integer> {
 
     private static final String HELP = "show this help and exit";
 
+    /** The class whose main runs this command line: what a launcher's children run (null: this program cannot launch). */
+    final Class<?> program;
+
     TrainerCli() {
+        this(null);
+    }
+
+    private TrainerCli(Class<?> program) {
+        this.program = program;
     }
 
     /** Runs the command line; returns the process exit code. Output goes to System.out and System.err as they are now. */
     public static int execute(String... argv) {
+        return execute(null, argv);
+    }
+
+    /**
+     * As {@link #execute(String...)}, for the program whose main is {@code program}: {@code run --nproc} and a
+     * multi-process {@code pod} start their ranks as that class's main again (the process's own entry point names itself,
+     * so this package does not name it).
+     */
+    public static int execute(Class<?> program, String[] argv) {
         boolean debug = ErrorReport.debugFromEnv(System.getenv()) || Arrays.asList(argv).contains("--debug");
         CommandLine cli = null;
         try {
-            cli = commandLine();
+            cli = commandLine(program);
             cli.setParameterExceptionHandler((e, args) -> usageError(e, debug));
             cli.setExecutionExceptionHandler((e, command, parsed) -> failed(e, command, debug));
             return cli.execute(argv);
@@ -65,7 +82,11 @@ public final class TrainerCli implements Callable<Integer> {
     }
 
     static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new TrainerCli())
+        return commandLine(null);
+    }
+
+    private static CommandLine commandLine(Class<?> program) {
+        CommandLine cli = new CommandLine(new TrainerCli(program))
                 .setOverwrittenOptionsAllowed(true)   // "--seed 1 --seed 2": the last one counts
                 .setExpandAtFiles(false);              // "@notes.txt" is an argument, not a file of arguments
         for (CommandLine command : cli.getSubcommands().values()) {

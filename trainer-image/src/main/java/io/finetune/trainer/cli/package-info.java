@@ -4,8 +4,10 @@
  * each subcommand is one class here, which parses its options and calls into the package that does the work.
  *
  * <ul>
- *   <li>{@code run} ({@link io.finetune.trainer.cli.RunCommand}): trains a FineTuneJob on this machine.</li>
- *   <li>{@code pod} ({@link io.finetune.trainer.cli.PodCommand}): the operator's training pod ({@code pod/}).</li>
+ *   <li>{@code run} ({@link io.finetune.trainer.cli.RunCommand}): trains a FineTuneJob on this machine; with
+ *       {@code --nproc N}, as N data-parallel ranks that {@code Launch} starts ({@code distributed/Launcher}).</li>
+ *   <li>{@code pod} ({@link io.finetune.trainer.cli.PodCommand}): the operator's training pod ({@code pod/}); one rank per
+ *       process when the pod's environment asks for several.</li>
  *   <li>{@code preflight} ({@link io.finetune.trainer.cli.PreflightCommand}): the CPU checks ({@code preflight/}).</li>
  *   <li>{@code plan} ({@link io.finetune.trainer.cli.PlanCommand}): the memory plan per method ({@code plan/}).</li>
  *   <li>{@code quickstart} ({@link io.finetune.trainer.cli.Quickstart}, with its tasks and the stories15M variant).</li>

@@ -37,8 +37,12 @@ final class GlooError extends RuntimeException {
         return peer;
     }
 
-    /** The failure in words, without the rank prefix: {@code all-reduce failed: connection to rank 1 closed (...)}. */
-    String describe(String operation, long timeoutMillis) {
+    /**
+     * The failure in words, without the rank prefix: {@code all-reduce failed: connection to rank 1 closed (...)}. Where
+     * Gloo's message names no address we know but the world has two ranks, the peer can only be the other one.
+     */
+    String describe(String operation, long timeoutMillis, int rank, int worldSize) {
+        int peer = this.peer >= 0 ? this.peer : worldSize == 2 ? 1 - rank : -1;
         String what = switch (kind) {
             case CLOSED -> peer >= 0
                     ? "connection to rank " + peer + " closed (did rank " + peer + " die?)"

@@ -57,7 +57,7 @@ public final class GlooProcessGroup implements ProcessGroup {
             try {
                 handle = GlooNative.connect(rank, size, endpoint.hostname(), endpoint.iface(), millis, store);
             } catch (GlooError e) {
-                throw CollectiveException.of(rank, size, e.describe("rendezvous (" + describe(endpoint) + ")", millis));
+                throw CollectiveException.of(rank, size, e.describe("rendezvous (" + describe(endpoint) + ")", millis, rank, size));
             }
             GlooProcessGroup group = new GlooProcessGroup(rank, size, millis, handle);
             try {
@@ -172,7 +172,7 @@ public final class GlooProcessGroup implements ProcessGroup {
         try {
             call.on(handle);
         } catch (GlooError e) {
-            failure = e.describe(operation, timeoutMillis);
+            failure = e.describe(operation, timeoutMillis, rank, worldSize);
             throw CollectiveException.of(rank, worldSize, failure);
         }
     }

@@ -3,9 +3,10 @@ package io.finetune.trainer.distributed;
 import java.util.Map;
 
 /**
- * torchrun's launch contract, validated: {@code RANK}, {@code WORLD_SIZE}, {@code MASTER_ADDR}, {@code MASTER_PORT} (the
- * operator maps Kubeflow's {@code PET_*} names onto these). Unset {@code WORLD_SIZE} means one process. Each bad variable
- * gets its own message naming it, so the trainer's one {@code error:} line says what to fix.
+ * torchrun's launch contract, validated: {@code RANK}, {@code WORLD_SIZE}, {@code MASTER_ADDR}, {@code MASTER_PORT} (set by
+ * torchrun, or by our {@link Launcher}, also from Kubeflow's {@code PET_*} names via {@link NodeTopology}). Unset
+ * {@code WORLD_SIZE} means one process. Each bad variable gets its own message naming it, so the trainer's one
+ * {@code error:} line says what to fix.
  *
  * @param rank this process's rank
  * @param worldSize the number of processes
@@ -75,7 +76,7 @@ public record LaunchEnvironment(int rank, int worldSize, String masterAddress, i
         return new LaunchEnvironment(rank, worldSize, master.trim(), port);
     }
 
-    private static int integer(String name, String text) {
+    static int integer(String name, String text) {
         try {
             return Integer.parseInt(text.trim());
         } catch (NumberFormatException e) {

@@ -8,6 +8,10 @@
  * (trainer-image/src/main/native/gloo, built by hack/build-gloo-jni.sh) because no registry reachable here serves the
  * libtorch 2.7.1 headers a c10d op library would need. Rank 0 hosts a tiny key-value store (in the role of c10d's
  * TCPStore) for the few bytes of addresses Gloo exchanges while connecting; every gradient byte moves through Gloo's own TCP
- * transport and algorithms. Depends on no other trainer package.
+ * transport and algorithms. The other side of the contract, torchrun's role, is here too:
+ * {@link io.finetune.trainer.distributed.Launcher} starts a node's ranks as child JVMs with those variables set
+ * ({@link io.finetune.trainer.distributed.NodeTopology} from Kubeflow Trainer's PET_* names,
+ * {@link io.finetune.trainer.distributed.LaunchPlan} per child), forwards their lines and signals, and composes one exit
+ * code. Depends on no other trainer package.
  */
 package io.finetune.trainer.distributed;

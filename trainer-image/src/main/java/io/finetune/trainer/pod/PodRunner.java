@@ -2,6 +2,7 @@ package io.finetune.trainer.pod;
 
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.distributed.LaunchEnvironment;
 import io.finetune.trainer.distributed.ProcessGroup;
 import io.finetune.trainer.distributed.ProcessGroups;
 import io.finetune.trainer.failure.Failure;
@@ -101,9 +102,14 @@ public final class PodRunner {
                 logPath.isBlank() ? PodEnvironment.DEFAULT_TERMINATION_LOG : Path.of(logPath.strip()), redactor);
         PodEnvironment env;
         FineTuneJob job;
+        int rank;
         try {
             env = PodEnvironment.fromEnv(envVars);
-            termination = new TerminationLog(env.terminationLog(), redactor);
+            // One pod, one termination message and one status writer: with several ranks in the pod (cli/Launch) only rank
+            // 0 writes them; another rank keeps its own message beside the scratch volume's output for its logs.
+            rank = LaunchEnvironment.parse(envVars).rank();
+            termination = new TerminationLog(rank == 0 ? env.terminationLog()
+                    : env.scratch().resolve("termination-rank-" + rank + ".json"), redactor);
             job = env.loadJob();
         } catch (RuntimeException e) {
             // Bad environment or job: the operator validated the spec, so this is the pod's wiring, not the user's data.
@@ -116,11 +122,11 @@ public final class PodRunner {
         TrainerResult result;
         try {
             try {
-                metrics = MetricsServer.start(wiring.metricsAddress().apply(env), gauges);
+                metrics = rank == 0 ? MetricsServer.start(wiring.metricsAddress().apply(env), gauges) : null;
             } catch (RuntimeException e) {
                 LOG.warn("metrics disabled: {}", e.getMessage());   // scraping is optional; training is not
             }
-            progress = ProgressSink.fanOut(gauges, reporter(env, wiring));
+            progress = rank == 0 ? ProgressSink.fanOut(gauges, reporter(env, wiring)) : gauges;
             LOG.info("training FineTuneJob {}/{} (progress at most every {} ms, metrics on port {})", env.jobNamespace(),
                     env.jobName(), env.progressInterval().toMillis(), metrics == null ? "-" : metrics.port());
             result = training.train(job, env, progress);

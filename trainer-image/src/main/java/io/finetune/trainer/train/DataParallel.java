@@ -25,6 +25,9 @@ final class DataParallel {
 
     private final ProcessGroup group;
     private FloatBuffer bucket;
+    /** Wall time spent in the gradient all-reduce (copies to and from the bucket included), and how many steps. */
+    private long reduceNanos;
+    private int reducedSteps;
 
     DataParallel(ProcessGroup group) {
         this.group = group;
@@ -66,6 +69,7 @@ final class DataParallel {
         if (group.worldSize() == 1) {
             return localLoss;
         }
+        long started = System.nanoTime();
         List<Integer> members = new ArrayList<>();
         long filled = 0;
         for (int i = 0; i < grads.size(); i++) {
@@ -83,6 +87,8 @@ final class DataParallel {
         }
         float[] loss = {(float) localLoss, (float) (localLoss - (float) localLoss)};   // hi + lo: the sum keeps ~1e-12
         group.allReduceSum(loss);
+        reduceNanos += System.nanoTime() - started;
+        reducedSteps++;
         return (double) loss[0] + loss[1];
     }
 
@@ -154,6 +160,12 @@ final class DataParallel {
             group.broadcast(v, 0);
             OwnedArrays.copyInto(p.array(), v);
         }
+    }
+
+    /** What the summary reports: the world size, the mean step time and the mean gradient all-reduce time per step. */
+    TrainingSummary.Distributed report(double loopSeconds, int steps) {
+        return new TrainingSummary.Distributed(group.worldSize(), steps == 0 ? 0 : loopSeconds / steps,
+                reducedSteps == 0 ? 0 : reduceNanos / 1e9 / reducedSteps);
     }
 
     /** A rank's eval loss sum and loss-token count. */

@@ -13,7 +13,7 @@ public final class StopRequest {
 
     private final AtomicReference<String> reason = new AtomicReference<>();
 
-    /** The flag SIGTERM sets in this JVM (see {@link #installSignalHandler()}). */
+    /** The flag SIGTERM sets in this JVM (see {@link #installSignalHandler(boolean)}). */
     public static StopRequest process() {
         return PROCESS;
     }
@@ -37,10 +37,17 @@ public final class StopRequest {
      * periodic checkpoint) with one that sets {@link #process()}'s flag. Until the training loop starts, the process keeps
      * going and stops before its first step; a process past its last step finishes. Where the platform has no SIGTERM
      * (the handler cannot be installed) the JVM's default stays.
+     *
+     * @param interruptToo also for SIGINT: in a child of the trainer's launcher, whose terminal sends Ctrl-C to the launcher
+     *                     and every child at once; the launcher answers it with SIGTERM to each child, so both mean "stop
+     *                     after a checkpoint" there (elsewhere SIGINT keeps the JVM's default: exit at once)
      */
-    public static boolean installSignalHandler() {
+    public static boolean installSignalHandler(boolean interruptToo) {
         try {
             Signal.handle(new Signal("TERM"), sig -> PROCESS.request("SIGTERM"));
+            if (interruptToo) {
+                Signal.handle(new Signal("INT"), sig -> PROCESS.request("SIGINT"));
+            }
             return true;
         } catch (IllegalArgumentException e) {
             return false;

@@ -13,5 +13,11 @@ import java.util.List;
 public record TrainingSummary(String method, int steps, double trainLoss, double evalLossBefore, double evalLossAfter,
                               long trainableParameters, long totalParameters, long optimizerStateBytes, double tokensPerSecond,
                               double durationSeconds, List<Double> lossCurve, DataStats dataStats, MeasuredMemory memory,
-                              Integer bestStep, EvaluationGate.Verdict gate) {
+                              Integer bestStep, EvaluationGate.Verdict gate, Distributed distributed) {
+    /**
+     * How the run was spread: the data-parallel world size, the mean wall time of an optimizer step in this process, and
+     * the part of it spent in the gradient all-reduce (host copies included; 0 at world size 1, where nothing is reduced).
+     */
+    public record Distributed(int worldSize, double stepSeconds, double allReduceSecondsPerStep) {
+    }
 }

@@ -127,6 +127,31 @@ class DataParallelRunTest {
     }
 
     @Test
+    void runWithNprocTwoLaunchesTheRanksAndFollowsOneProcess() throws Exception {
+        JsonNode one = train("one-cli", "LoRA", 8, 1);
+        Path out = dir.resolve("nproc-cli");
+        Path job = job("nproc-cli", "LoRA", 4, 6, 0, out);
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xmx768m", "-cp", System.getProperty("java.class.path"),
+                "io.finetune.trainer.Main", "run", job.toString(), "--output", out.toString(), "--nproc", "2");
+        pb.environment().put(GlooLibrary.LIBRARY_ENV, library.toString());
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        pb.environment().remove(LaunchEnvironment.RANK);
+        pb.environment().remove(LaunchEnvironment.WORLD_SIZE);
+        Path log = dir.resolve("nproc-cli.log");
+        Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            assertThat(p.waitFor(240, java.util.concurrent.TimeUnit.SECONDS)).as("launcher finished").isTrue();
+        } finally {
+            p.destroyForcibly();
+        }
+        String output = Files.readString(log);
+        assertThat(p.exitValue()).as(output).isZero();
+        assertThat(output).contains("[rank 0] ").contains("[rank 1] ");
+        assertSameTrajectory(one, JSON.readTree(out.resolve("training_summary.json").toFile()));
+    }
+
+    @Test
     void threeRanksOfFourFollowOneProcessOfTwelve() throws Exception {
         assertSameTrajectory(train("one-twelve", "LoRA", 12, 1), train("three-four", "LoRA", 4, 3));
     }

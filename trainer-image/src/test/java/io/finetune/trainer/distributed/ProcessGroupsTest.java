@@ -77,12 +77,14 @@ class ProcessGroupsTest {
 
     @Test
     void engineFailuresReadAsWhatHappened() {
-        assertThat(new GlooError(0, 1, "Connection closed by peer [127.0.0.1]:5").describe("all-reduce", 20_000))
+        assertThat(new GlooError(0, 1, "Connection closed by peer [127.0.0.1]:5").describe("all-reduce", 20_000, 0, 3))
                 .isEqualTo("all-reduce failed: connection to rank 1 closed (did rank 1 die?) [gloo: Connection closed by peer [127.0.0.1]:5]");
-        assertThat(new GlooError(0, -1, "x").describe("barrier", 20_000)).startsWith("barrier failed: a connection to a peer closed");
-        assertThat(new GlooError(1, -1, "Timed out").describe("all-reduce", 2_500))
+        assertThat(new GlooError(0, -1, "x").describe("barrier", 20_000, 0, 3)).startsWith("barrier failed: a connection to a peer closed");
+        // with two ranks an unnamed peer can only be the other one
+        assertThat(new GlooError(0, -1, "x").describe("barrier", 20_000, 1, 2)).startsWith("barrier failed: connection to rank 0 closed");
+        assertThat(new GlooError(1, -1, "Timed out").describe("all-reduce", 2_500, 0, 3))
                 .startsWith("all-reduce failed: timed out after 2.5 s waiting for a peer (hung, or slower than the timeout)");
-        assertThat(new GlooError(2, -1, "bind: Address in use").describe("rendezvous", 1000))
+        assertThat(new GlooError(2, -1, "bind: Address in use").describe("rendezvous", 1000, 0, 3))
                 .isEqualTo("rendezvous failed: engine error [gloo: bind: Address in use]");
         assertThat(CollectiveException.of(0, 2, "x").getMessage()).isEqualTo("rank 0 of 2: x");
     }
