@@ -40,8 +40,6 @@ class BadInputTest extends ControllerTestBase {
                 Arguments.of("spec.output.destination", OK_MODEL + OK_DATA + OK_METHOD + "output: {destination: 'hf://org/name'}\n"),
                 Arguments.of("spec.training.learningRate", OK_MODEL + OK_DATA + OK_METHOD + OK_OUTPUT + "training: {learningRate: 0}\n"),
                 Arguments.of("spec.resources.gpus", OK_MODEL + OK_DATA + OK_METHOD + OK_OUTPUT + "resources: {gpus: 100}\n"),
-                Arguments.of("spec.resources.gpus", OK_MODEL + OK_DATA + OK_METHOD + OK_OUTPUT
-                        + "resources: {gpus: 2, gpuResourceName: nvidia.com/gpu}\n"),
                 Arguments.of("spec.training.precision", OK_MODEL + OK_DATA + OK_METHOD + OK_OUTPUT
                         + "training: {precision: fp16}\nresources: {gpus: 0}\n"),
                 Arguments.of("spec.resources.cpu", OK_MODEL + OK_DATA + OK_METHOD + OK_OUTPUT + "resources: {cpu: lots}\n"),
@@ -62,15 +60,18 @@ class BadInputTest extends ControllerTestBase {
     }
 
     @Test
-    void moreThanOneGpuIsRefusedUntilTheTrainerCanUseThem() {
+    void moreThanOneGpuIsValidAndGetsOneTrainerProcessPerGpu() {
         FineTuneJob ftj = create(TestJobs.parse("twogpus", OK_MODEL + OK_DATA + OK_METHOD + OK_OUTPUT
                 + "resources: {gpus: 2, gpuResourceName: nvidia.com/gpu}\n"));
 
         FineTuneJobStatus status = reconcile(ftj);
 
-        assertInvalid(ftj, status, "spec.resources.gpus");
-        assertThat(Conditions.find(status.conditions, ConditionType.Valid).orElseThrow().getMessage())
-                .contains("spec.resources.gpus: must be 0 or 1: the trainer uses one GPU per job").contains("got 2");
+        assertThat(Conditions.find(status.conditions, ConditionType.Valid).orElseThrow().getStatus()).isEqualTo("True");
+        assertThat(jobs()).singleElement().satisfies(job -> assertThat(job.getSpec().getTemplate().getSpec().getContainers()
+                .get(0).getEnv()).anySatisfy(e -> {
+                    assertThat(e.getName()).isEqualTo("FINETUNE_NPROC");
+                    assertThat(e.getValue()).isEqualTo("2");
+                }));
     }
 
     @Test

@@ -209,6 +209,11 @@ public final class TrainingJob {
         env.add(plain(Env.HOME, Paths.SCRATCH));
         env.add(plain(Env.DJL_CACHE_DIR, Paths.DJL_CACHE));
         env.addAll(CredentialEnv.env(job.getSpec()));
+        int gpus = job.getSpec().resources == null || job.getSpec().resources.gpus == null ? 1 : job.getSpec().resources.gpus;
+        if (gpus > 1) {
+            // one trainer process per GPU, data-parallel (the trainer's pod command launches them, LOCAL_RANK = device)
+            env.add(plain(Env.NPROC, Integer.toString(gpus)));
+        }
         return env;
     }
 

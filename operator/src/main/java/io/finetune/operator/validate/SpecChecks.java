@@ -47,12 +47,6 @@ public class SpecChecks {
             if (res.gpus != null && res.gpus > 0 && (res.gpuResourceName == null || res.gpuResourceName.isBlank())) {
                 out.add(new Violation("spec.resources.gpuResourceName", "is required when gpus > 0 (e.g. nvidia.com/gpu)"));
             }
-            // The trainer computes on one device (GPU 0 of those the device plugin makes visible); a pod holding more
-            // would leave them idle, so the spec is refused until data-parallel training exists.
-            if (res.gpus != null && res.gpus > 1) {
-                out.add(new Violation("spec.resources.gpus", "must be 0 or 1: the trainer uses one GPU per job (no "
-                        + "data-parallel training yet), got " + res.gpus));
-            }
         }
         int gpus = res == null || res.gpus == null ? 1 : res.gpus;
         if (gpus == 0 && job.getSpec().training != null && job.getSpec().training.precision == Precision.FP16) {

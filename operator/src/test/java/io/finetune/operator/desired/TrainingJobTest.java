@@ -100,6 +100,10 @@ class TrainingJobTest {
         assertThat(pod.getNodeSelector()).containsEntry("gpu-type", "mi300");
         assertThat(pod.getTolerations()).singleElement().satisfies(t -> assertThat(t.getKey()).isEqualTo("gpu"));
         assertThat(pod.getPriorityClassName()).isEqualTo("training-low");
+        // one trainer process per GPU in the pod
+        assertThat(env(job).get("FINETUNE_NPROC").getValue()).isEqualTo("2");
+        assertThat(env(TrainingJob.desired(job(BASE + "resources: {gpus: 1}\n"), OperatorSettings.defaults())))
+                .doesNotContainKey("FINETUNE_NPROC");
     }
 
     @Test

@@ -75,6 +75,7 @@ public final class PlanCommand implements Callable<Integer> {
                 PlanInputs.from(spec, device.equals("gpu")), memory);
         out.printf("FineTuneJob %s, model %s%n", spec.job().name(), config);
         out.print(plan.table());
+        out.print(plan.perRank(spec.ranksPerPod()));
         boolean fits = plan.fits(spec.method().type());
         out.printf("%s %s in %s%n", spec.method().type(), fits ? "fits" : "does NOT fit",
                 ByteQuantity.format(memory));

@@ -1,6 +1,7 @@
 package io.finetune.trainer.plan;
 
 import io.finetune.api.v1alpha1.MethodType;
+import io.finetune.trainer.distributed.GradientBuckets;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.method.TrainingMethods;
@@ -37,6 +38,23 @@ public record MemoryPlan(ModelConfig model, PlanInputs inputs, MethodType select
 
     public boolean fits(MethodType method) {
         return estimate(method).totalBytes() + RUNTIME_RESERVE_BYTES <= deviceMemoryBytes;
+    }
+
+    /**
+     * What each of {@code ranks} data-parallel processes holds besides the table's figures (which are per process: weights,
+     * gradients and optimizer state replicated on every rank, activations for the rank's own micro-batch): the gradient
+     * all-reduce bucket in host memory. Empty for one process.
+     */
+    public String perRank(int ranks) {
+        if (ranks <= 1) {
+            return "";
+        }
+        long trainable = estimate(selected).trainableParams();
+        long bucket = Math.min((long) GradientBuckets.BUCKET_FLOATS, trainable) * MemoryEstimate.FP32_BYTES;
+        return String.format(Locale.ROOT, "Data parallel: %d ranks, each holds the figures above (weights, gradients and "
+                + "optimizer state replicated; activations for its own micro-batch of %d) plus a gradient all-reduce bucket "
+                + "of %s in host memory (Gloo); the global batch is %d x %d rows%n", ranks, inputs.batchSize(),
+                ByteQuantity.format(bucket), ranks, inputs.batchSize());
     }
 
     /** One line per method; the selected one is marked with '*'. */

@@ -99,8 +99,9 @@ public final class Preflight {
             return PreflightResult.failed(Reason.StorageError, ex.getMessage(), report);
         }
         return PreflightResult.passed(String.format(Locale.ROOT, "%d records, %d training tokens (%d truncated, %d skipped); "
-                        + "planned %s on the GPU%s", report.records, report.tokens, report.truncated, report.skipped,
+                        + "planned %s on %s%s", report.records, report.tokens, report.truncated, report.skipped,
                 ByteQuantity.format(report.plannedBytes.total),
+                spec.ranksPerPod() > 1 ? "each of " + spec.ranksPerPod() + " GPUs (one data-parallel rank per GPU)" : "the GPU",
                 report.fits == null ? " (" + gpuMemoryNote + ")" : " of " + ByteQuantity.format(gpuMemoryBytes)), report);
     }
 

@@ -1,6 +1,6 @@
 package io.finetune.trainer.run;
 
-import ai.djl.engine.Engine;
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -21,6 +21,7 @@ import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.plan.PlanCheck;
 import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.precision.PrecisionResolver;
+import io.finetune.trainer.runtime.RankDevice;
 import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.Sources;
 import io.finetune.trainer.spec.TrainingSettings;
@@ -249,10 +250,11 @@ public final class TrainingRun {
         long seed = training.seed();
         PlanCheck.beforeTraining(spec, modelDir); // on a GPU: fail fast when the memory plan cannot fit
         // before any weight loads: fp16 on the CPU, or bf16 on a pre-Ampere GPU, fails here with the field's name
+        Device device = RankDevice.of(System.getenv());
         ComputePrecision precision = PrecisionResolver.resolve(training.precision(),
-                PrecisionResolver.DeviceCapabilities.of(Engine.getInstance().defaultDevice()));
+                PrecisionResolver.DeviceCapabilities.of(device));
         try (TextTokenizer tok = TextTokenizer.load(tokDir);
-             LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
+             LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager(device))) {
             if (tok.vocabSize() > model.config().vocabSize()) {
                 throw new ModelException(tokDir + ": tokenizer has " + tok.vocabSize() + " tokens but " + modelDir
                         + "/config.json has vocab_size " + model.config().vocabSize());

@@ -16,9 +16,10 @@ import java.util.Objects;
  * @param evaluation periodic evaluation and the gate's thresholds ({@link EvaluationSettings#NONE} when unset)
  * @param output     the destination and whether to merge adapters
  * @param collectiveTimeout how long a collective of a data-parallel run waits for the other ranks
+ * @param ranksPerPod       data-parallel processes per pod: spec.resources.gpus when above 1 (one per GPU), else 1
  */
 public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSettings method, TrainingSettings training,
-                      EvaluationSettings evaluation, OutputSettings output, Duration collectiveTimeout) {
+                      EvaluationSettings evaluation, OutputSettings output, Duration collectiveTimeout, int ranksPerPod) {
     public RunSpec {
         Objects.requireNonNull(job, "job");
         Objects.requireNonNull(sources, "sources");
@@ -28,11 +29,14 @@ public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSett
         Objects.requireNonNull(evaluation, "evaluation");
         Objects.requireNonNull(output, "output");
         Objects.requireNonNull(collectiveTimeout, "collectiveTimeout");
+        if (ranksPerPod < 1) {
+            throw new IllegalArgumentException("ranksPerPod must be at least 1, got " + ranksPerPod);
+        }
     }
 
     /** The same run with another method's settings (the plan compares every method on the job's model). */
     public RunSpec withMethod(MethodSettings other) {
-        return new RunSpec(job, sources, data, other, training, evaluation, output, collectiveTimeout);
+        return new RunSpec(job, sources, data, other, training, evaluation, output, collectiveTimeout, ranksPerPod);
     }
 
     /**

@@ -54,7 +54,8 @@ public final class RunSpecReader {
         Integer timeout = spec.resources == null ? null : spec.resources.collectiveTimeoutSeconds;
         return new RunSpec(ref, sources, data(spec.dataset), method(spec.method), training(spec.training),
                 evaluation(spec.evaluation), output(spec.output),
-                Duration.ofSeconds(or(timeout, RESOURCES_DEFAULTS.collectiveTimeoutSeconds)));
+                Duration.ofSeconds(or(timeout, RESOURCES_DEFAULTS.collectiveTimeoutSeconds)),
+                Math.max(1, spec.resources == null || spec.resources.gpus == null ? 1 : spec.resources.gpus));
     }
 
     public static RunSpec read(FineTuneJob job) {

@@ -2,6 +2,7 @@ package io.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
 import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.distributed.GradientBuckets;
 import io.finetune.trainer.distributed.ProcessGroup;
 import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
@@ -20,8 +21,7 @@ import java.util.List;
  * takes the same step on every rank. At world size 1 every method here is the identity and no collective is called.
  */
 final class DataParallel {
-    /** 25 MiB of floats per all-reduce, DDP's default bucket_cap_mb. */
-    static final int BUCKET_FLOATS = 25 * 1024 * 1024 / Float.BYTES;
+    static final int BUCKET_FLOATS = GradientBuckets.BUCKET_FLOATS;
 
     private final ProcessGroup group;
     private FloatBuffer bucket;

@@ -76,7 +76,20 @@ class PlanCommandTest {
 
         buf.reset();
         assertThat(command(args("plan", manifest("LoRA", null).toString()), out)).isZero();
-        assertThat(buf.toString(StandardCharsets.UTF_8)).contains("* LoRA").contains("LoRA fits in 80.00 GiB");
+        assertThat(buf.toString(StandardCharsets.UTF_8)).contains("* LoRA").contains("LoRA fits in 80.00 GiB")
+                .doesNotContain("Data parallel");
+    }
+
+    @Test
+    void withSeveralGpusThePlanIsPerRankAndNamesTheAllReduceBucket() throws Exception {
+        Path job = manifest("Full", null);
+        Files.writeString(job, Files.readString(job).replace("  output:", "  resources:\n    gpus: 4\n  output:"));
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        command(args("plan", job.toString(), "--device-memory", "80Gi"), new PrintStream(buf, true, StandardCharsets.UTF_8));
+        // Full trains 6.7B parameters: the bucket is capped at DDP's 25 MiB
+        assertThat(buf.toString(StandardCharsets.UTF_8)).contains("Data parallel: 4 ranks")
+                .contains("activations for its own micro-batch of 4").contains("all-reduce bucket of 25.00 MiB in host memory")
+                .contains("global batch is 4 x 4 rows");
     }
 
     @Test
