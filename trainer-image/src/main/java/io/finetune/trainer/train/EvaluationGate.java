@@ -1,6 +1,5 @@
 package io.finetune.trainer.train;
 
-import io.finetune.api.v1alpha1.EvaluationSpec;
 import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.spec.EvaluationSettings;
 import java.util.ArrayList;
