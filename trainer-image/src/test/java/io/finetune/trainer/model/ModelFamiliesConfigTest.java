@@ -102,6 +102,19 @@ class ModelFamiliesConfigTest {
         }
     }
 
+    /** kubectl explain finetunejob.spec.model.source names exactly the families the loader takes. */
+    @Test
+    void crdDescriptionNamesEveryFamily() throws Exception {
+        // YAML's folded double-quoted scalar: a trailing backslash joins the lines, "\ " is a space.
+        String crd = Files.readString(Path.of(System.getProperty("repo.root"), "crds", "finetunejobs.finetune.io-v1.yml"))
+                .replaceAll("\\\\\n\\s*\\\\ ", " ");
+        int at = crd.indexOf("whose model_type is ");
+        assertThat(at).as("spec.model.source describes the model types").isPositive();
+        String listed = crd.substring(at, crd.indexOf(';', at));
+        assertThat(listed.replace("whose model_type is ", "").replace(" (sliding windows honoured)", "").split(",? (or )?"))
+                .containsExactlyInAnyOrderElementsOf(ModelFamily.modelTypes());
+    }
+
     @Test
     void badWindowKeysNameTheFileAndTheKey() {
         assertThatThrownBy(() -> read("mistral", ", \"sliding_window\": -1")).isInstanceOf(ModelException.class)
