@@ -28,4 +28,10 @@ if [ ! -f "$FINETUNE_S3RVER_DIR/node_modules/s3rver/bin/s3rver.js" ]; then
   npm install --no-audit --no-fund --prefix "$FINETUNE_S3RVER_DIR" s3rver@3.7.1
 fi
 export FINETUNE_REQUIRE_S3RVER=true
+# Debian's torch for the PyTorch reference the family tests run (tools/reference/families.py eval); with it installed,
+# those tests fail instead of skipping when it is missing.
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  apt-get update -qq && apt-get install -y -qq python3-torch libopenblas0-pthread
+fi
+export FINETUNE_REQUIRE_TORCH=true
 mvn -B verify "$@"

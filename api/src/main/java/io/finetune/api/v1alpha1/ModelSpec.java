@@ -10,7 +10,7 @@ import io.fabric8.generator.annotation.Required;
 public class ModelSpec {
     @Required
     @Pattern(Uris.PATTERN)
-    @JsonPropertyDescription("URI of the model directory: pvc://claim/path, s3://bucket/prefix, https://..., hf://org/name[@revision] or file:///path (local runs).")
+    @JsonPropertyDescription("URI of the model directory: pvc://claim/path, s3://bucket/prefix, https://..., hf://org/name[@revision] or file:///path (local runs). It holds a Hugging Face model (config.json + safetensors) whose model_type is llama, mistral, qwen2 or qwen3 (sliding windows honoured); other families are refused before training.")
     public String source;
 
     @Pattern(Uris.PATTERN)

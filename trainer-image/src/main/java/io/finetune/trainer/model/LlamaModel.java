@@ -20,10 +20,12 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Random;
 
 /**
- * LLaMA-family decoder (transformers modeling_llama.py / modeling_qwen2.py) written with DJL NDArray ops, module names as in
+ * LLaMA-family decoder (transformers modeling_llama.py, modeling_qwen2.py, modeling_mistral.py, modeling_qwen3.py; see
+ * {@link ModelFamily}) written with DJL NDArray ops, module names as in
  * Hugging Face so that targetModules mean what users expect. Weights load as fp32 in {@code manager}; under mixed precision
  * ({@link #usePrecision}) the frozen 2-D weights are then held in 16 bits and the forward runs in an {@link Autocast} scope.
  *
@@ -52,8 +54,11 @@ public final class LlamaModel implements AutoCloseable {
             for (ModelConfig.LinearShape s : config.layerLinears(i)) { // weights read in the config's module order
                 m.put(s.name().substring(p.length()), linear(src, s.name(), s.out(), s.in(), s.bias()));
             }
+            boolean qkNorm = config.family().qkNorm();
             Attention attn = new Attention(config, m.get("self_attn.q_proj"), m.get("self_attn.k_proj"),
-                    m.get("self_attn.v_proj"), m.get("self_attn.o_proj"));
+                    m.get("self_attn.v_proj"), m.get("self_attn.o_proj"),
+                    qkNorm ? new RmsNorm(param(src, p + "self_attn.q_norm.weight", config.headDim()), config.rmsNormEps()) : null,
+                    qkNorm ? new RmsNorm(param(src, p + "self_attn.k_norm.weight", config.headDim()), config.rmsNormEps()) : null);
             Mlp mlp = new Mlp(m.get("mlp.gate_proj"), m.get("mlp.up_proj"), m.get("mlp.down_proj"));
             layers.add(new DecoderLayer(new RmsNorm(param(src, p + "input_layernorm.weight", d), config.rmsNormEps()), attn,
                     new RmsNorm(param(src, p + "post_attention_layernorm.weight", d), config.rmsNormEps()), mlp));
@@ -155,6 +160,10 @@ public final class LlamaModel implements AutoCloseable {
         m.put(embed.name(), embed);
         for (DecoderLayer l : layers) {
             m.put(l.inputLayernorm().weight().name(), l.inputLayernorm().weight());
+            if (l.selfAttn().qNorm != null) {
+                m.put(l.selfAttn().qNorm.weight().name(), l.selfAttn().qNorm.weight());
+                m.put(l.selfAttn().kNorm.weight().name(), l.selfAttn().kNorm.weight());
+            }
             m.put(l.postAttentionLayernorm().weight().name(), l.postAttentionLayernorm().weight());
         }
         for (Linear lin : linears()) {
@@ -207,9 +216,12 @@ public final class LlamaModel implements AutoCloseable {
             NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
             NDArray h = Autocast.toFloat(embed.array().get(ids)); // (B, T, d), the residual stream stays fp32
             NDList cosSin = rope.tables(sub, batch);
-            NDArray mask = AttentionMask.build(sub, batch);
-            for (DecoderLayer layer : layers) {
-                h = layer.forward(h, cosSin.get(0), cosSin.get(1), mask, ctx);
+            NDArray fullMask = AttentionMask.build(sub, batch);
+            NDArray windowMask = config.layerTypes().contains(LayerAttention.SLIDING)
+                    ? AttentionMask.build(sub, batch, OptionalInt.of(config.slidingWindow())) : null;
+            for (int i = 0; i < layers.size(); i++) {
+                NDArray mask = config.windowOf(i).isPresent() ? windowMask : fullMask;
+                h = layers.get(i).forward(h, cosSin.get(0), cosSin.get(1), mask, ctx);
             }
             return norm.forward(h);
         }

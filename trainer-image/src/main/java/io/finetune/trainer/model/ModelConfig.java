@@ -8,14 +8,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
  * The one description of a model: its Hugging Face {@code config.json}, read by one reader ({@link #read}) with one supported
  * set and one rule per key, and used by loading, the memory plan, the preflight and target resolution alike, so that a model
- * the plan or the preflight passes is one that training loads. The decoder is the LLaMA block (llama, qwen2 with q/k/v bias,
- * mistral without a sliding window).
+ * the plan or the preflight passes is one that training loads. The decoder is the LLaMA block in the variants of
+ * {@link ModelFamily} (llama, qwen2 with q/k/v bias, mistral, qwen3 with per-head q/k norms); sliding-window attention is
+ * honoured per layer ({@code layerTypes}, {@code slidingWindow}; 0 when no layer is windowed).
  */
 public record ModelConfig(
         String modelType,
@@ -31,20 +34,54 @@ public record ModelConfig(
         int vocabSize,
         boolean tieWordEmbeddings,
         boolean attentionBias,
-        int maxPositionEmbeddings) {
+        int maxPositionEmbeddings,
+        int slidingWindow,
+        List<LayerAttention> layerTypes) {
 
-    /** model_type values whose decoder is the LLaMA block (Qwen2 adds q/k/v bias; Mistral without sliding window). */
-    public static final Set<String> SUPPORTED = Set.of("llama", "qwen2", "mistral");
+    /** The model_type values the trainer loads (one per {@link ModelFamily}). */
+    public static final Set<String> SUPPORTED = Set.copyOf(ModelFamily.modelTypes());
+    /** transformers' default window (MistralConfig, Qwen2Config, Qwen3Config: sliding_window=4096). */
+    static final int DEFAULT_SLIDING_WINDOW = 4096;
+    /** transformers' default max_window_layers (Qwen2Config, Qwen3Config): layers below it attend fully. */
+    static final int DEFAULT_MAX_WINDOW_LAYERS = 28;
     public static final String FILE_NAME = "config.json";
     /** The output projection's module name (excluded by all-linear, as PEFT does). */
     public static final String LM_HEAD = "lm_head";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public ModelConfig {
+        if (ModelFamily.of(modelType).isEmpty()) {
+            throw new ModelException("model_type '" + modelType + "' is not supported; supported: " + ModelFamily.modelTypes());
+        }
         if (numAttentionHeads % numKeyValueHeads != 0) {
             throw new ModelException("num_attention_heads " + numAttentionHeads + " is not a multiple of num_key_value_heads "
                     + numKeyValueHeads);
         }
+        layerTypes = List.copyOf(layerTypes);
+        if (layerTypes.size() != numHiddenLayers) {
+            throw new ModelException("layer_types has " + layerTypes.size() + " entries for " + numHiddenLayers + " layers");
+        }
+        if (layerTypes.contains(LayerAttention.SLIDING) && slidingWindow <= 0) {
+            throw new ModelException("layer_types has sliding_attention layers but sliding_window is " + slidingWindow);
+        }
+    }
+
+    /** A config whose every layer attends fully (no sliding window). */
+    public ModelConfig(String modelType, int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads,
+            int numKeyValueHeads, int headDim, double rmsNormEps, double ropeTheta, RopeScaling ropeScaling, int vocabSize,
+            boolean tieWordEmbeddings, boolean attentionBias, int maxPositionEmbeddings) {
+        this(modelType, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
+                rmsNormEps, ropeTheta, ropeScaling, vocabSize, tieWordEmbeddings, attentionBias, maxPositionEmbeddings, 0,
+                Collections.nCopies(numHiddenLayers, LayerAttention.FULL));
+    }
+
+    public ModelFamily family() {
+        return ModelFamily.of(modelType).orElseThrow();
+    }
+
+    /** The window layer {@code i} attends within (itself and the window-1 tokens before it), or empty for full attention. */
+    public OptionalInt windowOf(int layer) {
+        return layerTypes.get(layer) == LayerAttention.SLIDING ? OptionalInt.of(slidingWindow) : OptionalInt.empty();
     }
 
     public int kvDim() {
@@ -74,10 +111,9 @@ public record ModelConfig(
             throw new ModelException(file + ": expected a JSON object");
         }
         String type = n.path("model_type").asText("");
-        if (!SUPPORTED.contains(type)) {
-            throw new ModelException(file + ": model_type '" + type + "' (architectures " + n.path("architectures")
-                    + ") is not supported; supported: " + SUPPORTED.stream().sorted().toList());
-        }
+        ModelFamily family = ModelFamily.of(type).orElseThrow(() -> new ModelException(file + ": model_type '" + type
+                + "' (architectures " + n.path("architectures") + ") is not supported; supported: "
+                + ModelFamily.modelTypes()));
         String act = n.path("hidden_act").asText("silu");
         if (!act.equals("silu")) {
             throw new ModelException(file + ": hidden_act '" + act + "' is not supported (LLaMA uses silu)");
@@ -95,17 +131,18 @@ public record ModelConfig(
                 throw new ModelException(file + ": rope_scaling type '" + kind + "' is not supported (supported: llama3)");
             }
         }
-        if (n.path("sliding_window").isNumber() && n.path("use_sliding_window").asBoolean(type.equals("mistral"))) {
-            throw new ModelException(file + ": sliding-window attention is not supported");
-        }
+        int layers = required(n, file, "num_hidden_layers");
+        SlidingWindows windows = SlidingWindows.read(n, file, family, layers);
         int kvHeads = n.has("num_key_value_heads") ? required(n, file, "num_key_value_heads") : heads;
-        int headDim = n.hasNonNull("head_dim") ? required(n, file, "head_dim") : hidden / heads;
-        return new ModelConfig(type, hidden, required(n, file, "intermediate_size"), required(n, file, "num_hidden_layers"),
+        // Qwen3Config's head_dim defaults to 128; the others derive it from hidden_size / num_attention_heads.
+        int headDim = n.hasNonNull("head_dim") ? required(n, file, "head_dim")
+                : family == ModelFamily.QWEN3 ? 128 : hidden / heads;
+        return new ModelConfig(type, hidden, required(n, file, "intermediate_size"), layers,
                 heads, kvHeads, headDim,
                 n.path("rms_norm_eps").asDouble(1e-6), n.path("rope_theta").asDouble(10000.0), scaling,
                 required(n, file, "vocab_size"), n.path("tie_word_embeddings").asBoolean(false),
-                type.equals("qwen2") || n.path("attention_bias").asBoolean(false),
-                n.path("max_position_embeddings").asInt(2048));
+                family.alwaysQkvBias() || n.path("attention_bias").asBoolean(false),
+                n.path("max_position_embeddings").asInt(2048), windows.size(), windows.layerTypes());
     }
 
     private static int required(JsonNode n, Path file, String key) {
@@ -119,7 +156,7 @@ public record ModelConfig(
     /** Writes config.json as transformers' ModelConfig.to_json_string would (the keys a loader reads). */
     public void write(Path modelDir, int bosId, int eosId) throws IOException {
         ObjectNode n = JSON.createObjectNode();
-        n.putArray("architectures").add(modelType.equals("qwen2") ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
+        n.putArray("architectures").add(family().architecture());
         n.put("attention_bias", attentionBias);
         n.put("attention_dropout", 0.0);
         n.put("bos_token_id", bosId);
@@ -147,6 +184,7 @@ public record ModelConfig(
             rs.put("rope_type", "llama3");
         }
         n.put("rope_theta", ropeTheta);
+        SlidingWindows.write(this, n);
         n.put("tie_word_embeddings", tieWordEmbeddings);
         n.put("torch_dtype", "float32");
         n.put("use_cache", true);
@@ -195,9 +233,10 @@ public record ModelConfig(
         return "model.layers." + i + ".";
     }
 
-    /** Parameters outside the linears: embedding (vocab, hidden) and RMSNorm weights (2 per layer + final). */
+    /** Parameters outside the linears: embedding (vocab, hidden), RMSNorm weights (2 per layer + final), q/k norms. */
     public long nonLinearParams() {
-        return (long) vocabSize * hiddenSize + (2L * numHiddenLayers + 1) * hiddenSize;
+        long qkNorms = family().qkNorm() ? 2L * numHiddenLayers * headDim : 0;
+        return (long) vocabSize * hiddenSize + (2L * numHiddenLayers + 1) * hiddenSize + qkNorms;
     }
 
     /** Parameters of the 2-D weights (every linear's weight and the embedding): what mixed precision holds in 16 bits. */

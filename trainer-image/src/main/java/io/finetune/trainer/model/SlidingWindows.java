@@ -1,0 +1,126 @@
+package io.finetune.trainer.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The sliding-window keys of config.json, read and written as transformers' configs define them, so that a layer is windowed
+ * here exactly where transformers windows it:
+ * <ul>
+ *   <li>mistral (MistralConfig): {@code sliding_window} (default 4096; {@code null} turns it off) applies to every layer;</li>
+ *   <li>qwen2 and qwen3 (Qwen2Config, Qwen3Config): only with {@code use_sliding_window} (default false); then layer i is
+ *       windowed when {@code layer_types[i]} is {@code sliding_attention}, or, without {@code layer_types}, when
+ *       i >= {@code max_window_layers} (default 28);</li>
+ *   <li>llama: no window.</li>
+ * </ul>
+ */
+record SlidingWindows(int size, List<LayerAttention> layerTypes) {
+
+    static SlidingWindows none(int layers) {
+        return new SlidingWindows(0, Collections.nCopies(layers, LayerAttention.FULL));
+    }
+
+    static SlidingWindows read(JsonNode n, Path file, ModelFamily family, int layers) {
+        switch (family) {
+            case LLAMA:
+                return none(layers);
+            case MISTRAL: {
+                int size = window(n, file);
+                return size == 0 ? none(layers) : new SlidingWindows(size, Collections.nCopies(layers, LayerAttention.SLIDING));
+            }
+            case QWEN2:
+            case QWEN3: {
+                JsonNode use = n.path("use_sliding_window");
+                if (!use.isMissingNode() && !use.isNull() && !use.isBoolean()) {
+                    throw new ModelException(file + ": 'use_sliding_window' must be true or false, got " + use);
+                }
+                int size = use.asBoolean(false) ? window(n, file) : 0;
+                if (size == 0) {
+                    return none(layers);
+                }
+                return new SlidingWindows(size, qwenLayerTypes(n, file, layers));
+            }
+            default:
+                throw new IllegalStateException(family.toString());
+        }
+    }
+
+    /** sliding_window: absent -> transformers' default 4096, null -> 0 (off), else a positive integer. */
+    private static int window(JsonNode n, Path file) {
+        JsonNode w = n.get("sliding_window");
+        if (w == null) {
+            return ModelConfig.DEFAULT_SLIDING_WINDOW;
+        }
+        if (w.isNull()) {
+            return 0;
+        }
+        if (!w.canConvertToInt() || !w.isIntegralNumber() || w.asInt() <= 0) {
+            throw new ModelException(file + ": 'sliding_window' must be a positive integer or null, got " + w);
+        }
+        return w.asInt();
+    }
+
+    private static List<LayerAttention> qwenLayerTypes(JsonNode n, Path file, int layers) {
+        JsonNode types = n.get("layer_types");
+        List<LayerAttention> out = new ArrayList<>();
+        if (types != null && !types.isNull()) {
+            if (!types.isArray() || types.size() != layers) {
+                throw new ModelException(file + ": 'layer_types' must be a list of " + layers + " entries (one per layer), got "
+                        + types);
+            }
+            for (int i = 0; i < layers; i++) {
+                String t = types.get(i).asText();
+                int layer = i;
+                out.add(LayerAttention.of(t).orElseThrow(() -> new ModelException(file + ": 'layer_types'[" + layer + "] is '"
+                        + t + "'; expected full_attention or sliding_attention")));
+            }
+            return out;
+        }
+        JsonNode m = n.get("max_window_layers");
+        if (m != null && (!m.isIntegralNumber() || m.asInt() < 0)) {
+            throw new ModelException(file + ": 'max_window_layers' must be a non-negative integer, got " + m);
+        }
+        int first = m == null ? ModelConfig.DEFAULT_MAX_WINDOW_LAYERS : m.asInt();
+        for (int i = 0; i < layers; i++) {
+            out.add(i >= first ? LayerAttention.SLIDING : LayerAttention.FULL);
+        }
+        return out;
+    }
+
+    /** Writes the keys {@link #read} reads back to the same windows (and transformers reads the same way). */
+    static void write(ModelConfig c, ObjectNode n) {
+        switch (c.family()) {
+            case LLAMA:
+                return;
+            case MISTRAL:
+                if (c.slidingWindow() > 0) {
+                    n.put("sliding_window", c.slidingWindow());
+                } else {
+                    n.putNull("sliding_window");
+                }
+                return;
+            case QWEN2:
+            case QWEN3: {
+                boolean on = c.layerTypes().contains(LayerAttention.SLIDING);
+                n.put("use_sliding_window", on);
+                if (on) {
+                    n.put("sliding_window", c.slidingWindow());
+                } else {
+                    n.putNull("sliding_window");
+                }
+                int first = c.layerTypes().indexOf(LayerAttention.SLIDING);
+                n.put("max_window_layers", first < 0 ? c.numHiddenLayers() : first);
+                ArrayNode types = n.putArray("layer_types");
+                c.layerTypes().forEach(t -> types.add(t.hfName()));
+                return;
+            }
+            default:
+                throw new IllegalStateException(c.family().toString());
+        }
+    }
+}
