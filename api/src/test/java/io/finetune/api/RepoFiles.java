@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Locates files of the repository from a module's tests. */
+// The api module builds before testkit (which depends on it), so it cannot use testkit's RepoRoot: this is the one other
+// copy of that rule (a folder holding crds/), kept identical.
 final class RepoFiles {
     private RepoFiles() {
     }

@@ -1,5 +1,6 @@
 package io.finetune.charts;
 
+import io.finetune.testkit.RepoRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -9,15 +10,7 @@ final class RepoFiles {
     }
 
     static Path root() {
-        String prop = System.getProperty("repo.root");
-        Path p = prop != null ? Path.of(prop).toAbsolutePath() : Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("crds"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("cannot find the repository root (a folder holding crds/)");
-        }
-        return p;
+        return RepoRoot.find();
     }
 
     static Path chart() {

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.operator.status.EventRecorder;
+import io.finetune.testkit.RepoRoot;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.BeforeEach;
 import java.io.IOException;
@@ -38,7 +39,7 @@ abstract class ControllerTestBase {
 
     @BeforeEach
     void setUpCluster() throws IOException {
-        Path crd = Path.of(System.getProperty("repo.root", ".."), "crds", "finetunejobs.finetune.io-v1.yml");
+        Path crd = RepoRoot.find().resolve("crds/finetunejobs.finetune.io-v1.yml");
         try (InputStream in = Files.newInputStream(crd)) {
             CustomResourceDefinition def = client.apiextensions().v1().customResourceDefinitions().load(in).item();
             if (client.apiextensions().v1().customResourceDefinitions().withName(def.getMetadata().getName()).get() == null) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.MethodType;
+import io.finetune.testkit.RepoRoot;
 import io.finetune.trainer.storage.StorageUri;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +24,7 @@ class QuickstartManifestTest {
             assertThat(in).as("resource " + RESOURCE).isNotNull();
             embedded = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        Path file = Path.of(System.getProperty("repo.root", "..")).resolve("examples/quickstart.yaml");
+        Path file = RepoRoot.find().resolve("examples/quickstart.yaml");
         assertThat(embedded).isEqualTo(Files.readString(file));
         FineTuneJob job = FineTuneJobManifest.parse(embedded, file.toString());
         assertThat(job.getSpec().method.type).isEqualTo(MethodType.LoRA);
@@ -38,7 +39,7 @@ class QuickstartManifestTest {
             assertThat(in).as("resource " + RealQuickstart.RESOURCE).isNotNull();
             embedded = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        Path file = Path.of(System.getProperty("repo.root", "..")).resolve("examples/quickstart-stories15m.yaml");
+        Path file = RepoRoot.find().resolve("examples/quickstart-stories15m.yaml");
         assertThat(embedded).isEqualTo(Files.readString(file));
         FineTuneJob job = FineTuneJobManifest.parse(embedded, file.toString());
         assertThat(job.getSpec().method.type).isEqualTo(MethodType.LoRA);

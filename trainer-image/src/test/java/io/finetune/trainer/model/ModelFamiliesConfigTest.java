@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
+import io.finetune.testkit.RepoRoot;
 import io.finetune.trainer.data.Batch;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -106,7 +107,7 @@ class ModelFamiliesConfigTest {
     @Test
     void crdDescriptionNamesEveryFamily() throws Exception {
         // YAML's folded double-quoted scalar: a trailing backslash joins the lines, "\ " is a space.
-        String crd = Files.readString(Path.of(System.getProperty("repo.root"), "crds", "finetunejobs.finetune.io-v1.yml"))
+        String crd = Files.readString(RepoRoot.find().resolve("crds/finetunejobs.finetune.io-v1.yml"))
                 .replaceAll("\\\\\n\\s*\\\\ ", " ");
         int at = crd.indexOf("whose model_type is ");
         assertThat(at).as("spec.model.source describes the model types").isPositive();

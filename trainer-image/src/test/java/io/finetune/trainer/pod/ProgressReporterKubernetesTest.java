@@ -14,6 +14,7 @@ import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.api.v1alpha1.Phase;
 import io.finetune.api.v1alpha1.Progress;
+import io.finetune.testkit.RepoRoot;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ class ProgressReporterKubernetesTest {
 
     @BeforeAll
     static void installCrd() throws Exception {
-        Path crd = Path.of(System.getProperty("repo.root"), "crds", "finetunejobs.finetune.io-v1.yml");
+        Path crd = RepoRoot.find().resolve("crds/finetunejobs.finetune.io-v1.yml");
         try (InputStream in = Files.newInputStream(crd)) {
             client.apiextensions().v1().customResourceDefinitions()
                     .resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class)).create();

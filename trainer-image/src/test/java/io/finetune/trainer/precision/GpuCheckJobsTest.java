@@ -6,6 +6,7 @@ import io.finetune.api.FineTuneJobManifest;
 import io.finetune.api.FineTuneJobValidator;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Precision;
+import io.finetune.testkit.RepoRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,7 +24,7 @@ class GpuCheckJobsTest {
 
     @Test
     void everyCaseAndPrecisionIsAValidJob() throws Exception {
-        Path root = Path.of(System.getProperty("repo.root"));
+        Path root = RepoRoot.find();
         List<String> cases = List.of("lora", "rslora", "loraplus", "dora", "galore", "full");
         for (String precision : List.of("fp32", "bf16")) {
             for (String c : cases) {
