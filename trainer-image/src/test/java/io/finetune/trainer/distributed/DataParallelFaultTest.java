@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.finetune.trainer.TinyModels;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,50 +30,19 @@ class DataParallelFaultTest {
     @BeforeAll
     static void inputs() throws Exception {
         library = GlooTestLibrary.require();
-        TinyModels.writeCharModel(dir.resolve("model"));
-        TinyModels.writeReversalDataset(dir.resolve("train.jsonl"), 96);
+        DataParallelJobs.writeInputs(dir);
         straight = run("straight", 2);
     }
 
     static Path job(String name) throws Exception {
-        Path out = dir.resolve(name);
-        String yaml = """
-                apiVersion: finetune.io/v1alpha1
-                kind: FineTuneJob
-                metadata:
-                  name: faults
-                spec:
-                  model:
-                    source: file://%s
-                  dataset:
-                    source: file://%s
-                    format: prompt-completion
-                    evalFraction: 0.2
-                    maxSeqLength: 32
-                  method:
-                    type: LoRA
-                    lora: {rank: 4, targetModules: [all-linear]}
-                  training:
-                    maxSteps: %d
-                    batchSize: 4
-                    learningRate: 0.005
-                    checkpointEverySteps: 10
-                    logEverySteps: 1
-                  resources:
-                    collectiveTimeoutSeconds: 20
-                  output:
-                    destination: file://%s
-                """.formatted(dir.resolve("model"), dir.resolve("train.jsonl"), STEPS, out);
-        Path f = dir.resolve(name + ".yaml");
-        Files.writeString(f, yaml);
-        return f;
+        return DataParallelJobs.job(dir, "faults-" + name, "LoRA", 4, STEPS, 10, dir.resolve(name));
     }
 
     /** Runs (or resumes) {@code name} to the end at world size {@code world}; returns rank 0's summary. */
     static JsonNode run(String name, int world) throws Exception {
-        try (TrainerRanks ranks = TrainerRanks.start(library, job(name), dir.resolve(name), world,
+        try (Ranks ranks = Ranks.trainer(library, job(name), dir.resolve(name), world,
                 dir.resolve(name + "-logs-" + System.nanoTime()))) {
-            Integer[] codes = ranks.await(300);
+            Integer[] codes = ranks.exitCodes(300);
             for (int r = 0; r < world; r++) {
                 assertThat(codes[r]).as("rank %d exit code; logs:%s", r, ranks.allOutput()).isEqualTo(0);
             }
@@ -98,12 +65,12 @@ class DataParallelFaultTest {
     void aKilledRankFailsTheOtherNamingItAndTheRerunResumesTheCurve() throws Exception {
         long failedAfterMillis;
         String rank0;
-        try (TrainerRanks ranks = TrainerRanks.start(library, job("killed"), dir.resolve("killed"), 2,
+        try (Ranks ranks = Ranks.trainer(library, job("killed"), dir.resolve("killed"), 2,
                 dir.resolve("killed-logs"))) {
-            assertThat(ranks.awaitOutput(0, "step 15/" + STEPS, 120)).as(ranks.output(0)).isTrue();
+            assertThat(ranks.awaitOutput(0, 0, "step 15/" + STEPS, 120)).as(ranks.output(0)).isTrue();
             long killed = System.nanoTime();
             ranks.process(1).destroyForcibly();   // SIGKILL: no handler, no checkpoint, connections closed by the kernel
-            Integer[] codes = ranks.await(60);
+            Integer[] codes = ranks.exitCodes(60);
             failedAfterMillis = (System.nanoTime() - killed) / 1_000_000;
             rank0 = ranks.output(0);
             assertThat(codes[0]).as(rank0).isNotNull().isNotEqualTo(0).isNotEqualTo(75);
@@ -120,11 +87,11 @@ class DataParallelFaultTest {
     void sigtermToOneRankStopsBothAfterTheSameStepAndTheResumeContinuesTheCurve() throws Exception {
         String out0;
         String out1;
-        try (TrainerRanks ranks = TrainerRanks.start(library, job("stopped"), dir.resolve("stopped"), 2,
+        try (Ranks ranks = Ranks.trainer(library, job("stopped"), dir.resolve("stopped"), 2,
                 dir.resolve("stopped-logs"))) {
-            assertThat(ranks.awaitOutput(0, "step 15/" + STEPS, 120)).as(ranks.output(0)).isTrue();
+            assertThat(ranks.awaitOutput(0, 0, "step 15/" + STEPS, 120)).as(ranks.output(0)).isTrue();
             ranks.process(1).destroy();   // SIGTERM to rank 1 alone, as when one pod of the gang is evicted
-            Integer[] codes = ranks.await(60);
+            Integer[] codes = ranks.exitCodes(60);
             out0 = ranks.output(0);
             out1 = ranks.output(1);
             assertThat(codes[0]).as(out0).isEqualTo(75);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.finetune.trainer.TinyModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,67 +30,17 @@ class DataParallelRunTest {
     @BeforeAll
     static void inputs() throws Exception {
         library = GlooTestLibrary.require();
-        TinyModels.writeCharModel(dir.resolve("model"));
-        TinyModels.writeReversalDataset(dir.resolve("train.jsonl"), 96);
-    }
-
-    static String methodBlock(String method) {
-        return switch (method) {
-            case "LoRA", "DoRA" -> "type: " + method + "\n    lora: {rank: 4, targetModules: [all-linear]}";
-            case "LoRAPlus" -> "type: LoRAPlus\n    lora: {rank: 4, targetModules: [all-linear]}\n    loraPlus: {learningRateRatio: 4}";
-            // rank 2, not 4: on this tiny model the 4th and 5th singular values of some gradients nearly coincide, and
-            // there an SVD turns the last-bit differences of a sum added in another order into a ~3e-4 different basis
-            // (measured at rank 4); at rank 2 the projected subspace is well separated and the trajectories agree
-            case "GaLore" -> "type: GaLore\n    galore: {rank: 2, updateProjectionGap: 2, scale: 0.25}";
-            default -> "type: Full";
-        };
-    }
-
-    static Path job(String name, String method, int batch, int steps, int checkpointEvery, Path out) throws Exception {
-        String yaml = """
-                apiVersion: finetune.io/v1alpha1
-                kind: FineTuneJob
-                metadata:
-                  name: %s
-                spec:
-                  model:
-                    source: file://%s
-                  dataset:
-                    source: file://%s
-                    format: prompt-completion
-                    evalFraction: 0.2
-                    maxSeqLength: 32
-                  method:
-                    %s
-                  training:
-                    maxSteps: %d
-                    batchSize: %d
-                    learningRate: 0.005
-                    checkpointEverySteps: %d
-                    logEverySteps: 1
-                  resources:
-                    collectiveTimeoutSeconds: 20
-                  output:
-                    destination: file://%s
-                """.formatted(name, dir.resolve("model"), dir.resolve("train.jsonl"), methodBlock(method), steps, batch,
-                checkpointEvery, out);
-        Path f = dir.resolve(name + ".yaml");
-        Files.writeString(f, yaml);
-        return f;
+        DataParallelJobs.writeInputs(dir);
     }
 
     /** Trains to the end at world size {@code world}; returns rank 0's summary. */
     static JsonNode train(String name, String method, int batch, int world) throws Exception {
         Path out = dir.resolve(name);
-        try (TrainerRanks ranks = TrainerRanks.start(library, job(name, method, batch, 6, 0, out), out, world,
+        try (Ranks ranks = Ranks.trainer(library, DataParallelJobs.job(dir, name, method, batch, 6, 0, out), out, world,
                 dir.resolve(name + "-logs"))) {
-            Integer[] codes = ranks.await(240);
-            StringBuilder logs = new StringBuilder();
+            Integer[] codes = ranks.exitCodes(240);
             for (int r = 0; r < world; r++) {
-                logs.append("\n--- rank ").append(r).append(" ---\n").append(ranks.output(r));
-            }
-            for (int r = 0; r < world; r++) {
-                assertThat(codes[r]).as("rank %d of %s exit code; logs:%s", r, name, logs).isEqualTo(0);
+                assertThat(codes[r]).as("rank %d of %s exit code; logs:%s", r, name, ranks.allOutput()).isEqualTo(0);
             }
         }
         return JSON.readTree(out.resolve("training_summary.json").toFile());
@@ -130,7 +79,7 @@ class DataParallelRunTest {
     void runWithNprocTwoLaunchesTheRanksAndFollowsOneProcess() throws Exception {
         JsonNode one = train("one-cli", "LoRA", 8, 1);
         Path out = dir.resolve("nproc-cli");
-        Path job = job("nproc-cli", "LoRA", 4, 6, 0, out);
+        Path job = DataParallelJobs.job(dir, "nproc-cli", "LoRA", 4, 6, 0, out);
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xmx768m", "-cp", System.getProperty("java.class.path"),
                 "io.finetune.trainer.Main", "run", job.toString(), "--output", out.toString(), "--nproc", "2");
