@@ -48,6 +48,14 @@ public final class TrainerContract {
          * launches as node {@code PET_NODE_RANK} of {@code PET_NNODES}.
          */
         public static final String PODINFO = "FINETUNE_PODINFO";
+        /** Gang pods: the number of pods (Kubeflow Trainer's and torchrun's {@code --nnodes}). */
+        public static final String PET_NNODES = "PET_NNODES";
+        /** Gang pods: rank 0's rendezvous port, {@link Ports#RENDEZVOUS}. */
+        public static final String PET_MASTER_PORT = "PET_MASTER_PORT";
+        /** Set by the pod command from {@link Gang#RANK} before it launches (never by the operator). */
+        public static final String PET_NODE_RANK = "PET_NODE_RANK";
+        /** Set by the pod command from {@link Gang#MASTER_ADDR} before it launches (never by the operator). */
+        public static final String PET_MASTER_ADDR = "PET_MASTER_ADDR";
         /** libtorch's thread count: the container's CPU limit rounded up (shared by the pod's processes). */
         public static final String OMP_NUM_THREADS = "OMP_NUM_THREADS";
         public static final String HOME = "HOME";
