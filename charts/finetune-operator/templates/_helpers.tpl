@@ -53,10 +53,15 @@ the trainer only as secretKeyRef env vars, which the kubelet resolves.
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create", "patch"]
-# Pods: read-only, for scheduling failures, container states and the trainer's termination message.
+# Pods: read for scheduling failures, container states and the trainer's termination message; patch for a gang's rank
+# annotations (spec.resources.nodes).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "patch"]
+# Evictions (never pod deletes): end the live pods of a gang attempt one of whose pods failed, within PodDisruptionBudgets.
+- apiGroups: [""]
+  resources: ["pods/eviction"]
+  verbs: ["create"]
 # Nodes: list only, for the preflight's GPU size (the nvidia.com/gpu.memory label of the nodes a job may land on). With
 # watchNamespaces (Roles only) the list is refused and the preflight notes that memory was not checked.
 - apiGroups: [""]

@@ -216,6 +216,9 @@ public final class FineTuneJobValidator {
         if (r.gpus != null && (r.gpus < 0 || r.gpus > 64)) {
             out.add(new Violation("spec.resources.gpus", "must be between 0 and 64, got " + r.gpus));
         }
+        if (r.nodes != null && (r.nodes < 1 || r.nodes > 256)) {
+            out.add(new Violation("spec.resources.nodes", "must be between 1 and 256, got " + r.nodes));
+        }
         if (r.collectiveTimeoutSeconds != null && (r.collectiveTimeoutSeconds < 1 || r.collectiveTimeoutSeconds > 86400)) {
             out.add(new Violation("spec.resources.collectiveTimeoutSeconds", "must be between 1 and 86400, got "
                     + r.collectiveTimeoutSeconds));

@@ -41,6 +41,21 @@ public final class TrainerContract {
          * (they must agree). Unset: one process.
          */
         public static final String NPROC = "FINETUNE_NPROC";
+        /**
+         * Gang pods only (spec.resources.nodes above 1): the downward-API file of the pod's annotations
+         * ({@link Paths#PODINFO_ANNOTATIONS}), where the operator's {@link Gang#RANK} and {@link Gang#MASTER_ADDR} appear
+         * once every pod of the attempt has started. The pod command waits for them (at most the collective timeout) and
+         * launches as node {@code PET_NODE_RANK} of {@code PET_NNODES}.
+         */
+        public static final String PODINFO = "FINETUNE_PODINFO";
+        /** Gang pods: the number of pods (Kubeflow Trainer's and torchrun's {@code --nnodes}). */
+        public static final String PET_NNODES = "PET_NNODES";
+        /** Gang pods: rank 0's rendezvous port, {@link Ports#RENDEZVOUS}. */
+        public static final String PET_MASTER_PORT = "PET_MASTER_PORT";
+        /** Set by the pod command from {@link Gang#RANK} before it launches (never by the operator). */
+        public static final String PET_NODE_RANK = "PET_NODE_RANK";
+        /** Set by the pod command from {@link Gang#MASTER_ADDR} before it launches (never by the operator). */
+        public static final String PET_MASTER_ADDR = "PET_MASTER_ADDR";
         /** libtorch's thread count: the container's CPU limit rounded up (shared by the pod's processes). */
         public static final String OMP_NUM_THREADS = "OMP_NUM_THREADS";
         public static final String HOME = "HOME";
@@ -68,10 +83,32 @@ public final class TrainerContract {
         public static final String TERMINATION_LOG = "/dev/termination-log";
         /** emptyDir: the root filesystem is read-only, the JVM and native libraries still need a writable /tmp. */
         public static final String TMP = "/tmp";
+        /** Downward-API volume of a gang pod. */
+        public static final String PODINFO_DIR = "/etc/podinfo";
+        /** The pod's annotations as the kubelet writes them ({@code key="value"} lines, updated live). */
+        public static final String PODINFO_ANNOTATIONS = PODINFO_DIR + "/annotations";
         /** The trainer jar in the image. */
         public static final String TRAINER_JAR = "/opt/finetune/finetune-trainer.jar";
 
         private Paths() {
+        }
+    }
+
+    /**
+     * Pod annotations with which the operator assigns a gang's ranks (spec.resources.nodes above 1). A 1.20 API server has
+     * no Indexed Jobs, so the pods of the one gang Job have random names: once all of an attempt's pods have started, the
+     * operator sorts them by name and writes each its node rank, rank 0's pod IP and the attempt number; the trainer reads
+     * them from {@link Paths#PODINFO_ANNOTATIONS}.
+     */
+    public static final class Gang {
+        /** This pod's node rank, 0 to nodes - 1 ({@code PET_NODE_RANK}). */
+        public static final String RANK = "finetune.io/rank";
+        /** Rank 0's pod IP ({@code PET_MASTER_ADDR}). */
+        public static final String MASTER_ADDR = "finetune.io/master-addr";
+        /** The gang attempt the rank belongs to (1, 2, ...): pods of an older attempt are never mixed with a newer one. */
+        public static final String ATTEMPT = "finetune.io/gang-attempt";
+
+        private Gang() {
         }
     }
 
@@ -80,6 +117,9 @@ public final class TrainerContract {
         /** The trainer's Prometheus endpoint (container port named {@link #METRICS_NAME}). */
         public static final int METRICS = 9400;
         public static final String METRICS_NAME = "metrics";
+        /** Rank 0's rendezvous port in a gang ({@code PET_MASTER_PORT}, torchrun's default), container port {@link #RENDEZVOUS_NAME}. */
+        public static final int RENDEZVOUS = 29500;
+        public static final String RENDEZVOUS_NAME = "rendezvous";
 
         private Ports() {
         }

@@ -17,7 +17,9 @@ final class RbacRules {
             Map.entry("finetune.io/finetunejobs/status", Set.of("get", "patch")),
             Map.entry("finetune.io/finetunejobs/finalizers", Set.of("update")),
             Map.entry("batch/jobs", Set.of("get", "list", "watch", "create", "patch")),
-            Map.entry("/pods", Set.of("get", "list", "watch")),
+            // patch: a gang's rank annotations; evictions (never deletes) end a broken gang attempt's pods
+            Map.entry("/pods", Set.of("get", "list", "watch", "patch")),
+            Map.entry("/pods/eviction", Set.of("create")),
             Map.entry("/configmaps", Set.of("get", "create", "update")),
             Map.entry("/serviceaccounts", Set.of("get", "create")),
             Map.entry("rbac.authorization.k8s.io/roles", Set.of("get", "create")),

@@ -60,8 +60,12 @@ import java.util.stream.Collectors;
 @RBACRule(apiGroups = FineTuneJob.GROUP, resources = "finetunejobs/finalizers", verbs = {"update"})
 // Jobs: create the training Job, watch it for status, patch spec.suspend (suspend/resume, image-pull failures).
 @RBACRule(apiGroups = "batch", resources = "jobs", verbs = {"get", "list", "watch", "create", "patch"})
-// Pods: read-only, for scheduling failures, container states and the trainer's termination message.
-@RBACRule(apiGroups = "", resources = "pods", verbs = {"get", "list", "watch"})
+// Pods: read for scheduling failures, container states and the trainer's termination message; patch to write a gang's
+// rank annotations (spec.resources.nodes).
+@RBACRule(apiGroups = "", resources = "pods", verbs = {"get", "list", "watch", "patch"})
+// Evictions (never pod deletes): end the live pods of a gang attempt one of whose pods failed (GangPlan), gracefully and
+// within PodDisruptionBudgets.
+@RBACRule(apiGroups = "", resources = "pods/eviction", verbs = {"create"})
 // Nodes: list only, for the preflight's GPU size (nvidia.com/gpu.memory label of the nodes matching the job's nodeSelector).
 @RBACRule(apiGroups = "", resources = "nodes", verbs = {"list"})
 // ConfigMap <job>-config: the resolved run configuration the trainer mounts.
@@ -127,7 +131,7 @@ public class FineTuneJobController implements Reconciler<FineTuneJob> {
         Observation seen = observer.observe(resource, StatusDeriver.awaitsPreflight(resource));
         List<Violation> violations = seen.jobMissing() ? validator.check(resource) : List.of();
         seen = desired.apply(seen, violations);
-        seen = desired.recordAttempts(observer.withPods(seen));
+        seen = desired.recordAttempts(desired.syncGang(observer.withPods(seen)));
         Derived derived = StatusDeriver.derive(seen, violations, clock.instant());
         desired.stopFailedPull(seen, derived);
         status.record(resource, derived);

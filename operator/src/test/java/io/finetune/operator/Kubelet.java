@@ -62,6 +62,11 @@ final class Kubelet {
         });
     }
 
+    /** The pod's sandbox got an IP (what a gang's rank 0 hands the others as its master address). */
+    Pod podIp(Pod stale, String ip) {
+        return edit(stale, pod -> pod.getStatus().setPodIP(ip));
+    }
+
     Pod waiting(Pod stale, String reason, String message) {
         return edit(stale, pod -> pod.getStatus().setContainerStatuses(java.util.List.of(new ContainerStatusBuilder().withName(Names.CONTAINER)
                 .withNewState().withNewWaiting(message, reason).endState().build())));

@@ -30,6 +30,10 @@ public class FineTuneJobStatus {
     @JsonPropertyDescription("Training pods started so far (a retried or preempted pod counts again).")
     public Integer attempts;
 
+    @JsonPropertyDescription("Trainer processes of the run (ranks): spec.resources.nodes x processes per pod (gpus when above "
+            + "1, else 1). Progress is rank 0's; usage sums every pod.")
+    public Integer worldSize;
+
     @JsonPropertyDescription("What the CPU preflight found (records, tokens, planned GPU bytes, fit) before the GPU Job was created.")
     public PreflightStatus preflight;
     @JsonPropertyDescription("GPU time and attempts, for chargeback: summed over every training pod that ran.")

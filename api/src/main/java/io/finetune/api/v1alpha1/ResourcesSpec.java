@@ -21,6 +21,13 @@ public class ResourcesSpec {
     public Integer gpus = 1;
 
     @Min(1)
+    @Max(256)
+    @JsonPropertyDescription("Pods (nodes) of a data-parallel gang, each running gpus processes (one per GPU; one on CPU): the "
+            + "world size is nodes x processes per pod. All pods are one Job (one Kueue workload); ranks are assigned once every "
+            + "pod of an attempt has started, and any failed pod restarts the whole gang from the last checkpoint. Default: 1.")
+    public Integer nodes = 1;
+
+    @Min(1)
     @Max(86400)
     @JsonPropertyDescription("Seconds any collective of a data-parallel run (more than one process) may wait for the other "
             + "ranks before every rank fails naming the one it waited for: a rank that died, hung or was OOM-killed "

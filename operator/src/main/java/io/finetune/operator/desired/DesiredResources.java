@@ -9,12 +9,14 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.finetune.api.TrainerContract.Gang;
 import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Phase;
 import io.finetune.operator.naming.Names;
 import io.finetune.operator.metrics.OperatorMetrics;
 import io.finetune.operator.settings.OperatorSettings;
+import io.finetune.operator.observe.GangFacts;
 import io.finetune.operator.observe.JobFacts;
 import io.finetune.operator.observe.Observation;
 import io.finetune.operator.observe.PreflightVerdict;
@@ -25,6 +27,7 @@ import io.finetune.operator.status.StatusReason;
 import io.finetune.operator.status.StatusDeriver.Derived;
 import java.net.HttpURLConnection;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -89,7 +92,7 @@ public class DesiredResources {
         // extra failures.
         boolean serverIgnoresPreemption = job.getSpec().getPodFailurePolicy() != null;
         Integer limit = resource.getSpec() == null || JobFacts.finished(job) || serverIgnoresPreemption ? job.getSpec().getBackoffLimit()
-                : TrainingJob.backoffLimit(resource.getSpec()) + preemptions;
+                : TrainingJob.podBackoffLimit(resource.getSpec()) + preemptions;
         if (after.equals(before) && Objects.equals(limit, job.getSpec().getBackoffLimit())) {
             return seen;
         }
@@ -99,6 +102,67 @@ public class DesiredResources {
                 .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
         metrics.gpuSeconds(resource.getMetadata().getNamespace(), AttemptLedger.newlyBilled(before, after));
         return seen.withJob(patched);
+    }
+
+    /**
+     * A gang (spec.resources.nodes above 1): assigns the ranks of a new attempt once all its pods run, or ends an attempt
+     * one of whose pods failed or is being deleted by deleting its live peers ({@link GangPlan}). Nothing while the Job is
+     * finished or held (a hold deletes every pod itself). Returns what was seen with the annotated pods as patched.
+     */
+    public Observation syncGang(Observation seen) {
+        FineTuneJob resource = seen.resource();
+        Job job = seen.job();
+        if (job == null || !GangFacts.isGang(resource.getSpec()) || JobFacts.finished(job) || JobFacts.suspended(job)) {
+            return seen;
+        }
+        GangPlan plan = GangPlan.of(GangFacts.nodes(resource.getSpec()), seen.pods());
+        if (plan.isEmpty()) {
+            return seen;
+        }
+        String ns = job.getMetadata().getNamespace();
+        List<String> refused = new ArrayList<>();
+        for (String name : plan.delete()) {
+            if (!evict(ns, name)) {
+                refused.add(name);
+            }
+        }
+        if (!plan.delete().isEmpty()) {
+            events.record(resource, Type.Warning, StatusReason.GangRestarted, plan.cause() + ": evicted " + String.join(", ", plan.delete())
+                    + "; the whole gang restarts from the last checkpoint"
+                    + (refused.isEmpty() ? "" : " (eviction of " + String.join(", ", refused) + " refused for now, e.g. by a"
+                    + " PodDisruptionBudget; tried again at the next pass)"));
+        }
+        List<Pod> pods = new ArrayList<>(seen.pods());
+        for (Map.Entry<String, Map<String, String>> e : plan.annotate().entrySet()) {
+            Pod patched = client.pods().inNamespace(ns).withName(e.getKey()).patch(PatchContext.of(PatchType.JSON_MERGE),
+                    Serialization.asJson(Map.of("metadata", Map.of("annotations", e.getValue()))));
+            pods.replaceAll(p -> p.getMetadata().getName().equals(e.getKey()) ? patched : p);
+        }
+        if (!plan.annotate().isEmpty()) {
+            Map<String, String> rank0 = plan.annotate().values().iterator().next();
+            events.record(resource, Type.Normal, StatusReason.RanksAssigned, "gang attempt " + plan.attempt() + ": ranks 0-"
+                    + (plan.annotate().size() - 1) + " to " + String.join(", ", plan.annotate().keySet()) + " (master "
+                    + rank0.get(Gang.MASTER_ADDR) + ")");
+        }
+        return seen.withPods(pods);
+    }
+
+    /**
+     * Ends a pod through the Eviction API, not a delete: the kubelet stops it gracefully (SIGTERM, the grace period), a
+     * PodDisruptionBudget is honoured, and on 1.26+ the pod gets DisruptionTarget, which the Job's podFailurePolicy does
+     * not count as a failure. policy/v1 (1.22+) first, else policy/v1beta1 (1.20, 1.21). False when it is refused (429).
+     */
+    private boolean evict(String ns, String name) {
+        var pod = client.pods().inNamespace(ns).withName(name);
+        try {
+            return pod.evict(new io.fabric8.kubernetes.api.model.policy.v1.EvictionBuilder().withNewMetadata().withName(name)
+                    .withNamespace(ns).endMetadata().build());
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == HttpURLConnection.HTTP_CONFLICT || e.getCode() == HttpURLConnection.HTTP_NOT_FOUND && pod.get() == null) {
+                return true;   // requested already, or gone
+            }
+            return pod.evict();   // a server without policy/v1 evictions (before 1.22) refuses the v1 body
+        }
     }
 
     /** A pod whose image cannot be pulled would hold its GPU while the kubelet retries forever: suspending the Job deletes it. */
@@ -188,6 +252,6 @@ public class DesiredResources {
     private Job patchSuspend(Job job, boolean suspend) {
         return client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + ",\"parallelism\":"
-                        + (suspend ? 0 : 1) + "}}");
+                        + (suspend ? 0 : 1) + "}}");   // only ever called to suspend
     }
 }

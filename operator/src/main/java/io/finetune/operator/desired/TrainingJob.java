@@ -1,6 +1,8 @@
 package io.finetune.operator.desired;
 
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
@@ -29,6 +31,7 @@ import io.finetune.api.v1alpha1.ResourcesSpec;
 import io.finetune.operator.naming.Names;
 import io.finetune.operator.settings.OperatorSettings;
 import io.finetune.operator.desired.StorageLocations.Location;
+import io.finetune.operator.observe.GangFacts;
 import io.finetune.operator.observe.SpecChange;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -70,9 +73,9 @@ public final class TrainingJob {
                 .addToAnnotations(SpecChange.ANNOTATION, SpecChange.hash(spec))
                 .endMetadata()
                 .withNewSpec()
-                .withParallelism(JobHold.heldAtCreation(spec) ? 0 : 1)
-                .withCompletions(1)
-                .withBackoffLimit(backoffLimit(spec))
+                .withParallelism(JobHold.heldAtCreation(spec) ? 0 : GangFacts.nodes(spec))
+                .withCompletions(GangFacts.nodes(spec))
+                .withBackoffLimit(podBackoffLimit(spec))
                 .withPodFailurePolicy(preemptionIsNotAFailure())
                 .withActiveDeadlineSeconds(spec.activeDeadlineSeconds)
                 .withTtlSecondsAfterFinished(spec.ttlSecondsAfterFinished)
@@ -88,6 +91,15 @@ public final class TrainingJob {
     /** spec.backoffLimit, default 3: failures allowed before the Job fails (preemptions are added on top, see the controller). */
     public static int backoffLimit(FineTuneJobSpec spec) {
         return spec.backoffLimit == null ? 3 : spec.backoffLimit;
+    }
+
+    /**
+     * The Job's backoffLimit, which counts failed pods: spec.backoffLimit counts failed attempts of the run, and one failed
+     * attempt of a gang can fail every one of its pods (the peers of a dead rank fail at their next collective), so a
+     * gang's pods get spec.backoffLimit x nodes.
+     */
+    public static int podBackoffLimit(FineTuneJobSpec spec) {
+        return backoffLimit(spec) * GangFacts.nodes(spec);
     }
 
     /**
@@ -122,6 +134,13 @@ public final class TrainingJob {
         // The root filesystem is read-only; the JVM and native libraries still need a writable /tmp.
         volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
         mounts.add(mount("tmp", Paths.TMP, false));
+        if (GangFacts.isGang(job.getSpec())) {
+            // the operator writes the gang's ranks as pod annotations once every pod has started; the kubelet updates this
+            // file live, the trainer waits for them there (a 1.20 API server has no Indexed Jobs: see GangPlan)
+            volumes.add(new VolumeBuilder().withName("podinfo").withNewDownwardAPI().addNewItem().withPath("annotations")
+                    .withNewFieldRef().withFieldPath("metadata.annotations").endFieldRef().endItem().endDownwardAPI().build());
+            mounts.add(mount("podinfo", Paths.PODINFO_DIR, true));
+        }
         int i = 0;
         for (Map.Entry<String, Boolean> claim : pvcClaims(job.getSpec()).entrySet()) {
             String volume = "pvc-" + i++;
@@ -166,13 +185,19 @@ public final class TrainingJob {
             limits.put("memory", new Quantity(memory));
             requests.put("memory", new Quantity(memory));
         }
+        List<ContainerPort> ports = new ArrayList<>();
+        ports.add(new ContainerPortBuilder().withName(Ports.METRICS_NAME).withContainerPort(Ports.METRICS).withProtocol("TCP").build());
+        if (GangFacts.isGang(job.getSpec())) {
+            ports.add(new ContainerPortBuilder().withName(Ports.RENDEZVOUS_NAME).withContainerPort(Ports.RENDEZVOUS)
+                    .withProtocol("TCP").build());
+        }
         return new ContainerBuilder()
                 .withName(Names.CONTAINER)
                 .withImage(image(job, settings))
                 .withImagePullPolicy(settings.imagePullPolicy())
                 .withCommand("java", "-jar", Paths.TRAINER_JAR, "pod")
                 .withEnv(withThreads(env(job), cpu))
-                .addNewPort().withName(Ports.METRICS_NAME).withContainerPort(Ports.METRICS).withProtocol("TCP").endPort()
+                .withPorts(ports)
                 .withResources(new ResourceRequirementsBuilder().withLimits(limits).withRequests(requests).build())
                 .withVolumeMounts(mounts)
                 .withTerminationMessagePath(Paths.TERMINATION_LOG)
@@ -213,6 +238,12 @@ public final class TrainingJob {
         if (gpus > 1) {
             // one trainer process per GPU, data-parallel (the trainer's pod command launches them, LOCAL_RANK = device)
             env.add(plain(Env.NPROC, Integer.toString(gpus)));
+        }
+        if (GangFacts.isGang(job.getSpec())) {
+            // Kubeflow Trainer's names; PET_NODE_RANK and PET_MASTER_ADDR come from the rank annotations (PODINFO)
+            env.add(plain(Env.PET_NNODES, Integer.toString(GangFacts.nodes(job.getSpec()))));
+            env.add(plain(Env.PET_MASTER_PORT, Integer.toString(Ports.RENDEZVOUS)));
+            env.add(plain(Env.PODINFO, Paths.PODINFO_ANNOTATIONS));
         }
         return env;
     }

@@ -11,6 +11,7 @@ import io.finetune.api.TrainerResult;
 import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.Phase;
+import io.finetune.operator.observe.GangFacts;
 import io.finetune.operator.observe.JobFacts;
 import io.finetune.operator.observe.Observation;
 import io.finetune.operator.observe.PodFacts;
@@ -130,7 +131,8 @@ final class PhaseRules {
 
     /** The Job completed: Succeeded with the artifact, or Failed when the report is unusable or missed the gate. */
     static Outcome completed(Observation o) {
-        Optional<Pod> pod = PodFacts.lastFinished(o.pods(), "Succeeded");
+        // a gang's result is rank 0's: the other ranks write no termination message
+        Optional<Pod> pod = PodFacts.lastFinished(o.pods().stream().filter(GangFacts::reports).toList(), "Succeeded");
         String message = pod.flatMap(PodFacts::terminated).map(ContainerStateTerminated::getMessage).orElse(null);
         Optional<TrainerReport.Success> gate = TrainerReport.gateFailed(message);
         if (gate.isPresent()) {   // metrics recorded, no artifact

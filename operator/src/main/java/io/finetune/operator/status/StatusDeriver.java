@@ -6,6 +6,7 @@ import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.api.v1alpha1.Phase;
 import io.finetune.api.v1alpha1.PreflightMode;
+import io.finetune.operator.observe.GangFacts;
 import io.finetune.operator.observe.JobFacts;
 import io.finetune.operator.observe.Observation;
 import io.finetune.operator.observe.PodFacts;
@@ -64,6 +65,7 @@ public final class StatusDeriver {
         if (s.phase.isFinal()) {
             s.completionTime = prev.completionTime != null ? prev.completionTime : JobFacts.completionTime(o.job()).orElse(now);
         }
+        s.worldSize = o.job() != null ? Integer.valueOf(GangFacts.worldSize(o.resource().getSpec())) : prev.worldSize;
         s.usage = o.job() != null ? AttemptLedger.usage(AttemptLedger.read(o.job())) : prev.usage;
         if (s.usage != null && s.usage.attempts != null && s.usage.attempts > (s.attempts == null ? 0 : s.attempts)) {
             s.attempts = s.usage.attempts;   // the ledger also remembers pods deleted before the Job controller counted them

@@ -92,7 +92,11 @@ public enum StatusReason {
     /** The training Job was created. */
     JobCreated(Kind.EVENT),
     /** The preflight passed (the event beside PreflightPassed=True). */
-    PreflightPassed(Kind.EVENT);
+    PreflightPassed(Kind.EVENT),
+    /** Every pod of a gang attempt started: the operator wrote their ranks and rank 0's address (spec.resources.nodes). */
+    RanksAssigned(Kind.EVENT),
+    /** A pod of a gang attempt failed or was deleted: the operator deleted the rest, the whole gang restarts from the checkpoint. */
+    GangRestarted(Kind.EVENT);
 
     /** What a reason is about; decides an event's type. */
     enum Kind {

@@ -1,15 +1,19 @@
 package io.finetune.trainer.cli;
 
 import io.finetune.api.TrainerContract;
+import io.finetune.api.TrainerResult;
+import io.finetune.trainer.distributed.GangAssignment;
 import io.finetune.trainer.distributed.LaunchPlan;
 import io.finetune.trainer.distributed.NodeTopology;
 import io.finetune.trainer.failure.Failure;
 import io.finetune.trainer.pod.PodRunner;
 import io.finetune.trainer.spec.RunSpecReader;
+import io.finetune.trainer.train.StopRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -19,7 +23,8 @@ import picocli.CommandLine.ParentCommand;
  * environment the operator sets; the pod path owns its own failures (one termination message whatever happens). When the
  * environment asks for more than one rank ({@code PET_NPROC_PER_NODE} or {@code FINETUNE_NPROC} above 1, or several
  * {@code PET_NNODES}), this process launches this node's ranks, each {@code pod} with its {@code RANK} and
- * {@code LOCAL_RANK}; rank 0 reports status and writes the termination message.
+ * {@code LOCAL_RANK}; rank 0 reports status and writes the termination message. A pod of a gang first waits (at most the
+ * collective timeout) for the rank the operator assigns it ({@link GangAssignment}).
  */
 @Command(name = "pod", description = {"What the operator's training pod runs.",
     "Trains the job from $FINETUNE_CONFIG (set by the operator), reports progress on the FineTuneJob and on",
@@ -34,6 +39,22 @@ final class PodCommand implements Callable<Integer> {
         Map<String, String> env = System.getenv();
         if (LaunchPlan.startedByLauncher(env)) {
             return PodRunner.command();   // a rank: RANK etc. come from our launcher or from torchrun
+        }
+        if (GangAssignment.needed(env)) {
+            // a pod of a gang (spec.resources.nodes): the operator hands out the ranks once every pod of the attempt runs
+            try {
+                Optional<Map<String, String>> assigned = GangAssignment.await(env, collectiveTimeout(env),
+                        () -> StopRequest.process().isRequested());
+                if (assigned.isEmpty()) {
+                    System.err.println("stopped: " + StopRequest.process().reason() + " before this pod's rank was assigned");
+                    return TrainerResult.PREEMPTED_EXIT_CODE;
+                }
+                env = assigned.get();
+            } catch (IllegalArgumentException e) {
+                return PodRunner.run(env, (job, podEnv, progress) -> {
+                    throw e;
+                }, Failure::reasonOf);
+            }
         }
         NodeTopology topology;
         try {

@@ -1,0 +1,63 @@
+package io.finetune.operator.observe;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.finetune.api.TrainerContract.Gang;
+import io.finetune.api.v1alpha1.FineTuneJobSpec;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/**
+ * The size of a run's world and what a gang pod's annotations say ({@link Gang}): read by the act step (which assigns
+ * ranks) and by the status (world size, which pod reports), so it lives where both may depend on it.
+ */
+public final class GangFacts {
+    private GangFacts() {
+    }
+
+    /** spec.resources.nodes, default 1: the pods of the gang. */
+    public static int nodes(FineTuneJobSpec spec) {
+        return spec == null || spec.resources == null || spec.resources.nodes == null ? 1 : Math.max(1, spec.resources.nodes);
+    }
+
+    /** Trainer processes per pod: one per GPU when the pod has several, else one. */
+    public static int processesPerPod(FineTuneJobSpec spec) {
+        int gpus = spec == null || spec.resources == null || spec.resources.gpus == null ? 1 : spec.resources.gpus;
+        return Math.max(1, gpus);
+    }
+
+    /** Ranks of the run: nodes x processes per pod. */
+    public static int worldSize(FineTuneJobSpec spec) {
+        return nodes(spec) * processesPerPod(spec);
+    }
+
+    /** True for a run of several pods (the operator assigns their ranks). */
+    public static boolean isGang(FineTuneJobSpec spec) {
+        return nodes(spec) > 1;
+    }
+
+    /** The gang attempt a pod was assigned to; empty while it waits for its rank (or holds an unreadable value). */
+    public static OptionalInt attempt(Pod pod) {
+        String v = annotation(pod, Gang.ATTEMPT);
+        return v != null && v.matches("\\d{1,9}") ? OptionalInt.of(Integer.parseInt(v)) : OptionalInt.empty();
+    }
+
+    /** The pod's rank, "?" when it has none. */
+    public static String rank(Pod pod) {
+        String v = annotation(pod, Gang.RANK);
+        return v == null ? "?" : v;
+    }
+
+    /**
+     * Whether the pod may carry the run's result: rank 0 of a gang, or any pod of a single-pod run (no rank). Ranks other
+     * than 0 write no termination message.
+     */
+    public static boolean reports(Pod pod) {
+        String v = annotation(pod, Gang.RANK);
+        return v == null || "0".equals(v);
+    }
+
+    private static String annotation(Pod pod, String key) {
+        Map<String, String> a = pod.getMetadata() == null ? null : pod.getMetadata().getAnnotations();
+        return a == null ? null : a.get(key);
+    }
+}
