@@ -8,10 +8,11 @@ import java.util.List;
  * the data pipeline's DataStats; memory is measured from the tensors the run held, see {@link MemoryAccounting}, and is
  * what the pod reports as status.memory). evalLossAfter is
  * the loss of the output's weights: those of bestStep when spec.evaluation.evalEverySteps chose an earlier step (bestStep
- * null without evalEverySteps); gate is spec.evaluation's verdict (null without thresholds).
+ * null without evalEverySteps); gate is spec.evaluation's verdict (null without thresholds); execution is the precision that
+ * ran and the device ({@link RanOn}), so a figure in the summary says what it was measured on.
  */
 public record TrainingSummary(String method, int steps, double trainLoss, double evalLossBefore, double evalLossAfter,
                               long trainableParameters, long totalParameters, long optimizerStateBytes, double tokensPerSecond,
                               double durationSeconds, List<Double> lossCurve, DataStats dataStats, MeasuredMemory memory,
-                              Integer bestStep, EvaluationGate.Verdict gate) {
+                              Integer bestStep, EvaluationGate.Verdict gate, RanOn execution) {
 }
