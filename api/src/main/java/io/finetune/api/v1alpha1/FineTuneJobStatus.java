@@ -48,6 +48,9 @@ public class FineTuneJobStatus {
     @JsonPropertyDescription("Measured memory of the run: parameters and the bytes held by weights, gradients and optimizer state.")
     public MemoryUsage memory;
 
+    @JsonPropertyDescription("What the run computed on: the precision that ran (spec.training.precision resolved) and the device.")
+    public Execution execution;
+
     @JsonPropertyDescription("The written adapter or weights, with a content digest.")
     public Artifact artifact;
 

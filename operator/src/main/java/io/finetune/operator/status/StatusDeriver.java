@@ -59,6 +59,7 @@ public final class StatusDeriver {
         s.artifact = outcome.success() != null ? outcome.success().artifact() : null;
         s.metrics = outcome.success() != null ? outcome.success().metrics() : null;
         s.memory = outcome.success() != null ? outcome.success().memory() : null;
+        s.execution = outcome.success() != null ? outcome.success().execution() : null;
         s.attempts = attempts(prev, o);
         s.startTime = prev.startTime != null ? prev.startTime
                 : o.pods().stream().filter(PodFacts::started).map(p -> PodFacts.startTime(p).orElse(now)).sorted().findFirst().orElse(null);

@@ -21,7 +21,7 @@ import java.util.List;
 public class StatusWriter {
     /** The fields this writer owns (everything but progress). */
     static final List<String> OWNED = List.of("phase", "observedGeneration", "conditions", "startTime", "completionTime",
-            "attempts", "worldSize", "usage", "metrics", "memory", "artifact", "message", "preflight");
+            "attempts", "worldSize", "usage", "metrics", "memory", "execution", "artifact", "message", "preflight");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final KubernetesClient client;

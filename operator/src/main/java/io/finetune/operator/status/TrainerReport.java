@@ -3,6 +3,7 @@ package io.finetune.operator.status;
 import io.finetune.api.ArtifactFormat;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
+import io.finetune.api.v1alpha1.Execution;
 import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.api.v1alpha1.Metrics;
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ public final class TrainerReport {
     static final int MAX_TEXT = 512;
 
     /** A usable success report, or why it is not usable. */
-    public record Success(Artifact artifact, Metrics metrics, MemoryUsage memory, String problem) {
+    public record Success(Artifact artifact, Metrics metrics, MemoryUsage memory, Execution execution, String problem) {
     }
 
     private TrainerReport() {
@@ -30,23 +31,23 @@ public final class TrainerReport {
     public static Success success(String terminationMessage, String destination) {
         Optional<TrainerResult> parsed = TrainerResult.parse(terminationMessage);
         if (parsed.isEmpty() || parsed.get().outcome() != TrainerResult.Outcome.Succeeded) {
-            return new Success(null, null, null, "the trainer exited 0 without a Succeeded result in its termination message");
+            return new Success(null, null, null, null, "the trainer exited 0 without a Succeeded result in its termination message");
         }
         TrainerResult r = parsed.get();
         Artifact a = r.artifact();
         if (a == null) {
-            return new Success(null, null, null, "the trainer's result has no artifact");
+            return new Success(null, null, null, null, "the trainer's result has no artifact");
         }
         if (a.digest == null || !DIGEST.matcher(a.digest).matches()) {
-            return new Success(null, null, null, "the trainer reported artifact digest '" + clip(a.digest)
+            return new Success(null, null, null, null, "the trainer reported artifact digest '" + clip(a.digest)
                     + "', not sha256:<64 lowercase hex>");
         }
         if (a.uri == null || destination == null || !(a.uri.equals(destination) || a.uri.startsWith(stripSlash(destination) + "/"))) {
-            return new Success(null, null, null, "the trainer reported artifact uri '" + clip(a.uri)
+            return new Success(null, null, null, null, "the trainer reported artifact uri '" + clip(a.uri)
                     + "' outside spec.output.destination '" + destination + "'");
         }
         if (a.sizeBytes == null || a.sizeBytes < 0) {
-            return new Success(null, null, null, "the trainer reported artifact size " + a.sizeBytes);
+            return new Success(null, null, null, null, "the trainer reported artifact size " + a.sizeBytes);
         }
         Artifact clean = new Artifact();
         clean.uri = a.uri;
@@ -60,7 +61,7 @@ public final class TrainerReport {
         }
         clean.servingNote = a.servingNote == null ? null : clip(a.servingNote);
         TrainerResult safe = r.sanitized();
-        return new Success(clean, safe.metrics(), safe.memory(), null);
+        return new Success(clean, safe.metrics(), safe.memory(), safe.execution(), null);
     }
 
     /**
@@ -74,7 +75,7 @@ public final class TrainerReport {
             return Optional.empty();
         }
         TrainerResult r = parsed.get().sanitized();
-        return Optional.of(new Success(null, r.metrics(), r.memory(),
+        return Optional.of(new Success(null, r.metrics(), r.memory(), r.execution(),
                 clip(r.message() == null ? "the evaluation gate was not met" : r.message())));
     }
 

@@ -183,6 +183,24 @@ class StatusDeriverTest {
     }
 
     @Test
+    void aCompletedJobRecordsThePrecisionAndDeviceThatRanWithNamesBounded() throws Exception {
+        FineTuneJob ftj = Observed.lora("a", "");
+        Job job = Observed.complete(Observed.job(ftj));
+        String longName = "X".repeat(300);
+        String report = Observed.SUCCEEDED.replace("\"steps\":20}", "\"steps\":20,\"execution\":{\"precision\":\"bf16\","
+                + "\"device\":\"cpu()\",\"cpuModel\":\"" + longName + "\"}}");
+        Derived d = derive(ftj, job, Observed.terminated(job, "a-trainer-0", "Succeeded", 0, "Completed", report));
+        assertThat(d.phase()).isEqualTo(Phase.Succeeded);
+        assertThat(d.status().execution.precision).isEqualTo(io.finetune.api.v1alpha1.Precision.BF16);
+        assertThat(d.status().execution.device).isEqualTo("cpu()");
+        assertThat(d.status().execution.cpuModel).hasSize(io.finetune.api.v1alpha1.Execution.MAX_NAME);
+        assertThat(StatusWriter.OWNED).contains("execution");
+
+        Derived without = derive(ftj, job, Observed.terminated(job, "a-trainer-0", "Succeeded", 0, "Completed", Observed.SUCCEEDED));
+        assertThat(without.status().execution).as("an older trainer's report has none").isNull();
+    }
+
+    @Test
     void aCompletedJobWhoseReportIsUnusableFailsWithTrainerError() throws Exception {
         FineTuneJob ftj = Observed.lora("a", "");
         Job job = Observed.complete(Observed.job(ftj));

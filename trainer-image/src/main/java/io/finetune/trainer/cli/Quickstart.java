@@ -70,8 +70,20 @@ public final class Quickstart implements Callable<Integer> {
         }
     }
 
+    /** Where examples/quickstart.yaml puts the base model, the data and the output. */
+    static final String ROOT = "/tmp/finetune-quickstart";
+
     public static int run(PrintStream out) throws Exception {
-        RunSpec job = RunSpecReader.read(FineTuneJobManifest.parse(manifestText(), "quickstart.yaml (embedded)"));
+        return run(out, ROOT);
+    }
+
+    /**
+     * The tiny quick start with its files under {@code root} instead of {@value #ROOT} (the test runs it in its own
+     * directory, so a concurrent quick start on the same machine cannot delete its output).
+     */
+    static int run(PrintStream out, String root) throws Exception {
+        RunSpec job = RunSpecReader.read(FineTuneJobManifest.parse(manifestText().replace("file://" + ROOT + "/",
+                "file://" + root + "/"), "quickstart.yaml (embedded)"));
         Path modelDir = StorageUri.localFile(job.sources().model());
         Path trainFile = StorageUri.localFile(job.sources().dataset());
         Path evalFile = StorageUri.localFile(job.sources().evalDataset());

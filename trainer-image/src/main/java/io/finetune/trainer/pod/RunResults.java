@@ -3,6 +3,7 @@ package io.finetune.trainer.pod;
 import io.finetune.api.Serving;
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.Artifact;
+import io.finetune.api.v1alpha1.Execution;
 import io.finetune.api.v1alpha1.MemoryUsage;
 import io.finetune.api.v1alpha1.Metrics;
 import io.finetune.trainer.layout.RunLayout;
@@ -16,7 +17,8 @@ public final class RunResults {
     }
 
     /**
-     * status.memory is the summary's measured figures (the same numbers as training_summary.json), status.artifact the
+     * status.memory is the summary's measured figures (the same numbers as training_summary.json), status.execution its
+     * precision and device, status.artifact the
      * published artifact with what the method wrote (format, servers). A missed evaluation gate is reported as such, naming
      * where the rejected output is kept.
      */
@@ -25,7 +27,8 @@ public final class RunResults {
         if (s.gate() != null && !s.gate().passed()) {
             String rejected = RunLayout.rejectedUnder(result.artifact().uri());
             return TrainerResult.gateFailed(s.gate().message() + "; the output is not published as servable: it is kept"
-                    + " for inspection under " + rejected, metrics(s), statusMemory(s.memory()), s.steps());
+                    + " for inspection under " + rejected, metrics(s), statusMemory(s.memory()), s.steps())
+                .withExecution(execution(s));
         }
         Artifact a = new Artifact();
         a.uri = result.artifact().uri();
@@ -36,7 +39,8 @@ public final class RunResults {
         a.servableBy = serving.servableBy();
         a.servingNote = serving.vllmProblem() == null ? serving.note()
                 : serving.vllmProblem() + (serving.note() == null ? "" : "; " + serving.note());
-        return TrainerResult.succeeded(a, metrics(s), statusMemory(s.memory()), s.steps());
+        return TrainerResult.succeeded(a, metrics(s), statusMemory(s.memory()), s.steps())
+                .withExecution(execution(s));
     }
 
     /**
@@ -45,7 +49,13 @@ public final class RunResults {
      */
     public static TrainerResult peerRank(TrainingRun.Result result) {
         TrainingSummary s = result.summary();
-        return TrainerResult.succeeded(null, metrics(s), statusMemory(s.memory()), s.steps());
+        return TrainerResult.succeeded(null, metrics(s), statusMemory(s.memory()), s.steps())
+                .withExecution(execution(s));
+    }
+
+    /** status.execution: the precision that ran and the device, as the summary records them. */
+    private static Execution execution(TrainingSummary s) {
+        return s.execution() == null ? null : s.execution().toStatus();
     }
 
     private static MemoryUsage statusMemory(MeasuredMemory measured) {

@@ -61,7 +61,8 @@ public final class TerminationLog {
      */
     String render(TrainerResult result) {
         TrainerResult safe = new TrainerResult(result.outcome(), result.reason(), redactor.redact(result.message()),
-                redactArtifactUri(result), TrainerResult.finite(result.metrics()), result.memory(), result.steps());
+                redactArtifactUri(result), TrainerResult.finite(result.metrics()), result.memory(), result.steps(),
+                result.execution());
         String json = safe.toJson();
         if (json.getBytes(StandardCharsets.UTF_8).length <= TrainerResult.MAX_BYTES) {
             return json;

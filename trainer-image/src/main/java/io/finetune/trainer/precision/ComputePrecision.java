@@ -1,5 +1,7 @@
 package io.finetune.trainer.precision;
 
+import io.finetune.api.v1alpha1.Precision;
+
 /**
  * The precision a run computes in, resolved from {@code spec.training.precision} against the device
  * ({@link PrecisionResolver}). FP32 is plain fp32 everywhere; BF16 and FP16 are mixed precision as PyTorch autocast + PEFT
@@ -29,6 +31,15 @@ public enum ComputePrecision {
 
     public int bytes() {
         return bytes;
+    }
+
+    /** The spec's name for this precision (fp32, bf16, fp16): what training_summary.json and status.execution record. */
+    public Precision spec() {
+        return switch (this) {
+            case FP32 -> Precision.FP32;
+            case BF16 -> Precision.BF16;
+            case FP16 -> Precision.FP16;
+        };
     }
 
     public boolean mixed() {

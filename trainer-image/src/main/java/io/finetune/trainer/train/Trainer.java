@@ -218,7 +218,8 @@ public final class Trainer {
                 evalBefore, evalAfter, trainableCount, model.totalParameters(), optimizer.stateBytes(),
                 loopTokens / Math.max(loopSecs, 1e-9), (System.nanoTime() - started) / 1e9, losses, data.stats(),
                 MemoryAccounting.measure(model, trainable, optimizer), bestStep,
-                EvaluationGate.check(evaluation, evalBefore, evalAfter), ranks.report(loopSecs, total - startStep));
+                EvaluationGate.check(evaluation, evalBefore, evalAfter), RanOn.of(model.precision(), model.manager().getDevice()),
+                ranks.report(loopSecs, total - startStep));
     }
 
     /** One optimizer step over the micro-batches; returns the mean loss per loss token. */

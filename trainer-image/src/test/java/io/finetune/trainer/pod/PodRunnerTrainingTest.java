@@ -111,6 +111,12 @@ class PodRunnerTrainingTest {
             assertThat(reported.path(field)).as("status.memory.%s", field).isEqualTo(summary.path(field));
         }
         assertThat(reported).isEqualTo(summary);
+
+        // The precision that ran (spec bf16 honoured on the CPU) and the device, in the summary and in the pod's result.
+        JsonNode ran = JSON.readTree(dir.resolve("out/memory").resolve(RunLayout.SUMMARY).toFile()).path("execution");
+        assertThat(ran.path("precision").asText()).isEqualTo("bf16");
+        assertThat(ran.path("device").asText()).isEqualTo("cpu()");
+        assertThat(pod.result().path("execution")).isEqualTo(ran);
     }
 
     @Test

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.api.v1alpha1.Precision;
 import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
@@ -122,6 +123,9 @@ class MixedPrecisionTest {
         });
         assertTracks(bf16.summary().lossCurve(), fp32.summary().lossCurve());
         assertThat(bf16.summary().evalLossAfter()).isCloseTo(fp32.summary().evalLossAfter(), within(LOSS_TOLERANCE));
+        assertThat(bf16.summary().execution().precision()).as("the precision that ran").isEqualTo(Precision.BF16);
+        assertThat(fp32.summary().execution().precision()).isEqualTo(Precision.FP32);
+        assertThat(bf16.summary().execution().device()).isEqualTo("cpu()");
         assertThat(bf16.summary().memory().weightBytes()).as("half the frozen weight memory")
                 .isLessThan(fp32.summary().memory().weightBytes() * 6 / 10);
         assertThat(bf16.summary().memory().optimizerStateBytes()).isEqualTo(fp32.summary().memory().optimizerStateBytes());
