@@ -2,6 +2,7 @@ package io.finetune.trainer.spec;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One training run, resolved: what to train on, how, and where the output goes. Built once from the manifest by
@@ -16,9 +17,11 @@ import java.util.Objects;
  * @param evaluation periodic evaluation and the gate's thresholds ({@link EvaluationSettings#NONE} when unset)
  * @param output     the destination and whether to merge adapters
  * @param collectiveTimeout how long a collective of a data-parallel run waits for the other ranks
+ * @param quantization the 4-bit base ({@code spec.model.quantization}); empty: the weights as loaded
  */
 public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSettings method, TrainingSettings training,
-                      EvaluationSettings evaluation, OutputSettings output, Duration collectiveTimeout) {
+                      EvaluationSettings evaluation, OutputSettings output, Duration collectiveTimeout,
+                      Optional<QuantizationSettings> quantization) {
     public RunSpec {
         Objects.requireNonNull(job, "job");
         Objects.requireNonNull(sources, "sources");
@@ -28,11 +31,16 @@ public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSett
         Objects.requireNonNull(evaluation, "evaluation");
         Objects.requireNonNull(output, "output");
         Objects.requireNonNull(collectiveTimeout, "collectiveTimeout");
+        Objects.requireNonNull(quantization, "quantization");
+        if (quantization.isPresent() && !(method instanceof LoraSettings)) {
+            throw new IllegalArgumentException("spec.model.quantization holds the base weights in 4 bits, which only LoRA, "
+                    + "DoRA and LoRAPlus can train over, not " + method.type());
+        }
     }
 
     /** The same run with another method's settings (the plan compares every method on the job's model). */
     public RunSpec withMethod(MethodSettings other) {
-        return new RunSpec(job, sources, data, other, training, evaluation, output, collectiveTimeout);
+        return new RunSpec(job, sources, data, other, training, evaluation, output, collectiveTimeout, quantization);
     }
 
     /**
