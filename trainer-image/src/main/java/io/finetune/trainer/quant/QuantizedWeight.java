@@ -99,11 +99,16 @@ public final class QuantizedWeight implements AutoCloseable {
      * create in their own manager are closed here, so nothing accumulates outside {@code sub}.
      */
     public NDArray dequantize(NDManager sub) {
-        NDArray values = lookup(sub, pairTable(), packed, 2).reshape(-1);                    // (2 * ceil(n/2))
-        NDArray scale = absmax != null ? absmax : blockAbsmax(sub);                              // (blocks, 1)
-        NDArray blocked = padTo(sub, values, (long) blocks * QuantizedTensor.BLOCK)
-                .reshape(blocks, QuantizedTensor.BLOCK).mul(scale);                              // (blocks, 64)
-        return blocked.reshape(-1).get(new NDIndex(":" + numel)).reshape(shape);                 // (out, in)
+        // Intermediates (the looked-up levels, the constants) die with the scratch manager: only the weight stays in sub.
+        try (NDManager scratch = sub.newSubManager()) {
+            NDArray values = lookup(scratch, pairTable(), packed, 2).reshape(-1);            // (2 * ceil(n/2))
+            NDArray scale = absmax != null ? absmax : blockAbsmax(scratch);                      // (blocks, 1)
+            NDArray blocked = padTo(scratch, values, (long) blocks * QuantizedTensor.BLOCK)
+                    .reshape(blocks, QuantizedTensor.BLOCK).mul(scale);                          // (blocks, 64)
+            NDArray w = blocked.reshape(-1).get(new NDIndex(":" + numel)).reshape(shape);        // (out, in)
+            w.attach(sub);
+            return w;
+        }
     }
 
     /** DynamicMap[codes8] * scales[b / 256] + offset, (blocks, 1). */

@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.finetune.api.v1alpha1.Precision;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.data.Batcher;
 import io.finetune.trainer.data.DatasetLoader;
@@ -249,10 +250,15 @@ public final class TrainingRun {
         long seed = training.seed();
         PlanCheck.beforeTraining(spec, modelDir); // on a GPU: fail fast when the memory plan cannot fit
         // before any weight loads: fp16 on the CPU, or bf16 on a pre-Ampere GPU, fails here with the field's name
-        ComputePrecision precision = PrecisionResolver.resolve(training.precision(),
+        Precision requested = spec.quantization().map(q -> q.precision(training.precision())).orElse(training.precision());
+        ComputePrecision precision = PrecisionResolver.resolve(requested,
                 PrecisionResolver.DeviceCapabilities.of(Engine.getInstance().defaultDevice()));
         try (TextTokenizer tok = TextTokenizer.load(tokDir);
-             LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager())) {
+             LlamaModel model = spec.quantization().isPresent()
+                     ? LlamaModel.load(modelDir, NDManager.newBaseManager(), spec.quantization().get().quantizer())
+                     : LlamaModel.load(modelDir, NDManager.newBaseManager())) {
+            spec.quantization().ifPresent(q -> log.printf("quantization: %s%s, decoder linear weights in %,d bytes%n",
+                    q.type(), q.doubleQuant() ? " + double-quantized constants" : "", model.quantizedBytes()));
             if (tok.vocabSize() > model.config().vocabSize()) {
                 throw new ModelException(tokDir + ": tokenizer has " + tok.vocabSize() + " tokens but " + modelDir
                         + "/config.json has vocab_size " + model.config().vocabSize());

@@ -28,7 +28,10 @@ public final class DoraAdapter extends LoraAdapter {
         super(base, rank, scaling, dropout, init, rng, manager);
         NDArray norm;
         try (NDManager scratch = manager.newSubManager()) {
-            scratch.tempAttachAll(base.weight().array(), loraA.array(), loraB.array());
+            scratch.tempAttachAll(loraA.array(), loraB.array());
+            if (base.weight() != null) {
+                scratch.tempAttachAll(base.weight().array());
+            }
             norm = weightNorm(base);
             norm.attach(manager);
         }
@@ -46,7 +49,11 @@ public final class DoraAdapter extends LoraAdapter {
     private NDArray weightNorm(Linear base) {
         NDArray delta = loraB.array().stopGradient().matMul(loraA.array().stopGradient());                    // (out, in)
         delta.muli(OwnedArrays.scalar(delta.getManager(), scaling));
-        NDArray w = delta.addi(base.weight().array());                                                       // (out, in)
+        NDArray frozen = base.frozenWeight(delta.getManager());
+        NDArray w = delta.addi(frozen);                                                                      // (out, in)
+        if (base.weight() == null) {
+            frozen.close(); // a dequantized copy: freed now, not at the end of the step
+        }
         return w.square().sum(new int[] {1}).sqrt().stopGradient();                                          // (out)
     }
 
@@ -63,7 +70,7 @@ public final class DoraAdapter extends LoraAdapter {
         if (xd == x) {
             direct = base.bias() == null ? baseOut : baseOut.sub(base.bias().array());
         } else {
-            direct = Linear.timesTransposed(xd, base.weight().array());
+            direct = base.timesWeight(xd);
         }
         return baseOut.add(direct.mul(OwnedArrays.minus(scale, 1))).add(OwnedArrays.times(lora.mul(scale), scaling));
     }
@@ -76,7 +83,8 @@ public final class DoraAdapter extends LoraAdapter {
     /** (m / n)[:, None] · (W + s·B·A), (out, in) (PEFT DoraLinearLayer merge). */
     @Override
     public NDArray mergedWeight(Linear base) {
-        NDArray v = OwnedArrays.times(loraB.array().matMul(loraA.array()), scaling).add(base.weight().array()); // (out, in)
+        NDArray delta = OwnedArrays.times(loraB.array().matMul(loraA.array()), scaling);          // (out, in)
+        NDArray v = delta.add(base.frozenWeight(delta.getManager()));
         NDArray scale = magnitude.array().div(weightNorm(base)).reshape(-1, 1);                 // (out, 1)
         return v.mul(scale);
     }
