@@ -126,6 +126,11 @@ public final class LlamaModel implements AutoCloseable {
         return quantizer != null;
     }
 
+    /** How the decoder-layer linear weights are held in 4 bits, or null for a model loaded as is. */
+    public Quantizer quantizer() {
+        return quantizer;
+    }
+
     /** Bytes of the 4-bit weights (codes + constants); 0 for a model loaded as is. */
     public long quantizedBytes() {
         return linears().stream().map(Linear::quantizedWeight).filter(q -> q != null).mapToLong(QuantizedWeight::bytes).sum();

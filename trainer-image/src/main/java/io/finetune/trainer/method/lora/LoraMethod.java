@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
@@ -147,6 +148,7 @@ public final class LoraMethod implements TrainingMethod {
             SafetensorsWriter.write(merged.resolve(ModelWeights.SINGLE), AdapterMerge.mergedWeights(model));
             target.copyModelFiles(merged);
         }
-        return new MethodOutput(ArtifactFormat.PEFT_LORA, PeftAdapterWriter.servingOf(dir));
+        String quantized = model.quantizer() == null ? null : model.quantizer().type().name().toLowerCase(Locale.ROOT);
+        return new MethodOutput(ArtifactFormat.PEFT_LORA, PeftAdapterWriter.servingOf(dir, quantized));
     }
 }

@@ -11,7 +11,12 @@ import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.io.ModelWeights;
+import io.finetune.trainer.io.SafetensorsFile;
+import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.method.MethodOutput;
+import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.model.CausalLmLoss;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.Linear;
@@ -118,6 +123,21 @@ class QloraTest {
                 System.out.printf("qlora %s %s dq=%s: held-out loss %.5f -> %.5f, reference %.5f%n", method, type, dq,
                         before, after, reference);
                 assertThat(after).as("our eval loss vs the reference's").isCloseTo(reference, within(1e-4 * reference));
+
+                // Outputs: a plain PEFT adapter; merge folds it into the dequantized base (the reference's weights).
+                Path out = dir.resolve("written");
+                MethodOutput written = lora.saveOutput(q, new OutputTarget(out, modelDir, modelDir, "file:///model", true));
+                assertThat(written.serving().note()).contains(type.name().toLowerCase() + " 4-bit base");
+                assertThat(written.serving().servableBy()).contains("peft");
+                SafetensorsFile merged = SafetensorsFile.open(RunLayout.mergedIn(out).resolve(ModelWeights.SINGLE));
+                Map<String, FloatTensor> refWeights = ref.stateDict();
+                for (Linear lin : q.linears()) {
+                    float[] ours = merged.read(lin.weightName()).data();
+                    float[] theirs = refWeights.get(lin.weightName()).data();
+                    for (int i = 0; i < ours.length; i++) {
+                        assertThat(ours[i]).as(lin.weightName()).isCloseTo(theirs[i], within(1e-5f));
+                    }
+                }
             }
         }
     }
