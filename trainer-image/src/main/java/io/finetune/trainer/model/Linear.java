@@ -103,8 +103,9 @@ public final class Linear {
     /**
      * x W^T without the bias. A 4-bit weight is dequantized for this product only and its handle closed at once: outside
      * autograd its memory is freed before the next layer runs; under autograd libtorch keeps the (autocast) weight the
-     * product saved for the input gradient until backward has used it (DJL has no custom autograd function with which the
-     * backward could dequantize it again).
+     * product saved for the input gradient until backward has used it, which is why training a 4-bit model runs each
+     * layer's forward again in the backward ({@link LayerwiseRecompute}: DJL has no custom autograd function with which
+     * the backward alone could dequantize it again).
      */
     public NDArray timesWeight(NDArray x) {
         if (quantized == null) {

@@ -173,6 +173,18 @@ public final class LlamaModel implements AutoCloseable {
         return lmHead;
     }
 
+    List<DecoderLayer> layers() {
+        return layers;
+    }
+
+    RmsNorm finalNorm() {
+        return norm;
+    }
+
+    RotaryEmbedding rope() {
+        return rope;
+    }
+
     /** Every linear module in HF order (q,k,v,o,gate,up,down per layer, then lm_head). */
     public List<Linear> linears() {
         List<Linear> all = new ArrayList<>();

@@ -45,16 +45,24 @@ public final class DoraAdapter extends LoraAdapter {
         this.magnitude = magnitude;
     }
 
-    /** ||W + s·B·A|| over the input dimension, (out), with no gradient path (paper §4.3). */
+    /**
+     * ||W + s·B·A|| over the input dimension, (out), with no gradient path (paper §4.3). The (out, in) temporaries are
+     * closed here rather than at the end of the step: for a 4-bit base they would otherwise hold a dequantized-size copy
+     * per layer until then.
+     */
     private NDArray weightNorm(Linear base) {
         NDArray delta = loraB.array().stopGradient().matMul(loraA.array().stopGradient());                    // (out, in)
         delta.muli(OwnedArrays.scalar(delta.getManager(), scaling));
         NDArray frozen = base.frozenWeight(delta.getManager());
         NDArray w = delta.addi(frozen);                                                                      // (out, in)
         if (base.weight() == null) {
-            frozen.close(); // a dequantized copy: freed now, not at the end of the step
+            frozen.close(); // a dequantized copy
         }
-        return w.square().sum(new int[] {1}).sqrt().stopGradient();                                          // (out)
+        NDArray squared = w.square();                                                                        // (out, in)
+        NDArray norm = squared.sum(new int[] {1}).sqrt().stopGradient();                                     // (out)
+        squared.close();
+        w.close();
+        return norm;
     }
 
     public Parameter magnitude() {
