@@ -22,6 +22,7 @@ import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.plan.PlanCheck;
 import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.precision.PrecisionResolver;
+import io.finetune.trainer.spec.QuantizationSettings;
 import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.Sources;
 import io.finetune.trainer.spec.TrainingSettings;
@@ -45,6 +46,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -257,8 +259,14 @@ public final class TrainingRun {
              LlamaModel model = spec.quantization().isPresent()
                      ? LlamaModel.load(modelDir, NDManager.newBaseManager(), spec.quantization().get().quantizer())
                      : LlamaModel.load(modelDir, NDManager.newBaseManager())) {
-            spec.quantization().ifPresent(q -> log.printf("quantization: %s%s, decoder linear weights in %,d bytes%n",
-                    q.type(), q.doubleQuant() ? " + double-quantized constants" : "", model.quantizedBytes()));
+            if (spec.quantization().isPresent()) {
+                QuantizationSettings q = spec.quantization().get();
+                long values = model.linears().stream().filter(l -> l.quantizedWeight() != null)
+                        .mapToLong(l -> l.quantizedWeight().numel()).sum();
+                log.printf(Locale.ROOT, "quantization: %s%s, decoder linear weights: %,d values in %,d bytes (%.4f bytes/value)%n",
+                        q.type(), q.doubleQuant() ? " + double-quantized constants" : "", values, model.quantizedBytes(),
+                        (double) model.quantizedBytes() / Math.max(1, values));
+            }
             if (tok.vocabSize() > model.config().vocabSize()) {
                 throw new ModelException(tokDir + ": tokenizer has " + tok.vocabSize() + " tokens but " + modelDir
                         + "/config.json has vocab_size " + model.config().vocabSize());
