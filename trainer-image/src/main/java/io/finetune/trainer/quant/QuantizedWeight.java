@@ -8,7 +8,9 @@ import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.linalg.OwnedArrays;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A 4-bit weight held in libtorch memory (on the model's device): the packed codes as uint8 and the block constants (fp32,
@@ -17,6 +19,9 @@ import java.util.List;
  * a lookup of both nibbles of each byte in a 256 x 2 table, times the block's absmax (bitsandbytes dequantize_4bit).
  */
 public final class QuantizedWeight implements AutoCloseable {
+    private static final Map<QuantType, float[]> PAIR_TABLES = new EnumMap<>(Map.of(
+            QuantType.NF4, pairTable(QuantType.NF4), QuantType.FP4, pairTable(QuantType.FP4)));
+    private static final float[] DYNAMIC_MAP = DynamicMap.signed();
     private final QuantType type;
     private final Shape shape;
     private final long numel;
@@ -101,7 +106,7 @@ public final class QuantizedWeight implements AutoCloseable {
     public NDArray dequantize(NDManager sub) {
         // Intermediates (the looked-up levels, the constants) die with the scratch manager: only the weight stays in sub.
         try (NDManager scratch = sub.newSubManager()) {
-            NDArray values = lookup(scratch, pairTable(), packed, 2).reshape(-1);            // (2 * ceil(n/2))
+            NDArray values = lookup(scratch, PAIR_TABLES.get(type), packed, 2).reshape(-1);  // (2 * ceil(n/2))
             NDArray scale = absmax != null ? absmax : blockAbsmax(scratch);                      // (blocks, 1)
             NDArray blocked = padTo(scratch, values, (long) blocks * QuantizedTensor.BLOCK)
                     .reshape(blocks, QuantizedTensor.BLOCK).mul(scale);                          // (blocks, 64)
@@ -113,7 +118,7 @@ public final class QuantizedWeight implements AutoCloseable {
 
     /** DynamicMap[codes8] * scales[b / 256] + offset, (blocks, 1). */
     private NDArray blockAbsmax(NDManager sub) {
-        NDArray centred = lookup(sub, DynamicMap.signed(), codes8, 1).reshape(-1);              // (blocks)
+        NDArray centred = lookup(sub, DYNAMIC_MAP, codes8, 1).reshape(-1);                      // (blocks)
         long groups = scales.getShape().get(0);
         NDArray scaled = padTo(sub, centred, groups * BlockConstants.SECOND_BLOCK)
                 .reshape(groups, BlockConstants.SECOND_BLOCK).mul(scales).reshape(-1);          // (groups * 256)
@@ -138,7 +143,7 @@ public final class QuantizedWeight implements AutoCloseable {
     }
 
     /** Row {@code b} holds the levels of byte b's high and low nibble. */
-    private float[] pairTable() {
+    private static float[] pairTable(QuantType type) {
         float[] t = new float[512];
         for (int b = 0; b < 256; b++) {
             t[2 * b] = type.level(b >>> 4);
