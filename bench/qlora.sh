@@ -6,6 +6,8 @@
 #
 #   bench/qlora.sh                      # tiny random-init model of the quick start (examples/quickstart.yaml)
 #   TASK=wordnet STEPS=40 bench/qlora.sh   # stories15M learning WordNet definitions (needs what bench/methods.sh needs)
+#   PRESET=small STEPS=10 bench/qlora.sh   # the quick-start data on a larger random-init shape (init-model --preset small:
+#                                          # d=512, 8 layers, ~25M decoder weights), where the weight saving shows in RSS
 #
 # On CPU the compute dtype is fp32; peak RSS includes the JVM and libtorch (~hundreds of MiB at these sizes), so the
 # weight saving shows in absolute MiB, not as a ratio. Nothing here runs on a GPU.
@@ -28,7 +30,12 @@ case "$TASK" in
     if [ ! -f "$QS/base-model/config.json" ] || [ ! -f "$QS/data/train.jsonl" ] || [ ! -f "$QS/data/eval.jsonl" ]; then
       java -jar "$JAR" quickstart --tiny > /dev/null
     fi
-    MODEL=$QS/base-model; DATA=$QS/data; LR=0.003 ;;
+    MODEL=$QS/base-model; DATA=$QS/data; LR=0.003
+    if [ -n "${PRESET:-}" ]; then
+      MODEL=$WORK/model-$PRESET
+      java -jar "$JAR" init-model --preset "$PRESET" --seed 42 --output "$MODEL" > /dev/null
+      cp "$QS"/base-model/tokenizer*.json "$QS"/base-model/special_tokens_map.json "$MODEL"/ 2>/dev/null || true
+    fi ;;
   wordnet)
     MODEL=$(java -cp "$JAR:$TESTCP" io.finetune.bench.RealTaskData "$WORK/data" | sed -n 's/^model=\([^ ]*\).*/\1/p')
     [ -n "$MODEL" ] || { echo "stories15M or WordNet unavailable" >&2; exit 1; }
