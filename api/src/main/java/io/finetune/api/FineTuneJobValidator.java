@@ -1,5 +1,6 @@
 package io.finetune.api;
 
+import io.finetune.api.v1alpha1.ComputeDtype;
 import io.finetune.api.v1alpha1.DatasetSpec;
 import io.finetune.api.v1alpha1.EvaluationSpec;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
@@ -7,6 +8,8 @@ import io.finetune.api.v1alpha1.GaloreSpec;
 import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
+import io.finetune.api.v1alpha1.Precision;
+import io.finetune.api.v1alpha1.QuantizationSpec;
 import io.finetune.api.v1alpha1.RecordPolicy;
 import io.finetune.api.v1alpha1.ResourcesSpec;
 import io.finetune.api.v1alpha1.TargetModules;
@@ -14,6 +17,7 @@ import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.api.v1alpha1.Uris;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -44,6 +48,7 @@ public final class FineTuneJobValidator {
         dataset(out, spec.dataset);
         method(out, spec.method);
         training(out, spec.training);
+        quantization(out, spec);
         evaluation(out, spec);
         if (spec.output == null) {
             out.add(new Violation("spec.output", "is required"));
@@ -163,6 +168,33 @@ public final class FineTuneJobValidator {
             if (t == null || t.isBlank() || !t.matches("[A-Za-z0-9_.\\-]+")) {
                 out.add(new Violation(field, "entry '" + t + "' is not a module name"));
             }
+        }
+    }
+
+    /**
+     * A 4-bit base is frozen by construction: only adapter methods train over it (QLoRA, QDoRA); Full and GaLore update the
+     * base weights themselves, which 4-bit codes cannot hold.
+     */
+    private static void quantization(List<Violation> out, FineTuneJobSpec spec) {
+        QuantizationSpec q = spec.model == null ? null : spec.model.quantization;
+        if (q == null) {
+            return;
+        }
+        if (q.type == null) {
+            out.add(new Violation("spec.model.quantization.type", "is required: nf4 or fp4"));
+        }
+        MethodType type = spec.method == null ? null : spec.method.type;
+        if (type != null && !type.isAdapter()) {
+            out.add(new Violation("spec.model.quantization", "holds the base weights in 4 bits, which only LoRA, DoRA and "
+                    + "LoRAPlus can train over; " + type + " updates the base weights themselves: remove "
+                    + "spec.model.quantization or choose an adapter method"));
+        }
+        Precision p = spec.training == null ? null : spec.training.precision;
+        if (q.computeDtype == ComputeDtype.BF16 && p != null && p != Precision.AUTO && p != Precision.BF16
+                || q.computeDtype == ComputeDtype.FP32 && p != null && p != Precision.AUTO && p != Precision.FP32) {
+            out.add(new Violation("spec.model.quantization.computeDtype", q.computeDtype.name().toLowerCase(Locale.ROOT)
+                    + " contradicts spec.training.precision " + p.name().toLowerCase(Locale.ROOT)
+                    + ": set one of them, or the same dtype in both"));
         }
     }
 

@@ -31,8 +31,13 @@ public final class Serving {
      * @param useDora        use_dora
      * @param modulesToSave  modules_to_save is non-empty
      * @param merged         merged full weights were also written under merged/
+     * @param quantizedBase  the 4-bit type the base was held in during training (nf4, fp4; QLoRA), or null
      */
-    public record AdapterFacts(int rank, boolean useDora, boolean modulesToSave, boolean merged) {
+    public record AdapterFacts(int rank, boolean useDora, boolean modulesToSave, boolean merged, String quantizedBase) {
+        /** An adapter trained over the base as loaded. */
+        public AdapterFacts(int rank, boolean useDora, boolean modulesToSave, boolean merged) {
+            this(rank, useDora, modulesToSave, merged, null);
+        }
     }
 
     /**
@@ -81,6 +86,14 @@ public final class Serving {
         if (f.merged()) {
             note = (note == null ? "" : note + "; ") + "merged full weights under merged/ load in transformers, vllm and tgi";
         }
+        if (f.quantizedBase() != null) {
+            // PEFT writes the same adapter after QLoRA training; only how the base is loaded differs.
+            note = (note == null ? "" : note + "; ") + "trained over the " + f.quantizedBase() + " 4-bit base: PEFT on "
+                    + "transformers with BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=\"" + f.quantizedBase()
+                    + "\") reproduces the training forward; the 16-bit base (vLLM included) loads it too, differing by the "
+                    + "quantization error" + (f.merged() ? "; merged/ holds the dequantized base with the adapter folded in"
+                    : "");
+        }
         return new Verdict(servable, problem, note);
     }
 
@@ -91,8 +104,10 @@ public final class Serving {
         }
         LoraSpec lora = spec.method.loraOrDefault();
         boolean merged = spec.output != null && Boolean.TRUE.equals(spec.output.merge);
+        String quantized = spec.model == null || spec.model.quantization == null || spec.model.quantization.type == null
+                ? null : spec.model.quantization.type.name().toLowerCase(java.util.Locale.ROOT);
         return adapter(new AdapterFacts(lora.rank == null ? new LoraSpec().rank : lora.rank, spec.method.type == MethodType.DoRA,
-                false, merged));
+                false, merged, quantized));
     }
 
     private static List<String> names(Server... servers) {

@@ -52,6 +52,22 @@ class ServingTest {
     }
 
     @Test
+    void aQloraAdapterIsAPlainAdapterWhoseNoteSaysHowToLoadTheBase() {
+        Verdict v = Serving.adapter(new AdapterFacts(8, false, false, true, "nf4"));
+        assertThat(v.servableBy()).containsExactly("peft", "vllm");
+        assertThat(v.vllmProblem()).isNull();
+        assertThat(v.note()).contains("nf4 4-bit base").contains("bnb_4bit_quant_type=\"nf4\"")
+                .contains("merged/ holds the dequantized base");
+        io.finetune.api.v1alpha1.FineTuneJobSpec spec = new io.finetune.api.v1alpha1.FineTuneJobSpec();
+        spec.model = new io.finetune.api.v1alpha1.ModelSpec();
+        spec.model.quantization = new io.finetune.api.v1alpha1.QuantizationSpec();
+        spec.model.quantization.type = io.finetune.api.v1alpha1.QuantizationType.FP4;
+        spec.method = new io.finetune.api.v1alpha1.MethodSpec();
+        spec.method.type = io.finetune.api.v1alpha1.MethodType.LoRA;
+        assertThat(Serving.forSpec(spec).note()).contains("fp4 4-bit base");
+    }
+
+    @Test
     void mergedWeightsAreNamedAsTheWayToServeADoraRun() {
         Verdict v = Serving.adapter(new AdapterFacts(8, true, false, true));
         assertThat(v.servableBy()).containsExactly("peft");

@@ -19,4 +19,7 @@ public class ModelSpec {
 
     @JsonPropertyDescription("Name of a Secret in the job's namespace with credentials for the model source (S3 keys or HF_TOKEN). Default: none.")
     public String credentialsSecret;
+
+    @JsonPropertyDescription("Hold the frozen base in 4 bits (QLoRA): {type: nf4|fp4, doubleQuant, computeDtype}. Only with LoRA, DoRA and LoRAPlus. Default: none (weights as loaded).")
+    public QuantizationSpec quantization;
 }

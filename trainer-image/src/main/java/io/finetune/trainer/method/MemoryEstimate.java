@@ -38,4 +38,21 @@ public record MemoryEstimate(MethodType method, long trainableParams, long total
         long perToken = d.numHiddenLayers() * perLayer + 2 * h + 2L * d.vocabSize() + adapterRanksPerToken;
         return (long) in.batchSize() * in.seqLength() * perToken * in.valueBytes();
     }
+
+    /**
+     * Activations when each decoder layer is recomputed in the backward (a 4-bit base, {@code LayerwiseRecompute}): every
+     * layer's input (h per token) is kept, the full set of the class comment for one layer at a time, plus the head; and
+     * one layer's dequantized weights, in fp32 plus their 16-bit autocast copy under mixed precision.
+     *
+     * @param adapterRanksPerLayer sum of r over one layer's adapted modules
+     */
+    public static long recomputedActivationBytes(ModelConfig d, PlanInputs in, long adapterRanksPerLayer) {
+        long h = d.hiddenSize();
+        long qDim = (long) d.numAttentionHeads() * d.headDim();
+        long perLayer = 4 * h + 3 * qDim + h + 4L * d.intermediateSize() + 2L * d.numAttentionHeads() * in.seqLength();
+        long perToken = d.numHiddenLayers() * h + perLayer + 2 * h + 2L * d.vocabSize() + adapterRanksPerLayer;
+        long layerWeights = d.layerLinears(0).stream().mapToLong(ModelConfig.LinearShape::params).sum();
+        long dequantized = layerWeights * (FP32_BYTES + (in.valueBytes() < FP32_BYTES ? in.valueBytes() : 0));
+        return (long) in.batchSize() * in.seqLength() * perToken * in.valueBytes() + dequantized;
+    }
 }

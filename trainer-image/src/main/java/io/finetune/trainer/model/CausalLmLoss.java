@@ -64,7 +64,12 @@ public final class CausalLmLoss {
 
     /** As {@link #sum(NDManager, LlamaModel, Batch, ForwardContext)} with an explicit chunk size (0: unchunked). */
     public static NDArray sum(NDManager sub, LlamaModel model, Batch batch, ForwardContext ctx, int chunkTokens) {
-        NDArray hidden = model.hidden(sub, batch, ctx);
+        return sumOfHidden(sub, model, model.hidden(sub, batch, ctx), batch, ctx, chunkTokens);
+    }
+
+    /** The summed loss from the final normed hidden states (B, T, d), chunked as {@link #sum}. */
+    static NDArray sumOfHidden(NDManager sub, LlamaModel model, NDArray hidden, Batch batch, ForwardContext ctx,
+                               int chunkTokens) {
         // One chunk would hold the whole logits anyway: the plain path then, as before chunking existed.
         if (chunkTokens <= 0 || batch.batchSize() * batch.seqLen() <= chunkTokens || !chunkable(model)
                 || hidden.getDataType() != DataType.FLOAT32) {

@@ -22,6 +22,16 @@ public final class ForwardContext {
         return training;
     }
 
+    /**
+     * A context that continues from this one's current call index: a recomputed forward (LayerwiseRecompute) started from
+     * it draws the same dropout masks as the original forward did from here.
+     */
+    public ForwardContext replay() {
+        ForwardContext copy = new ForwardContext(training, seed);
+        copy.calls = calls;
+        return copy;
+    }
+
     /** A fresh generator for the next dropout site in this forward pass. */
     public SplittableRandom nextRandom() {
         return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + (++calls));

@@ -12,6 +12,8 @@ import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.precision.Autocast;
 import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.precision.HalfOps;
+import io.finetune.trainer.quant.QuantizedWeight;
+import io.finetune.trainer.quant.Quantizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -40,11 +42,13 @@ public final class LlamaModel implements AutoCloseable {
     private final RmsNorm norm;
     private final Linear lmHead;
     private final RotaryEmbedding rope;
+    private final Quantizer quantizer;
     private ComputePrecision precision = ComputePrecision.FP32;
 
-    private LlamaModel(ModelConfig config, NDManager manager, WeightSource src) throws IOException {
+    private LlamaModel(ModelConfig config, NDManager manager, WeightSource src, Quantizer quantizer) throws IOException {
         this.config = config;
         this.manager = manager;
+        this.quantizer = quantizer;
         int d = config.hiddenSize();
         this.embed = param(src, "model.embed_tokens.weight", config.vocabSize(), d);
         this.layers = new ArrayList<>();
@@ -73,7 +77,17 @@ public final class LlamaModel implements AutoCloseable {
     public static LlamaModel load(Path dir, NDManager manager) throws IOException {
         ModelConfig config = ModelConfig.read(dir);
         ModelWeights weights = ModelWeights.open(dir);
-        return new LlamaModel(config, manager, weights::read);
+        return new LlamaModel(config, manager, weights::read, null);
+    }
+
+    /**
+     * Loads a model whose decoder-layer linear weights are held in 4 bits (QLoRA): each is quantized on the host as it is
+     * read and only its 4-bit form kept. Embeddings, norms, biases and lm_head load as usual, as bitsandbytes leaves them.
+     */
+    public static LlamaModel load(Path dir, NDManager manager, Quantizer quantizer) throws IOException {
+        ModelConfig config = ModelConfig.read(dir);
+        ModelWeights weights = ModelWeights.open(dir);
+        return new LlamaModel(config, manager, weights::read, quantizer);
     }
 
     /** A randomly initialised model (transformers _init_weights: N(0, 0.02) linears and embeddings, ones for norms). */
@@ -91,7 +105,7 @@ public final class LlamaModel implements AutoCloseable {
                     data[i] = ones ? 1f : name.endsWith(".bias") ? 0f : (float) (rng.nextGaussian() * 0.02);
                 }
                 return new FloatTensor(shape, data);
-            });
+            }, null);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -102,8 +116,29 @@ public final class LlamaModel implements AutoCloseable {
         return new Parameter(name, OwnedArrays.create(manager, t.data(), new Shape(t.shape())));
     }
 
+    /** The hook where a frozen linear weight is created: quantized at load when the model is, except lm_head. */
     private Linear linear(WeightSource src, String module, long out, long in, boolean bias) throws IOException {
-        return new Linear(module, param(src, module + ".weight", out, in), bias ? param(src, module + ".bias", out) : null);
+        Parameter b = bias ? param(src, module + ".bias", out) : null;
+        if (quantizer != null && !module.equals(ModelConfig.LM_HEAD)) {
+            FloatTensor w = src.get(module + ".weight", out, in);
+            return Linear.quantized(module, quantizer.quantize(module + ".weight", w.data(), w.shape(), manager), b);
+        }
+        return new Linear(module, param(src, module + ".weight", out, in), b);
+    }
+
+    /** Whether the decoder-layer linear weights are held in 4 bits. */
+    public boolean quantized() {
+        return quantizer != null;
+    }
+
+    /** How the decoder-layer linear weights are held in 4 bits, or null for a model loaded as is. */
+    public Quantizer quantizer() {
+        return quantizer;
+    }
+
+    /** Bytes of the 4-bit weights (codes + constants); 0 for a model loaded as is. */
+    public long quantizedBytes() {
+        return linears().stream().map(Linear::quantizedWeight).filter(q -> q != null).mapToLong(QuantizedWeight::bytes).sum();
     }
 
     /**
@@ -143,6 +178,18 @@ public final class LlamaModel implements AutoCloseable {
         return lmHead;
     }
 
+    List<DecoderLayer> layers() {
+        return layers;
+    }
+
+    RmsNorm finalNorm() {
+        return norm;
+    }
+
+    RotaryEmbedding rope() {
+        return rope;
+    }
+
     /** Every linear module in HF order (q,k,v,o,gate,up,down per layer, then lm_head). */
     public List<Linear> linears() {
         List<Linear> all = new ArrayList<>();
@@ -167,7 +214,9 @@ public final class LlamaModel implements AutoCloseable {
             m.put(l.postAttentionLayernorm().weight().name(), l.postAttentionLayernorm().weight());
         }
         for (Linear lin : linears()) {
-            m.putIfAbsent(lin.weight().name(), lin.weight());
+            if (lin.weight() != null) { // a 4-bit weight is no parameter (see Linear#quantizedWeight)
+                m.putIfAbsent(lin.weight().name(), lin.weight());
+            }
             if (lin.bias() != null) {
                 m.put(lin.bias().name(), lin.bias());
             }
@@ -195,7 +244,9 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     public long totalParameters() {
-        return allParameters().stream().mapToLong(Parameter::numel).sum();
+        long quantizedValues = linears().stream().map(Linear::quantizedWeight).filter(q -> q != null)
+                .mapToLong(QuantizedWeight::numel).sum();
+        return allParameters().stream().mapToLong(Parameter::numel).sum() + quantizedValues;
     }
 
     /** Logits (B, T, vocab) for the batch; arrays are created in {@code sub}. */
@@ -227,10 +278,20 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    /** Weights in HF layout (adapters not merged); a tied lm_head is not written, as transformers does. */
+    /**
+     * Weights in HF layout (adapters not merged); a tied lm_head is not written, as transformers does. 4-bit weights are
+     * written dequantized (float32), one at a time.
+     */
     public Map<String, FloatTensor> stateDict() {
         Map<String, FloatTensor> out = new LinkedHashMap<>();
         baseParameters().forEach((name, p) -> out.put(name, FloatTensor.of(p.array())));
+        for (Linear lin : linears()) {
+            if (lin.quantizedWeight() != null) {
+                try (NDManager sub = manager.newSubManager()) {
+                    out.put(lin.weightName(), FloatTensor.of(lin.frozenWeight(sub)));
+                }
+            }
+        }
         return out;
     }
 

@@ -1,12 +1,15 @@
 package io.finetune.trainer.plan;
 
+import io.finetune.api.v1alpha1.ComputeDtype;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.trainer.distributed.GradientBuckets;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.PlanInputs;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.ModelConfig;
+import io.finetune.trainer.quant.QuantType;
 import io.finetune.trainer.spec.MethodSettings;
+import io.finetune.trainer.spec.QuantizationSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -15,9 +18,14 @@ import java.util.Locale;
  * Estimates for every method against one device memory size.
  *
  * @param selected the job's own method (marked in the table, and the one the fail-fast check uses)
+ * @param qlora    for a job whose base is loaded as is: LoRA over an NF4 base with double quantization (QLoRA), the
+ *                 alternative offered when LoRA does not fit; null for a job that already quantizes
  */
 public record MemoryPlan(ModelConfig model, PlanInputs inputs, MethodType selected, List<MemoryEstimate> estimates,
-                         long deviceMemoryBytes) {
+                         long deviceMemoryBytes, MemoryEstimate qlora) {
+    /** How the plan spells the QLoRA alternative: what to set to get it. */
+    public static final String QLORA = "QLoRA (LoRA with spec.model.quantization: {type: nf4})";
+
     /**
      * Kept free for what the estimate does not count: the CUDA context and allocator fragmentation on a GPU, the JVM and
      * libtorch on the CPU. 1 GiB is the order of a CUDA 12 context plus cuBLAS workspaces.
@@ -29,7 +37,31 @@ public record MemoryPlan(ModelConfig model, PlanInputs inputs, MethodType select
         for (MethodType t : MethodType.values()) {
             all.add(TrainingMethods.create(MethodSettings.forPlan(t, method)).estimateMemory(model, inputs));
         }
-        return new MemoryPlan(model, inputs, method.type(), List.copyOf(all), deviceMemoryBytes);
+        MemoryEstimate qlora = inputs.quantization() != null ? null
+                : TrainingMethods.create(MethodSettings.forPlan(MethodType.LoRA, method)).estimateMemory(model,
+                        inputs.withQuantization(new QuantizationSettings(QuantType.NF4, true, ComputeDtype.AUTO)));
+        return new MemoryPlan(model, inputs, method.type(), List.copyOf(all), deviceMemoryBytes, qlora);
+    }
+
+    /**
+     * The methods that fit, in table order, then {@link #QLORA} where LoRA itself does not fit and QLoRA does; "none ..."
+     * when nothing fits.
+     */
+    public String fittingMethods() {
+        List<String> names = new ArrayList<>();
+        for (MemoryEstimate e : estimates) {
+            if (fits(e.method())) {
+                names.add(e.method().name());
+            }
+        }
+        if (qlora != null && !fits(MethodType.LoRA) && fits(qlora)) {
+            names.add(QLORA);
+        }
+        return names.isEmpty() ? "none at this batch size and sequence length" : String.join(", ", names);
+    }
+
+    private boolean fits(MemoryEstimate e) {
+        return e.totalBytes() + RUNTIME_RESERVE_BYTES <= deviceMemoryBytes;
     }
 
     public MemoryEstimate estimate(MethodType method) {
@@ -37,7 +69,7 @@ public record MemoryPlan(ModelConfig model, PlanInputs inputs, MethodType select
     }
 
     public boolean fits(MethodType method) {
-        return estimate(method).totalBytes() + RUNTIME_RESERVE_BYTES <= deviceMemoryBytes;
+        return fits(estimate(method));
     }
 
     /**
@@ -74,6 +106,13 @@ public record MemoryPlan(ModelConfig model, PlanInputs inputs, MethodType select
                     ByteQuantity.format(e.gradientBytes()), ByteQuantity.format(e.optimizerStateBytes()),
                     ByteQuantity.format(e.activationBytes()), ByteQuantity.format(e.totalBytes()),
                     fits(e.method()) ? "yes" : "NO"));
+        }
+        if (qlora != null) {
+            sb.append(String.format(Locale.ROOT, fmt, "", "QLoRA",
+                    String.format(Locale.ROOT, "%,d", qlora.trainableParams()), ByteQuantity.format(qlora.weightBytes()),
+                    ByteQuantity.format(qlora.gradientBytes()), ByteQuantity.format(qlora.optimizerStateBytes()),
+                    ByteQuantity.format(qlora.activationBytes()), ByteQuantity.format(qlora.totalBytes()),
+                    (fits(qlora) ? "yes" : "NO") + " (LoRA over an nf4 base: spec.model.quantization)"));
         }
         return sb.toString();
     }

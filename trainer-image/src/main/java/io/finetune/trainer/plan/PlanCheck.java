@@ -49,8 +49,7 @@ public final class PlanCheck {
         MemoryPlan plan = MemoryPlan.of(ModelConfig.readFile(configJson), spec.method(), PlanInputs.from(spec, gpu), deviceBytes);
         if (!plan.fits(spec.method().type())) {
             MemoryEstimate e = plan.estimate(spec.method().type());
-            String fitting = plan.estimates().stream().filter(x -> plan.fits(x.method())).map(x -> x.method().name())
-                    .reduce((a, b) -> a + ", " + b).orElse("none at this batch size and sequence length");
+            String fitting = plan.fittingMethods();
             throw new DoesNotFitException(String.format(Locale.ROOT,
                     "%s would run out of memory on this device: the plan needs %s (weights %s, gradients %s, optimizer %s, "
                             + "activations %s for micro-batch %d x %d) plus %s runtime reserve, the device has %s; "

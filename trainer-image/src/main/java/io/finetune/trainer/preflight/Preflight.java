@@ -137,8 +137,7 @@ public final class Preflight {
     }
 
     private static String doesNotFit(RunSpec spec, MemoryPlan plan, MemoryEstimate e, long gpu) {
-        String fitting = plan.estimates().stream().filter(x -> plan.fits(x.method())).map(x -> x.method().name())
-                .reduce((a, b) -> a + ", " + b).orElse("none at this micro-batch and sequence length");
+        String fitting = plan.fittingMethods();
         return String.format(Locale.ROOT, "%s needs %s on the GPU (weights %s, gradients %s, optimizer %s, activations %s for "
                         + "micro-batch %d x %d, plus %s runtime reserve) but the GPU has %s; methods that fit: %s; or lower "
                         + "spec.training.batchSize (keep the effective batch with gradientAccumulationSteps), "

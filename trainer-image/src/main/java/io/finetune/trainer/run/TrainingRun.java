@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.finetune.api.v1alpha1.Precision;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.data.Batcher;
 import io.finetune.trainer.data.DatasetLoader;
@@ -22,6 +23,7 @@ import io.finetune.trainer.plan.PlanCheck;
 import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.precision.PrecisionResolver;
 import io.finetune.trainer.runtime.RankDevice;
+import io.finetune.trainer.spec.QuantizationSettings;
 import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.Sources;
 import io.finetune.trainer.spec.TrainingSettings;
@@ -45,6 +47,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -251,10 +254,20 @@ public final class TrainingRun {
         PlanCheck.beforeTraining(spec, modelDir); // on a GPU: fail fast when the memory plan cannot fit
         // before any weight loads: fp16 on the CPU, or bf16 on a pre-Ampere GPU, fails here with the field's name
         Device device = RankDevice.of(System.getenv());
-        ComputePrecision precision = PrecisionResolver.resolve(training.precision(),
-                PrecisionResolver.DeviceCapabilities.of(device));
+        Precision requested = spec.quantization().map(q -> q.precision(training.precision())).orElse(training.precision());
+        ComputePrecision precision = PrecisionResolver.resolve(requested, PrecisionResolver.DeviceCapabilities.of(device));
         try (TextTokenizer tok = TextTokenizer.load(tokDir);
-             LlamaModel model = LlamaModel.load(modelDir, NDManager.newBaseManager(device))) {
+             LlamaModel model = spec.quantization().isPresent()
+                     ? LlamaModel.load(modelDir, NDManager.newBaseManager(device), spec.quantization().get().quantizer())
+                     : LlamaModel.load(modelDir, NDManager.newBaseManager(device))) {
+            if (spec.quantization().isPresent()) {
+                QuantizationSettings q = spec.quantization().get();
+                long values = model.linears().stream().filter(l -> l.quantizedWeight() != null)
+                        .mapToLong(l -> l.quantizedWeight().numel()).sum();
+                log.printf(Locale.ROOT, "quantization: %s%s, decoder linear weights: %,d values in %,d bytes (%.4f bytes/value)%n",
+                        q.type(), q.doubleQuant() ? " + double-quantized constants" : "", values, model.quantizedBytes(),
+                        (double) model.quantizedBytes() / Math.max(1, values));
+            }
             if (tok.vocabSize() > model.config().vocabSize()) {
                 throw new ModelException(tokDir + ": tokenizer has " + tok.vocabSize() + " tokens but " + modelDir
                         + "/config.json has vocab_size " + model.config().vocabSize());

@@ -2,6 +2,7 @@ package io.finetune.trainer.spec;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One training run, resolved: what to train on, how, and where the output goes. Built once from the manifest by
@@ -17,9 +18,11 @@ import java.util.Objects;
  * @param output     the destination and whether to merge adapters
  * @param collectiveTimeout how long a collective of a data-parallel run waits for the other ranks
  * @param ranksPerPod       data-parallel processes per pod: spec.resources.gpus when above 1 (one per GPU), else 1
+ * @param quantization the 4-bit base ({@code spec.model.quantization}); empty: the weights as loaded
  */
 public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSettings method, TrainingSettings training,
-                      EvaluationSettings evaluation, OutputSettings output, Duration collectiveTimeout, int ranksPerPod) {
+                      EvaluationSettings evaluation, OutputSettings output, Duration collectiveTimeout, int ranksPerPod,
+                      Optional<QuantizationSettings> quantization) {
     public RunSpec {
         Objects.requireNonNull(job, "job");
         Objects.requireNonNull(sources, "sources");
@@ -32,11 +35,17 @@ public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSett
         if (ranksPerPod < 1) {
             throw new IllegalArgumentException("ranksPerPod must be at least 1, got " + ranksPerPod);
         }
+        Objects.requireNonNull(quantization, "quantization");
+        if (quantization.isPresent() && !(method instanceof LoraSettings)) {
+            throw new IllegalArgumentException("spec.model.quantization holds the base weights in 4 bits, which only LoRA, "
+                    + "DoRA and LoRAPlus can train over, not " + method.type());
+        }
     }
 
     /** The same run with another method's settings (the plan compares every method on the job's model). */
     public RunSpec withMethod(MethodSettings other) {
-        return new RunSpec(job, sources, data, other, training, evaluation, output, collectiveTimeout, ranksPerPod);
+        return new RunSpec(job, sources, data, other, training, evaluation, output, collectiveTimeout, ranksPerPod,
+                quantization);
     }
 
     /**

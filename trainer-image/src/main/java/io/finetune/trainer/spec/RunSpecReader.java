@@ -12,13 +12,16 @@ import io.finetune.api.v1alpha1.MethodSpec;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.OutputSpec;
 import io.finetune.api.v1alpha1.Precision;
+import io.finetune.api.v1alpha1.QuantizationSpec;
 import io.finetune.api.v1alpha1.RecordPolicy;
 import io.finetune.api.v1alpha1.ResourcesSpec;
 import io.finetune.api.v1alpha1.TrainingSpec;
+import io.finetune.trainer.quant.QuantType;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The manifest reader: a FineTuneJob (already parsed and validated by {@code FineTuneJobManifest}) becomes one
@@ -33,6 +36,7 @@ public final class RunSpecReader {
     private static final LoraSpec LORA_DEFAULTS = new LoraSpec();
     private static final GaloreSpec GALORE_DEFAULTS = new GaloreSpec();
     private static final ResourcesSpec RESOURCES_DEFAULTS = new ResourcesSpec();
+    private static final QuantizationSpec QUANTIZATION_DEFAULTS = new QuantizationSpec();
 
     private RunSpecReader() {
     }
@@ -55,7 +59,21 @@ public final class RunSpecReader {
         return new RunSpec(ref, sources, data(spec.dataset), method(spec.method), training(spec.training),
                 evaluation(spec.evaluation), output(spec.output),
                 Duration.ofSeconds(or(timeout, RESOURCES_DEFAULTS.collectiveTimeoutSeconds)),
-                Math.max(1, spec.resources == null || spec.resources.gpus == null ? 1 : spec.resources.gpus));
+                Math.max(1, spec.resources == null || spec.resources.gpus == null ? 1 : spec.resources.gpus),
+                Optional.ofNullable(spec.model.quantization).map(RunSpecReader::quantization));
+    }
+
+    /** {@code spec.model.quantization}, defaults applied. */
+    static QuantizationSettings quantization(QuantizationSpec q) {
+        QuantizationSpec d = QUANTIZATION_DEFAULTS;
+        if (q.type == null) {
+            throw new IllegalArgumentException("spec.model.quantization.type is required: nf4 or fp4");
+        }
+        QuantType type = switch (q.type) {
+            case NF4 -> QuantType.NF4;
+            case FP4 -> QuantType.FP4;
+        };
+        return new QuantizationSettings(type, or(q.doubleQuant, d.doubleQuant), or(q.computeDtype, d.computeDtype));
     }
 
     public static RunSpec read(FineTuneJob job) {

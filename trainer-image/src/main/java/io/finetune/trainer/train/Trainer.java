@@ -15,6 +15,7 @@ import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.linalg.OwnedArrays;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.model.CausalLmLoss;
+import io.finetune.trainer.model.LayerwiseRecompute;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.model.Parameter;
@@ -29,6 +30,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.Map;
 import java.util.Optional;
 
@@ -237,14 +239,19 @@ public final class Trainer {
                     // rank r > 0 draws its own dropout masks; rank 0's seeds are a single process's
                     ForwardContext ctx = new ForwardContext(true, dropoutSeed * 64 + j++ + ranks.rank() * 1_000_003L);
                     Batch b = ranks.shard(global);
+                    // a rank with no rows of this batch still needs gradients to reduce: one row's loss times zero
+                    Batch rows = b != null ? b : global.rows(0, 1);
+                    int stepTokens = Math.max(1, tokens);
+                    UnaryOperator<NDArray> lossOf = b != null
+                            ? sum -> OwnedArrays.dividedBy(sum, stepTokens) : sum -> OwnedArrays.times(sum, 0);
+                    UnaryOperator<NDArray> backwardOf = l -> scaler == null ? l : OwnedArrays.times(l, scaler.scale());
                     NDArray loss;
-                    if (b != null) {
-                        loss = OwnedArrays.dividedBy(CausalLmLoss.sum(sub, model, b, ctx), Math.max(1, tokens));
+                    if (model.quantized()) { // 4-bit base: each layer recomputed in the backward, one at a time
+                        loss = LayerwiseRecompute.lossAndBackward(sub, model, rows, ctx, lossOf, backwardOf);
                     } else {
-                        // a rank with no rows of this batch still needs gradients to reduce: one row's loss times zero
-                        loss = OwnedArrays.times(CausalLmLoss.sum(sub, model, global.rows(0, 1), ctx), 0);
+                        loss = lossOf.apply(CausalLmLoss.sum(sub, model, rows, ctx));
+                        gc.backward(backwardOf.apply(loss));
                     }
-                    gc.backward(scaler == null ? loss : OwnedArrays.times(loss, scaler.scale()));
                     lossValue += loss.getFloat();
                 }
             }

@@ -40,7 +40,7 @@ public final class AdapterMerge {
                 try (NDManager sub = model.manager().newSubManager()) {
                     model.attachTo(sub);
                     NDArray w = lin.adapter().mergedWeight(lin);
-                    weights.put(lin.weight().name(), FloatTensor.of(w));
+                    weights.put(lin.weightName(), FloatTensor.of(w));
                 }
             }
         }
@@ -84,6 +84,9 @@ public final class AdapterMerge {
             Linear lin = linears.get(m.getKey());
             if (lin == null) {
                 throw new ModelException(weightsFile + ": adapts " + m.getKey() + ", which the base model does not have");
+            }
+            if (lin.weight() == null) {
+                throw new ModelException(m.getKey() + " is held in 4 bits: merge the adapter into a base model loaded as is");
             }
             FloatTensor a = file.read(m.getValue() + ".lora_A.weight");
             FloatTensor b = file.read(m.getValue() + ".lora_B.weight");

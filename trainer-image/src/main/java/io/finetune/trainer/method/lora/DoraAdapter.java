@@ -28,7 +28,10 @@ public final class DoraAdapter extends LoraAdapter {
         super(base, rank, scaling, dropout, init, rng, manager);
         NDArray norm;
         try (NDManager scratch = manager.newSubManager()) {
-            scratch.tempAttachAll(base.weight().array(), loraA.array(), loraB.array());
+            scratch.tempAttachAll(loraA.array(), loraB.array());
+            if (base.weight() != null) {
+                scratch.tempAttachAll(base.weight().array());
+            }
             norm = weightNorm(base);
             norm.attach(manager);
         }
@@ -42,12 +45,24 @@ public final class DoraAdapter extends LoraAdapter {
         this.magnitude = magnitude;
     }
 
-    /** ||W + s·B·A|| over the input dimension, (out), with no gradient path (paper §4.3). */
+    /**
+     * ||W + s·B·A|| over the input dimension, (out), with no gradient path (paper §4.3). The (out, in) temporaries are
+     * closed here rather than at the end of the step: for a 4-bit base they would otherwise hold a dequantized-size copy
+     * per layer until then.
+     */
     private NDArray weightNorm(Linear base) {
         NDArray delta = loraB.array().stopGradient().matMul(loraA.array().stopGradient());                    // (out, in)
         delta.muli(OwnedArrays.scalar(delta.getManager(), scaling));
-        NDArray w = delta.addi(base.weight().array());                                                       // (out, in)
-        return w.square().sum(new int[] {1}).sqrt().stopGradient();                                          // (out)
+        NDArray frozen = base.frozenWeight(delta.getManager());
+        NDArray w = delta.addi(frozen);                                                                      // (out, in)
+        if (base.weight() == null) {
+            frozen.close(); // a dequantized copy
+        }
+        NDArray squared = w.square();                                                                        // (out, in)
+        NDArray norm = squared.sum(new int[] {1}).sqrt().stopGradient();                                     // (out)
+        squared.close();
+        w.close();
+        return norm;
     }
 
     public Parameter magnitude() {
@@ -63,7 +78,7 @@ public final class DoraAdapter extends LoraAdapter {
         if (xd == x) {
             direct = base.bias() == null ? baseOut : baseOut.sub(base.bias().array());
         } else {
-            direct = Linear.timesTransposed(xd, base.weight().array());
+            direct = base.timesWeight(xd);
         }
         return baseOut.add(direct.mul(OwnedArrays.minus(scale, 1))).add(OwnedArrays.times(lora.mul(scale), scaling));
     }
@@ -76,7 +91,8 @@ public final class DoraAdapter extends LoraAdapter {
     /** (m / n)[:, None] · (W + s·B·A), (out, in) (PEFT DoraLinearLayer merge). */
     @Override
     public NDArray mergedWeight(Linear base) {
-        NDArray v = OwnedArrays.times(loraB.array().matMul(loraA.array()), scaling).add(base.weight().array()); // (out, in)
+        NDArray delta = OwnedArrays.times(loraB.array().matMul(loraA.array()), scaling);          // (out, in)
+        NDArray v = delta.add(base.frozenWeight(delta.getManager()));
         NDArray scale = magnitude.array().div(weightNorm(base)).reshape(-1, 1);                 // (out, 1)
         return v.mul(scale);
     }

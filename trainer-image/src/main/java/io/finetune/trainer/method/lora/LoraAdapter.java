@@ -73,9 +73,10 @@ public class LoraAdapter implements LinearAdapter {
         return List.of(loraA, loraB);
     }
 
-    /** W + s * B A, shape (out, in). */
+    /** W + s * B A, shape (out, in); a 4-bit W is dequantized first (QLoRA merges into the dequantized base). */
     @Override
     public NDArray mergedWeight(Linear base) {
-        return base.weight().array().add(OwnedArrays.times(loraB.array().matMul(loraA.array()), scaling));
+        NDArray delta = OwnedArrays.times(loraB.array().matMul(loraA.array()), scaling);
+        return delta.add(base.frozenWeight(delta.getManager()));
     }
 }

@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
@@ -111,7 +112,9 @@ public final class LoraMethod implements TrainingMethod {
     /**
      * Each targeted (out, in) linear gains A (r, in) and B (out, r), and only those train (methods.md §1, §3), plus what the
      * variant adds (DoRA: the magnitude (out), §2). Frozen 2-D weights are held in {@link PlanInputs#valueBytes()}, frozen
-     * norm weights and biases in fp32; the low-rank A·x (r per targeted module) adds to the activations.
+     * norm weights and biases in fp32; the low-rank A·x (r per targeted module) adds to the activations. Over a 4-bit
+     * base ({@link PlanInputs#quantization()}) the decoder linears count at their stored size and the activations as
+     * {@link MemoryEstimate#recomputedActivationBytes}.
      */
     @Override
     public MemoryEstimate estimateMemory(ModelConfig dims, PlanInputs in) {
@@ -126,9 +129,23 @@ public final class LoraMethod implements TrainingMethod {
         long total = dims.totalParams() + trainable;
         long frozen2d = dims.weightMatrixParams();
         long frozenWeightBytes = frozen2d * in.valueBytes() + (dims.totalParams() - frozen2d) * MemoryEstimate.FP32_BYTES;
+        long activations = MemoryEstimate.activationBytes(dims, in, adapterRanks);
+        if (in.quantization() != null) {
+            // QLoRA: the decoder linears at their stored size (codes + constants), one tensor each; embedding and lm_head
+            // stay in valueBytes; each layer is recomputed in the backward.
+            long quantizedBytes = 0;
+            long quantizedParams = 0;
+            for (ModelConfig.LinearShape l : dims.linears()) {
+                if (!l.name().equals(ModelConfig.LM_HEAD)) {
+                    quantizedBytes += in.quantization().bytes(l.in() * l.out());
+                    quantizedParams += l.in() * l.out();
+                }
+            }
+            frozenWeightBytes += quantizedBytes - quantizedParams * in.valueBytes();
+            activations = MemoryEstimate.recomputedActivationBytes(dims, in, adapterRanks / Math.max(1, dims.numHiddenLayers()));
+        }
         return new MemoryEstimate(type(), trainable, total, frozenWeightBytes + trainable * MemoryEstimate.FP32_BYTES,
-                trainable * MemoryEstimate.FP32_BYTES, 2L * trainable * MemoryEstimate.ADAM_STATE_BYTES,
-                MemoryEstimate.activationBytes(dims, in, adapterRanks));
+                trainable * MemoryEstimate.FP32_BYTES, 2L * trainable * MemoryEstimate.ADAM_STATE_BYTES, activations);
     }
 
     /** The PEFT adapter; with {@code merge}, also the base weights with every adapter folded in under merged/. */
@@ -147,6 +164,7 @@ public final class LoraMethod implements TrainingMethod {
             SafetensorsWriter.write(merged.resolve(ModelWeights.SINGLE), AdapterMerge.mergedWeights(model));
             target.copyModelFiles(merged);
         }
-        return new MethodOutput(ArtifactFormat.PEFT_LORA, PeftAdapterWriter.servingOf(dir));
+        String quantized = model.quantizer() == null ? null : model.quantizer().type().name().toLowerCase(Locale.ROOT);
+        return new MethodOutput(ArtifactFormat.PEFT_LORA, PeftAdapterWriter.servingOf(dir, quantized));
     }
 }

@@ -50,10 +50,15 @@ public final class PeftAdapterWriter {
 
     /** Who serves the adapter in {@code dir}, judged from its adapter_config.json as written (r, use_dora, modules_to_save) and a merged/ beside it. */
     public static Serving.Verdict servingOf(Path dir) throws IOException {
+        return servingOf(dir, null);
+    }
+
+    /** As {@link #servingOf(Path)}, for an adapter trained over a base held in {@code quantizedBase} (nf4, fp4) or null. */
+    public static Serving.Verdict servingOf(Path dir, String quantizedBase) throws IOException {
         JsonNode c = new ObjectMapper().readTree(dir.resolve(CONFIG).toFile());
         JsonNode save = c.path("modules_to_save");
         return Serving.adapter(new Serving.AdapterFacts(c.path("r").asInt(), c.path("use_dora").asBoolean(false),
-                save.isArray() && !save.isEmpty(), Files.isDirectory(RunLayout.mergedIn(dir))));
+                save.isArray() && !save.isEmpty(), Files.isDirectory(RunLayout.mergedIn(dir)), quantizedBase));
     }
 
     static Map<String, Object> config(LoraSettings spec, boolean useDora, String baseModel, List<String> targets) {
