@@ -2,9 +2,9 @@ package io.finetune.trainer;
 
 import io.finetune.trainer.cli.TrainerCli;
 import io.finetune.trainer.distributed.LaunchPlan;
-import io.finetune.trainer.runtime.CudaProbe;
-import io.finetune.trainer.runtime.NativeAllocator;
-import io.finetune.trainer.runtime.Threads;
+import io.finetune.trainer.process.CudaProbe;
+import io.finetune.trainer.process.NativeAllocator;
+import io.finetune.trainer.process.Threads;
 import io.finetune.trainer.train.StopRequest;
 
 /**

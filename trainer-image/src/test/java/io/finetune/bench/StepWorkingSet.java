@@ -3,7 +3,7 @@ package io.finetune.bench;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.runtime.NativeAllocator;
+import io.finetune.trainer.process.NativeAllocator;
 import io.finetune.trainer.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -12,7 +12,7 @@ import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.Specs;
 import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.runtime.NativeAllocator;
+import io.finetune.trainer.process.NativeAllocator;
 import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.CausalLmLoss;

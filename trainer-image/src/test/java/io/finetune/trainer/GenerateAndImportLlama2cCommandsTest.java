@@ -21,7 +21,7 @@ class GenerateAndImportLlama2cCommandsTest {
     @Test
     void generateContinuesThePromptAndRejectsBadOptions() throws Exception {
         Path model = dir.resolve("tiny");
-        InitModel.write(ModelPreset.TINY, 42, model);
+        ModelPreset.TINY.write(42, model);
         CliCapture.Result ok = run("generate", "--model", model.toString(), "--prompt", "abc=", "--max-new-tokens", "5");
         assertThat(ok.code()).isZero();
         assertThat(ok.out()).startsWith("abc=");

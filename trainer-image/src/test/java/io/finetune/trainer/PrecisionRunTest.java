@@ -2,7 +2,7 @@ package io.finetune.trainer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.finetune.trainer.io.SafetensorsFile;
+import io.finetune.trainer.safetensors.SafetensorsFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;

@@ -43,11 +43,6 @@ public final class Generate implements Callable<Integer> {
             description = "the sampling seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    /** Decoding settings; temperature 0 means greedy (argmax). */
-    public record Options(int maxNewTokens, double temperature, long seed) {
-        public static final Options GREEDY = new Options(64, 0, 0);
-    }
-
     Generate() {
     }
 
@@ -56,7 +51,7 @@ public final class Generate implements Callable<Integer> {
         if (!Double.isFinite(temperature)) {
             throw new UsageException("generate: --temperature must be a number, got '" + temperature + "'");
         }
-        Options o = new Options(maxNewTokens, temperature, seed);
+        Generator.Options o = new Generator.Options(maxNewTokens, temperature, seed);
         if (o.maxNewTokens() < 1 || o.temperature() < 0) {
             throw new UsageException("generate: --max-new-tokens must be >= 1 and --temperature >= 0");
         }
@@ -68,7 +63,7 @@ public final class Generate implements Callable<Integer> {
             if (adapter != null) {
                 merge(m, adapter);
             }
-            System.out.println(complete(m, tok, prompt, o));
+            System.out.println(Generator.complete(m, tok, prompt, o));
         }
         return 0;
     }
@@ -78,21 +73,4 @@ public final class Generate implements Callable<Integer> {
         AdapterMerge.mergeInto(model, adapterDir);
     }
 
-    /** The prompt followed by its continuation, as text (bos is added before the prompt, special tokens are not shown). */
-    public static String complete(LlamaModel model, TextTokenizer tok, String prompt, Options o) {
-        int[] p = tok.encode(prompt);
-        int[] ids = new int[p.length + 1];
-        ids[0] = tok.bosId().orElse(1);
-        System.arraycopy(p, 0, ids, 1, p.length);
-        int[] gen = continuation(model, ids, o, tok.eosId().orElse(-1));
-        int[] all = Arrays.copyOf(ids, ids.length + gen.length);
-        System.arraycopy(gen, 0, all, ids.length, gen.length);
-        return tok.decode(all);
-    }
-
-    /** The generated ids after {@code prompt}, stopping at eos (not included), maxNewTokens, or the model's context length. */
-    public static int[] continuation(LlamaModel model, int[] prompt, Options o, int eosId) {
-        int limit = Math.min(o.maxNewTokens(), Math.max(0, model.config().maxPositionEmbeddings() - prompt.length));
-        return Generator.generate(model, prompt, limit, eosId, o.temperature(), o.seed());
-    }
 }

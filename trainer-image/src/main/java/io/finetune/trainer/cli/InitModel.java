@@ -33,14 +33,6 @@ public final class InitModel implements Callable<Integer> {
     InitModel() {
     }
 
-    public static void write(ModelPreset preset, long seed, Path dir) throws IOException {
-        Files.createDirectories(dir);
-        try (LlamaModel model = LlamaModel.random(preset.config(), seed, NDManager.newBaseManager())) {
-            model.save(dir, model.stateDict(), 1, 2);
-        }
-        CharTokenizerWriter.write(dir, ModelPreset.ALPHABET, true);
-    }
-
     @Override
     public Integer call() throws IOException {
         ModelPreset preset;
@@ -49,7 +41,7 @@ public final class InitModel implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException("init-model: " + e.getMessage());
         }
-        write(preset, seed, out);
+        preset.write(seed, out);
         System.out.printf("wrote %s model (seed %d, %s) to %s%n", preset.id(), seed, preset.config(), out.toAbsolutePath());
         return 0;
     }

@@ -2,7 +2,7 @@ package io.finetune.trainer.cli;
 
 import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.RunSpecReader;
-import io.finetune.trainer.util.FileTrees;
+import io.finetune.trainer.layout.FileTrees;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.trainer.data.TextTokenizer;
@@ -89,7 +89,7 @@ public final class Quickstart implements Callable<Integer> {
         Path evalFile = StorageUri.localFile(job.sources().evalDataset());
         Path output = TrainingRun.defaultOutput(job);
         out.printf("quick start: base model %s, data %s, output %s%n", modelDir, trainFile.getParent(), output);
-        InitModel.write(ModelPreset.TINY, 42, modelDir);
+        ModelPreset.TINY.write(42, modelDir);
         List<QuickstartTask.Sample> train = QuickstartTask.samples(3000, 1, Set.of());
         Set<String> trainWords = new java.util.HashSet<>();
         train.forEach(s -> trainWords.add(s.prompt()));

@@ -1,8 +1,9 @@
 package io.finetune.trainer.cli;
 
+import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.RunSpecReader;
-import io.finetune.trainer.util.FileTrees;
+import io.finetune.trainer.layout.FileTrees;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
 import io.finetune.trainer.cli.QuickstartTask.Sample;
@@ -74,17 +75,17 @@ final class RealQuickstart {
         out.printf("quick start: stories15M (%s) learns WordNet definitions: %d words to train on, %d held-out words; "
                 + "output %s%n", hf, split.train().size(), eval.size(), output);
         List<Sample> shown = eval.subList(0, Math.min(SAMPLES, eval.size()));
-        Generate.Options greedy = new Generate.Options(SAMPLE_TOKENS, 0, 0);
+        Generator.Options greedy = new Generator.Options(SAMPLE_TOKENS, 0, 0);
         List<String> before = new ArrayList<>();
         try (TextTokenizer tok = TextTokenizer.load(hf); LlamaModel base = LlamaModel.load(hf, NDManager.newBaseManager())) {
             for (Sample s : shown) {
-                before.add(Generate.complete(base, tok, s.prompt(), greedy));
+                before.add(Generator.complete(base, tok, s.prompt(), greedy));
             }
         }
         List<String> after = new ArrayList<>();
         TrainingSummary summary = TrainingRun.local(job, output, out, TrainingRun.Options.DEFAULT, (model, tok) -> {
             for (Sample s : shown) {
-                after.add(Generate.complete(model, tok, s.prompt(), greedy));
+                after.add(Generator.complete(model, tok, s.prompt(), greedy));
             }
         }).summary();
         out.printf("%nheld-out eval loss: %.3f -> %.3f (%d steps, %.0f s, %.0f tokens/s)%n", summary.evalLossBefore(),

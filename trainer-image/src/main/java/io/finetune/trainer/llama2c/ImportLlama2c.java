@@ -1,7 +1,7 @@
 package io.finetune.trainer.llama2c;
 
-import io.finetune.trainer.io.ModelWeights;
-import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.safetensors.ModelWeights;
+import io.finetune.trainer.safetensors.SafetensorsWriter;
 import io.finetune.trainer.model.ModelConfig;
 import java.io.IOException;
 import java.nio.file.Files;

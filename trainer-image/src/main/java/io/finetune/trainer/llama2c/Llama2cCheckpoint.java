@@ -1,6 +1,6 @@
 package io.finetune.trainer.llama2c;
 
-import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.safetensors.FloatTensor;
 import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.ModelException;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.finetune.trainer.llama2c;
 
 import io.finetune.trainer.storage.Manifest;
-import io.finetune.trainer.util.FileTrees;
+import io.finetune.trainer.layout.FileTrees;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.channels.FileChannel;

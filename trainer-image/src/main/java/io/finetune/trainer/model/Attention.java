@@ -1,7 +1,7 @@
 package io.finetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.precision.Autocast;
 
 /**

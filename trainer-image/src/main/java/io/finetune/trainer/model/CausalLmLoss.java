@@ -10,7 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.precision.Autocast;
 import io.finetune.trainer.precision.ComputePrecision;
 import java.util.ArrayList;

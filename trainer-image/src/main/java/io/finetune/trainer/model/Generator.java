@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import io.finetune.trainer.data.Batch;
+import io.finetune.trainer.data.TextTokenizer;
 import java.util.Arrays;
 import java.util.Random;
 
@@ -61,5 +62,28 @@ public final class Generator {
             }
         }
         return p.length - 1;
+    }
+
+    /** Decoding settings; temperature 0 means greedy (argmax). */
+    public record Options(int maxNewTokens, double temperature, long seed) {
+        public static final Options GREEDY = new Options(64, 0, 0);
+    }
+
+    /** The prompt followed by its continuation, as text (bos is added before the prompt, special tokens are not shown). */
+    public static String complete(LlamaModel model, TextTokenizer tok, String prompt, Options o) {
+        int[] p = tok.encode(prompt);
+        int[] ids = new int[p.length + 1];
+        ids[0] = tok.bosId().orElse(1);
+        System.arraycopy(p, 0, ids, 1, p.length);
+        int[] gen = continuation(model, ids, o, tok.eosId().orElse(-1));
+        int[] all = Arrays.copyOf(ids, ids.length + gen.length);
+        System.arraycopy(gen, 0, all, ids.length, gen.length);
+        return tok.decode(all);
+    }
+
+    /** The generated ids after {@code prompt}, stopping at eos (not included), maxNewTokens, or the model's context length. */
+    public static int[] continuation(LlamaModel model, int[] prompt, Options o, int eosId) {
+        int limit = Math.min(o.maxNewTokens(), Math.max(0, model.config().maxPositionEmbeddings() - prompt.length));
+        return Generator.generate(model, prompt, limit, eosId, o.temperature(), o.seed());
     }
 }

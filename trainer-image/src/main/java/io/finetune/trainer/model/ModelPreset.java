@@ -1,6 +1,10 @@
 package io.finetune.trainer.model;
 
+import ai.djl.ndarray.NDManager;
 import io.finetune.trainer.data.CharTokenizerWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -53,5 +57,14 @@ public enum ModelPreset {
             sb.append(c);
         }
         return sb.toString();
+    }
+
+    /** Writes this preset with random weights ({@code seed}) and its char tokenizer into {@code dir} (HF layout). */
+    public void write(long seed, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        try (LlamaModel model = LlamaModel.random(config(), seed, NDManager.newBaseManager())) {
+            model.save(dir, model.stateDict(), 1, 2);
+        }
+        CharTokenizerWriter.write(dir, ALPHABET, true);
     }
 }

@@ -1,7 +1,7 @@
 package io.finetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 
 /** RMSNorm (Zhang and Sennrich 2019; transformers LlamaRMSNorm): w * x / sqrt(mean(x^2) + eps), over the last axis. */
 public record RmsNorm(Parameter weight, double eps) {

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 
 /**
  * Rotary position embedding (RoFormer, Su et al. 2021), in the rotate-half form of transformers modeling_llama.py

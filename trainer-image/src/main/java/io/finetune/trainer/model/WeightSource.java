@@ -1,6 +1,6 @@
 package io.finetune.trainer.model;
 
-import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.safetensors.FloatTensor;
 import java.io.IOException;
 
 /** Supplies a named tensor of a given shape (from safetensors files, or a seeded initialiser). */

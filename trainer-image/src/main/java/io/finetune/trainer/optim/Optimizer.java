@@ -1,7 +1,7 @@
 package io.finetune.trainer.optim;
 
 import ai.djl.ndarray.NDManager;
-import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.safetensors.FloatTensor;
 import java.util.Map;
 
 /**

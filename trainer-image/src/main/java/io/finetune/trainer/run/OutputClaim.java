@@ -4,7 +4,7 @@ import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.storage.Storage;
 import io.finetune.trainer.storage.StorageUri;
 import io.finetune.trainer.train.Checkpoints;
-import io.finetune.trainer.util.FileTrees;
+import io.finetune.trainer.layout.FileTrees;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -22,7 +22,7 @@ import io.finetune.trainer.model.ModelException;
 import io.finetune.trainer.plan.PlanCheck;
 import io.finetune.trainer.precision.ComputePrecision;
 import io.finetune.trainer.precision.PrecisionResolver;
-import io.finetune.trainer.runtime.RankDevice;
+import io.finetune.trainer.process.RankDevice;
 import io.finetune.trainer.spec.QuantizationSettings;
 import io.finetune.trainer.spec.RunSpec;
 import io.finetune.trainer.spec.Sources;

@@ -1,10 +1,10 @@
 package io.finetune.trainer.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.safetensors.FloatTensor;
+import io.finetune.trainer.safetensors.SafetensorsWriter;
 import io.finetune.trainer.layout.RunLayout;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,11 +1,11 @@
 package io.finetune.trainer.train;
 
-import io.finetune.trainer.util.FileTrees;
+import io.finetune.trainer.layout.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.io.SafetensorsFile;
-import io.finetune.trainer.io.SafetensorsWriter;
-import io.finetune.trainer.io.TensorInfo;
+import io.finetune.trainer.safetensors.FloatTensor;
+import io.finetune.trainer.safetensors.SafetensorsFile;
+import io.finetune.trainer.safetensors.SafetensorsWriter;
+import io.finetune.trainer.safetensors.TensorInfo;
 import io.finetune.trainer.layout.RunLayout;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.distributed.GradientBuckets;
 import io.finetune.trainer.distributed.ProcessGroup;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

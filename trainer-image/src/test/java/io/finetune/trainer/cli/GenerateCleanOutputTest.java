@@ -31,7 +31,7 @@ class GenerateCleanOutputTest {
     @Test
     void generateWithAnAdapterPrintsOnlyTheContinuation() throws Exception {
         Path model = dir.resolve("tiny");
-        InitModel.write(ModelPreset.TINY, 42, model);
+        ModelPreset.TINY.write(42, model);
         Path adapter = dir.resolve("adapter");
         try (LlamaModel base = LlamaModel.load(model, NDManager.newBaseManager())) {
             LoraSpec spec = new LoraSpec();

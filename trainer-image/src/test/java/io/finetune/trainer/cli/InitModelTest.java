@@ -20,9 +20,9 @@ class InitModelTest {
 
     @Test
     void writesALoadableHuggingFaceDirectoryDeterministically() throws Exception {
-        InitModel.write(ModelPreset.TINY, 7, dir.resolve("a"));
-        InitModel.write(ModelPreset.TINY, 7, dir.resolve("b"));
-        InitModel.write(ModelPreset.TINY, 8, dir.resolve("c"));
+        ModelPreset.TINY.write(7, dir.resolve("a"));
+        ModelPreset.TINY.write(7, dir.resolve("b"));
+        ModelPreset.TINY.write(8, dir.resolve("c"));
         for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
             assertThat(dir.resolve("a").resolve(f)).isRegularFile();
         }
@@ -40,7 +40,7 @@ class InitModelTest {
 
     @Test
     void unsupportedArchitectureAndMissingTensorsAreNamed() throws Exception {
-        InitModel.write(ModelPreset.TINY, 7, dir);
+        ModelPreset.TINY.write(7, dir);
         String cfg = Files.readString(dir.resolve("config.json"));
         Files.writeString(dir.resolve("config.json"), cfg.replace("\"model_type\" : \"llama\"", "\"model_type\" : \"gpt2\""));
         assertThatThrownBy(() -> ModelConfig.read(dir)).isInstanceOf(ModelException.class)

@@ -2,10 +2,10 @@ package io.finetune.trainer.hostile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.io.SafetensorsWriter;
+import io.finetune.trainer.safetensors.FloatTensor;
+import io.finetune.trainer.safetensors.SafetensorsWriter;
 import io.finetune.trainer.train.Checkpoints;
-import io.finetune.trainer.util.FileTrees;
+import io.finetune.trainer.layout.FileTrees;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;

@@ -8,6 +8,7 @@ import io.finetune.trainer.cli.Generate;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.model.ForwardContext;
+import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.model.LlamaModel;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -110,7 +111,7 @@ class Stories15MTest {
 
     @Test
     void generateContinuesThePromptGreedily() {
-        String text = Generate.complete(model, tok, "Once upon a time", new Generate.Options(9, 0, 0));
+        String text = Generator.complete(model, tok, "Once upon a time", new Generator.Options(9, 0, 0));
         assertThat(text).isEqualTo("Once upon a time, there was a little girl named Lily");
     }
 }

@@ -2,7 +2,7 @@ package io.finetune.trainer.model;
 
 import io.finetune.trainer.Specs;
 import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;

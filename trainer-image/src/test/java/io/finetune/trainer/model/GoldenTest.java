@@ -9,7 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.finetune.api.v1alpha1.LoraSpec;
-import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.safetensors.FloatTensor;
 import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.train.Checkpoints;
 import java.nio.file.Path;

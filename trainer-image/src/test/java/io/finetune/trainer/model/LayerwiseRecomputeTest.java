@@ -13,7 +13,7 @@ import io.finetune.api.v1alpha1.LoraSpec;
 import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.method.lora.LoraMethod;
 import io.finetune.trainer.quant.QuantType;
 import io.finetune.trainer.quant.Quantizer;

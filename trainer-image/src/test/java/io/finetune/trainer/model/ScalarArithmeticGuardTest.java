@@ -1,6 +1,6 @@
 package io.finetune.trainer.model;
 
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URISyntaxException;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.finetune.api.TrainerResult;
 import io.finetune.trainer.data.DatasetException;
 import io.finetune.trainer.failure.Failure;
-import io.finetune.trainer.io.SafetensorsException;
+import io.finetune.trainer.safetensors.SafetensorsException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

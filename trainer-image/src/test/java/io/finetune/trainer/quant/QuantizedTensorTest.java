@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.finetune.trainer.io.FloatTensor;
-import io.finetune.trainer.io.ModelWeights;
+import io.finetune.trainer.safetensors.FloatTensor;
+import io.finetune.trainer.safetensors.ModelWeights;
 import io.finetune.trainer.llama2c.RealModel;
 import io.finetune.trainer.model.ModelConfig;
 import java.nio.file.Path;

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.linalg.LinearAlgebra;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.linalg.SvdMethod;
 import io.finetune.trainer.optim.AdamWSettings;
 import io.finetune.trainer.spec.GaloreSettings;

@@ -2,7 +2,7 @@ package io.finetune.trainer.method.galore;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.finetune.trainer.io.FloatTensor;
+import io.finetune.trainer.safetensors.FloatTensor;
 import io.finetune.trainer.linalg.LinearAlgebra;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.optim.AdamW;

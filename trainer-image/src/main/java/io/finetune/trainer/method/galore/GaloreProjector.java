@@ -6,7 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.linalg.LinearAlgebra;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.linalg.Svd;
 import io.finetune.trainer.linalg.SvdMethod;
 import io.finetune.trainer.spec.GaloreSettings;

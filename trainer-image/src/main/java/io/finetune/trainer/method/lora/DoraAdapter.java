@@ -3,7 +3,7 @@ package io.finetune.trainer.method.lora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.LoraInit;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.Parameter;

@@ -2,7 +2,7 @@ package io.finetune.trainer.method.lora;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.model.ForwardContext;
 import java.util.SplittableRandom;
 

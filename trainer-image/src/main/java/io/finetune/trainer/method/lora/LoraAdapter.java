@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.api.v1alpha1.LoraInit;
 import io.finetune.trainer.linalg.Gaussian;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.model.ForwardContext;
 import io.finetune.trainer.model.Linear;
 import io.finetune.trainer.model.LinearAdapter;

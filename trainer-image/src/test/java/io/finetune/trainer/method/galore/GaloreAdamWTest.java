@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.TensorStorage;
 import io.finetune.trainer.linalg.LinearAlgebra;
 import io.finetune.trainer.linalg.Matrices;
-import io.finetune.trainer.linalg.OwnedArrays;
+import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.optim.AdamWSettings;
 import io.finetune.trainer.spec.GaloreSettings;
 import org.junit.jupiter.api.AfterAll;

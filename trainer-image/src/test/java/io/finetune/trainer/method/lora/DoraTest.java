@@ -15,7 +15,7 @@ import io.finetune.api.v1alpha1.TrainingSpec;
 import io.finetune.trainer.Specs;
 import io.finetune.trainer.TinyModels;
 import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.io.SafetensorsFile;
+import io.finetune.trainer.safetensors.SafetensorsFile;
 import io.finetune.trainer.method.MethodFixtures;
 import io.finetune.trainer.method.OutputTarget;
 import io.finetune.trainer.model.Linear;

@@ -1,4 +1,4 @@
-package io.finetune.trainer.runtime;
+package io.finetune.trainer.process;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;

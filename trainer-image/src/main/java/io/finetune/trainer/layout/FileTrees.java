@@ -1,4 +1,4 @@
-package io.finetune.trainer.util;
+package io.finetune.trainer.layout;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.finetune.trainer.runtime;
+package io.finetune.trainer.process;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;

@@ -1,4 +1,4 @@
-package io.finetune.trainer.linalg;
+package io.finetune.trainer.arrays;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

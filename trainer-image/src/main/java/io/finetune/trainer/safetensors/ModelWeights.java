@@ -1,4 +1,4 @@
-package io.finetune.trainer.io;
+package io.finetune.trainer.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

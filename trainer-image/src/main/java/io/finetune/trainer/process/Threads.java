@@ -1,4 +1,4 @@
-package io.finetune.trainer.runtime;
+package io.finetune.trainer.process;
 
 /** Sizes libtorch's thread pools from OMP_NUM_THREADS (the container's CPU limit) before the engine starts. */
 public final class Threads {

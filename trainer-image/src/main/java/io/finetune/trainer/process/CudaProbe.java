@@ -1,4 +1,4 @@
-package io.finetune.trainer.runtime;
+package io.finetune.trainer.process;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.finetune.trainer.io;
+package io.finetune.trainer.safetensors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.finetune.trainer.linalg;
+package io.finetune.trainer.arrays;
 
 import static io.finetune.trainer.TensorStorage.addressModulo1GiB;
 import static io.finetune.trainer.TensorStorage.offsetFrom64ByteBoundary;

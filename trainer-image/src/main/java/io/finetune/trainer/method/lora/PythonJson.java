@@ -1,4 +1,4 @@
-package io.finetune.trainer.util;
+package io.finetune.trainer.method.lora;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.util.Collection;

@@ -1,4 +1,4 @@
-package io.finetune.trainer.runtime;
+package io.finetune.trainer.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.finetune.trainer.io;
+package io.finetune.trainer.safetensors;
 
 import java.util.Optional;
 

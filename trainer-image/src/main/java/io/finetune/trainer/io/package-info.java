@@ -1,5 +1,0 @@
-/**
- * Tensors on the host and in files: {@link io.finetune.trainer.io.FloatTensor} (also the one copy of an NDArray to the host,
- * 16-bit arrays widened first), safetensors reading and writing, and model weight files.
- */
-package io.finetune.trainer.io;
