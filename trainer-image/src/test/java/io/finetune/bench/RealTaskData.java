@@ -1,8 +1,8 @@
 package io.finetune.bench;
 
-import io.finetune.trainer.cli.QuickstartTask;
-import io.finetune.trainer.cli.QuickstartTask.Sample;
-import io.finetune.trainer.cli.WordnetTask;
+import io.finetune.trainer.quickstart.QuickstartTask;
+import io.finetune.trainer.quickstart.QuickstartTask.Sample;
+import io.finetune.trainer.quickstart.WordnetTask;
 import io.finetune.trainer.llama2c.Stories15M;
 import java.nio.file.Path;
 import java.util.List;

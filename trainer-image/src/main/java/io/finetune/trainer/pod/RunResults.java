@@ -9,6 +9,7 @@ import io.finetune.api.v1alpha1.Metrics;
 import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.run.TrainingRun;
 import io.finetune.trainer.train.MeasuredMemory;
+import io.finetune.trainer.train.RanOn;
 import io.finetune.trainer.train.TrainingSummary;
 
 /** A finished run as the operator records it: the contract side of {@link TrainingRun.Result}. */
@@ -55,7 +56,16 @@ public final class RunResults {
 
     /** status.execution: the precision that ran and the device, as the summary records them. */
     private static Execution execution(TrainingSummary s) {
-        return s.execution() == null ? null : s.execution().toStatus();
+        return s.execution() == null ? null : execution(s.execution());
+    }
+
+    /** status.execution: what the summary says ran, names bounded. */
+    static Execution execution(RanOn ran) {
+        Execution e = new Execution();
+        e.precision = ran.precision();
+        e.device = ran.device();
+        e.cpuModel = ran.cpuModel();
+        return Execution.bounded(e);
     }
 
     private static MemoryUsage statusMemory(MeasuredMemory measured) {

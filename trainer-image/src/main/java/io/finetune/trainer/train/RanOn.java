@@ -2,7 +2,6 @@ package io.finetune.trainer.train;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import io.finetune.api.v1alpha1.Execution;
 import io.finetune.api.v1alpha1.Precision;
 import io.finetune.trainer.precision.ComputePrecision;
 import java.io.IOException;
@@ -23,15 +22,6 @@ public record RanOn(Precision precision, String device, String cpuModel) {
 
     public static RanOn of(ComputePrecision precision, Device device) {
         return new RanOn(precision.spec(), device.toString(), cpuModel(CPUINFO));
-    }
-
-    /** The status form ({@link Execution}, names bounded). */
-    public Execution toStatus() {
-        Execution e = new Execution();
-        e.precision = precision;
-        e.device = device;
-        e.cpuModel = cpuModel;
-        return Execution.bounded(e);
     }
 
     /** The first {@code model name} line's value of a cpuinfo file; null when the file or the line is missing. */

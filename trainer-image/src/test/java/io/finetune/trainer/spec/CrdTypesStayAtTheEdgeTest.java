@@ -21,7 +21,7 @@ class CrdTypesStayAtTheEdgeTest {
     private static final Path SOURCES = Path.of("src/main/java/io/finetune/trainer");
     private static final Set<String> CONTRACT_PACKAGES = Set.of("spec", "pod", "preflight");
     private static final Set<String> VOCABULARY = Set.of("MethodType", "Precision", "SchedulerType", "LoraInit",
-            "DatasetFormat", "RecordPolicy", "TargetModules");
+            "DatasetFormat", "RecordPolicy", "TargetModules", "ComputeDtype", "QuantizationType");
     private static final Pattern IMPORT = Pattern.compile("(?m)^import io\\.finetune\\.api\\.v1alpha1\\.(\\w+);");
 
     @Test

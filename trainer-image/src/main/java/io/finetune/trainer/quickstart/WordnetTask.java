@@ -1,6 +1,6 @@
-package io.finetune.trainer.cli;
+package io.finetune.trainer.quickstart;
 
-import io.finetune.trainer.cli.QuickstartTask.Sample;
+import io.finetune.trainer.quickstart.QuickstartTask.Sample;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.finetune.trainer.cli;
+package io.finetune.trainer.quickstart;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.finetune.trainer.cli;
+package io.finetune.trainer.quickstart;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.finetune.trainer.cli;
+package io.finetune.trainer.quickstart;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,7 +27,7 @@ class QuickstartTinyTest {
     void theTinyQuickStartLowersTheEvalLossAndReversesMoreWords() throws Exception {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         try (PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            assertThat(Quickstart.run(out, dir.toString())).isZero();
+            assertThat(TinyQuickstart.run(out, dir.toString())).isZero();
         }
         String text = buf.toString(StandardCharsets.UTF_8);
         Matcher loss = LOSS.matcher(text);

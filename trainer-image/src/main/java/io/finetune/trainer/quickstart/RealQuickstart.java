@@ -1,4 +1,4 @@
-package io.finetune.trainer.cli;
+package io.finetune.trainer.quickstart;
 
 import io.finetune.trainer.model.Generator;
 import io.finetune.trainer.spec.RunSpec;
@@ -6,7 +6,7 @@ import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.layout.FileTrees;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.FineTuneJobManifest;
-import io.finetune.trainer.cli.QuickstartTask.Sample;
+import io.finetune.trainer.quickstart.QuickstartTask.Sample;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.llama2c.Stories15M;
 import io.finetune.trainer.model.LlamaModel;
@@ -27,7 +27,7 @@ import java.util.List;
  * definitions ({@link WordnetTask}) with LoRA, as examples/quickstart-stories15m.yaml says; prints held-out eval loss and
  * greedy definitions of held-out words before and after.
  */
-final class RealQuickstart {
+public final class RealQuickstart {
     static final String RESOURCE = "/quickstart/quickstart-stories15m.yaml";
     /** Held-out samples used for the eval loss (the whole held-out set would only make the quick start slower). */
     static final int EVAL = 64;
@@ -38,7 +38,7 @@ final class RealQuickstart {
     }
 
     /** The reason the real-model quick start cannot run here, or null when it can (the model is then fetched). */
-    static String unavailable(PrintStream out) {
+    public static String unavailable(PrintStream out) {
         if (!WordnetTask.available(WordnetTask.DEFAULT_DIR)) {
             return "WordNet is not installed (" + WordnetTask.DEFAULT_DIR + "; apt-get install wordnet-base)";
         }
@@ -50,7 +50,7 @@ final class RealQuickstart {
         }
     }
 
-    static int run(PrintStream out) throws Exception {
+    public static int run(PrintStream out) throws Exception {
         String text;
         try (InputStream in = RealQuickstart.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
