@@ -8,12 +8,18 @@ import java.util.function.Function;
 
 /**
  * What the operator's end-to-end classes share: a real control plane (with controllers) holding the CRD, the user namespace,
- * the packaged operator running as its own ServiceAccount, and one fake node with one nvidia.com/gpu whose pods the given
- * handler plays. Closed in reverse order, printing the operator's log.
+ * the packaged operator running as its own ServiceAccount, and one fake node with one nvidia.com/gpu (or more, for a
+ * gang whose pods share the node) whose pods the given handler plays. Closed in reverse order, printing the operator's log.
  */
 record OperatorCluster(ControlPlane kube, OperatorProcess operator, FakeNode node) implements AutoCloseable {
 
     static OperatorCluster start(Path work, String namespace, Function<ControlPlane, FakeNode.PodHandler> handler)
+            throws Exception {
+        return start(work, namespace, 1, handler);
+    }
+
+    /** The same with {@code gpus} nvidia.com/gpu on the node. */
+    static OperatorCluster start(Path work, String namespace, int gpus, Function<ControlPlane, FakeNode.PodHandler> handler)
             throws Exception {
         ControlPlane kube = ControlPlane.builder().withControllers().withCrds(Repo.crdFor120(work)).start();   // skips without binaries
         OperatorProcess operator = null;
@@ -22,7 +28,7 @@ record OperatorCluster(ControlPlane kube, OperatorProcess operator, FakeNode nod
             kube.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata()
                     .build()).serverSideApply();
             operator = OperatorProcess.start(kube, work);
-            FakeNode node = FakeNode.builder("gpu-node-1").capacity("nvidia.com/gpu", "1").handler(handler.apply(kube))
+            FakeNode node = FakeNode.builder("gpu-node-1").capacity("nvidia.com/gpu", Integer.toString(gpus)).handler(handler.apply(kube))
                     .start(kube.client());
             return new OperatorCluster(kube, operator, node);
         } catch (Exception | Error e) {

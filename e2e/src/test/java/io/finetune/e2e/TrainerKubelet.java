@@ -31,7 +31,11 @@ import java.util.function.BiPredicate;
  * (ConfigMap keys as files, emptyDirs as empty dirs), maps every path of the container's env onto them, adds a real token of
  * the pod's ServiceAccount (TokenRequest) the way a mounted token would be used, runs the container command with the real
  * trainer jar as a local process with only that environment, then writes the pod status: Running, then Succeeded/Failed
- * with the termination message the trainer wrote (like terminationMessagePath).
+ * with the termination message the trainer wrote (like terminationMessagePath). A downwardAPI volume's files are kept
+ * current while the trainer runs ({@link DownwardApiFiles}: a gang pod reads its rank annotations there). Every pod's IP
+ * is 127.0.0.1 (see FakeNode), so the pods of a gang reach each other on loopback; the ports a trainer binds are the
+ * metrics port (0 here: any free one) and, in rank 0's process only, the gang's rendezvous port. The Gloo binding the
+ * image ships is the test JVM's {@value #GLOO_LIBRARY} (hack/build-gloo-jni.sh), passed through when set.
  */
 final class TrainerKubelet implements FakeNode.PodHandler {
     /** The path of the trainer jar inside the image (operator's TrainingJob). */
@@ -52,9 +56,19 @@ final class TrainerKubelet implements FakeNode.PodHandler {
     static final Duration CONTAINER_START = Duration.ofSeconds(1);
     /** How long an {@code oom-*} pod runs before it is killed (long enough for the operator to see it Running). */
     static final Duration OOM_AFTER = Duration.ofMillis(1500);
+    /** The trainer's variable for its Gloo binding (trainer distributed/GlooLibrary), part of the image in a real pod. */
+    static final String GLOO_LIBRARY = "FINETUNE_GLOO_LIBRARY";
 
-    /** A running trainer, for tests that interfere (kill it). */
-    record Run(BoundPod pod, Process process, Path dir, String token) {
+    /**
+     * A running trainer, for tests that interfere (kill it).
+     *
+     * @param downward the pod's downwardAPI files, or null when it mounts none
+     */
+    record Run(BoundPod pod, Process process, Path dir, String token, DownwardApiFiles downward) {
+        /** The pod's annotations as the container last saw them in its downwardAPI file (empty without one). */
+        Map<String, String> annotations() {
+            return downward == null ? Map.of() : downward.annotations();
+        }
     }
 
     private final ControlPlane kube;
@@ -102,7 +116,8 @@ final class TrainerKubelet implements FakeNode.PodHandler {
         Pod pod = bound.pod();
         Container c = pod.getSpec().getContainers().get(0);
         Path dir = Files.createDirectories(workDir.resolve(bound.name()));
-        Map<String, Path> mounts = materialiseVolumes(pod, c, dir);
+        List<DownwardApiFiles> downward = new ArrayList<>();
+        Map<String, Path> mounts = materialiseVolumes(bound, c, dir, downward);
         Path termination = dir.resolve("termination-log");
         mounts.put(c.getTerminationMessagePath(), termination);
 
@@ -122,6 +137,10 @@ final class TrainerKubelet implements FakeNode.PodHandler {
         env.put("KUBERNETES_CERTS_CA_FILE", kube.caCertFile().toString());
         env.put("FINETUNE_METRICS_PORT", "0");
         env.put("FINETUNE_PROGRESS_INTERVAL_SECONDS", "1");
+        String gloo = System.getenv(GLOO_LIBRARY);
+        if (gloo != null && !gloo.isBlank()) {
+            env.put(GLOO_LIBRARY, gloo);
+        }
 
         List<String> command = new ArrayList<>();
         for (String arg : c.getCommand()) {
@@ -132,7 +151,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
         pb.environment().clear();   // like `env -i`: nothing of the test JVM (admin kubeconfig!) leaks into the pod
         pb.environment().putAll(env);
         Process process = pb.start();
-        Run run = new Run(bound, process, dir, token);
+        Run run = new Run(bound, process, dir, token, downward.isEmpty() ? null : downward.get(0));
         runs.put(bound.name(), run);
         long grace = pod.getSpec().getTerminationGracePeriodSeconds() == null ? 30 : pod.getSpec().getTerminationGracePeriodSeconds();
         bound.onDeletion(() -> stopGracefully(bound, process, termination, grace));
@@ -162,6 +181,7 @@ final class TrainerKubelet implements FakeNode.PodHandler {
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly();
         }
+        downward.forEach(DownwardApiFiles::close);
         int code = process.exitValue();
         ranFor.putIfAbsent(bound.name(), Duration.ofNanos(System.nanoTime() - started));
         synchronized (logs) {
@@ -219,7 +239,9 @@ final class TrainerKubelet implements FakeNode.PodHandler {
         }
     }
 
-    private Map<String, Path> materialiseVolumes(Pod pod, Container c, Path dir) throws IOException {
+    private Map<String, Path> materialiseVolumes(BoundPod bound, Container c, Path dir, List<DownwardApiFiles> downward)
+            throws IOException {
+        Pod pod = bound.pod();
         Map<String, Path> mounts = new LinkedHashMap<>();
         for (VolumeMount m : c.getVolumeMounts()) {
             Volume v = pod.getSpec().getVolumes().stream().filter(x -> x.getName().equals(m.getName())).findFirst()
@@ -236,6 +258,8 @@ final class TrainerKubelet implements FakeNode.PodHandler {
                 for (Map.Entry<String, String> e : cm.getData().entrySet()) {
                     Files.writeString(local.resolve(e.getKey()), e.getValue());
                 }
+            } else if (v.getDownwardAPI() != null) {
+                downward.add(DownwardApiFiles.start(bound, v.getDownwardAPI(), local));
             } else if (v.getSecret() != null) {
                 Secret secret = kube.client().secrets().inNamespace(pod.getMetadata().getNamespace())
                         .withName(v.getSecret().getSecretName()).get();

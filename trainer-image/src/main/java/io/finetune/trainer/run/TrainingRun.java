@@ -179,6 +179,9 @@ public final class TrainingRun {
             OutputSafety.check(spec, output, storage::localPath);
             inputs = fetch(storage, spec.sources());
         }
+        if (group.worldSize() > 1) {
+            RankCheckpoint.agree(group, storage, destination, output, log);   // pods of a gang share no work directory
+        }
         int keepCheckpoints = spec.training().keepCheckpoints();
         TrainingHooks hooks = rankZero ? publishingCheckpoints(extra, identity, storage, destination, output, inPlace,
                 keepCheckpoints, log) : extra;
