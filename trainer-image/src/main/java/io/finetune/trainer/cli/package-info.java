@@ -10,12 +10,12 @@
  *       process when the pod's environment asks for several.</li>
  *   <li>{@code preflight} ({@link io.finetune.trainer.cli.PreflightCommand}): the CPU checks ({@code preflight/}).</li>
  *   <li>{@code plan} ({@link io.finetune.trainer.cli.PlanCommand}): the memory plan per method ({@code plan/}).</li>
- *   <li>{@code quickstart} ({@link io.finetune.trainer.cli.Quickstart}, with its tasks and the stories15M variant).</li>
+ *   <li>{@code quickstart} ({@link io.finetune.trainer.cli.Quickstart}): picks a quick start of {@code quickstart/}.</li>
  *   <li>{@code init-model} ({@link io.finetune.trainer.cli.InitModel}): a random LLaMA in Hugging Face layout.</li>
  *   <li>{@code import-llama2c} ({@link io.finetune.trainer.cli.ImportLlama2cCommand}): {@code llama2c/}'s converter.</li>
  *   <li>{@code generate} ({@link io.finetune.trainer.cli.Generate}): continues a prompt, an adapter merged first.</li>
  * </ul>
  *
- * <p>Nothing outside this package depends on it; process set-up before any command runs is {@code runtime/}.
+ * <p>Nothing outside this package depends on it; process set-up before any command runs is {@code process/}.
  */
 package io.finetune.trainer.cli;
