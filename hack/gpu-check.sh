@@ -15,6 +15,9 @@
 #      TinyLlama-1.1B-shaped model (hidden 2048, 16 layers, 16 heads, 4 KV heads, intermediate 5632, vocab 32000), batch 8 x 512
 #      (our tokens/s is the trainer's own figure over all 20 steps; PEFT's skips its first 2 warm-up steps; peak memory is the
 #      largest nvidia-smi reading during each run, plus torch's max_memory_allocated for PEFT)
+#   6. QLoRA (NF4, double quantization, bf16 compute) on the same model and batch as step 5's bf16 LoRA: tokens/s, peak GPU
+#      memory and the stored bytes per 4-bit weight
+# Not here yet: data-parallel steps (NCCL is not bound; Gloo would need its library carried in the payload).
 # A failing step is recorded and the script goes on; the exit code is the number of failed steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -116,6 +119,16 @@ YAML
   kill "$SMI"
   note "    peft $p: $(tail -n 1 "$OUT/bench-peft-$p.log"), peak GPU memory used $(sort -n "$OUT/bench-peft-$p.mem" | tail -1) MiB (nvidia-smi)"
 done
+
+# --- 6. QLoRA (NF4 + double quantization) against bf16 LoRA on the same shape -----------------------------------------------
+sed -e "s#@BENCH@#$BENCH#g" "$WORK/bench-bf16.yaml" | sed -e 's/name: bench-bf16/name: bench-qlora/' \
+  -e 's#model: {source: "file://\([^"]*\)"}#model: {source: "file://\1", quantization: {type: nf4, doubleQuant: true, computeDtype: auto}}#' \
+  -e 's#out-bf16#out-qlora#' > "$WORK/bench-qlora.yaml"
+nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/bench-qlora.mem" &
+SMI=$!
+step bench-qlora trainer run "$WORK/bench-qlora.yaml"
+kill "$SMI"
+note "    qlora bf16: $(grep -o '"tokensPerSecond" : [0-9.]*' "$BENCH/out-qlora/training_summary.json" 2>/dev/null), peak GPU memory used $(sort -n "$OUT/bench-qlora.mem" | tail -1) MiB (nvidia-smi); the log's 4-bit bytes per weight: $(grep -o '[0-9.]* bytes/value' "$OUT/bench-qlora.log" | head -1)"
 
 note "failed steps: $FAILED"
 exit "$FAILED"
