@@ -149,6 +149,35 @@ class GangTest extends ControllerTestBase {
         assertThat(done.usage.attempts).isEqualTo(4);
     }
 
+    /**
+     * The race seen on the real 1.20 control plane: the Job controller started a third pod next to the gang's two, never
+     * given a rank; once both ranks succeeded it deleted that pod, whose trainer (waiting for its rank) exited 0 with no
+     * termination message after rank 0 had. The result is still rank 0's.
+     */
+    @Test
+    void aSurplusPodWithoutARankNeverStandsInForRankZerosResult() {
+        FineTuneJob ftj = create(gang("surplus", 2));
+        reconcile(ftj);
+        Pod a = kubelet.podIp(kubelet.running(kubelet.startPod(ftj), "2026-01-01T00:00:00Z"), "10.0.0.1");
+        Pod b = kubelet.podIp(kubelet.running(kubelet.startPod(ftj), "2026-01-01T00:00:00Z"), "10.0.0.2");
+        reconcile(ftj);
+        assertThat(annotations(a)).containsEntry(Gang.RANK, "0");
+
+        kubelet.terminated(b, "Succeeded", 0, "Completed", "", "2026-01-01T00:01:39Z");   // rank 1: no result
+        Pod extra = kubelet.podIp(kubelet.running(kubelet.startPod(ftj), "2026-01-01T00:01:39Z"), "10.0.0.3");
+        reconcile(ftj);
+        assertThat(annotations(extra)).as("one pod alone is no attempt").doesNotContainKey(Gang.RANK);
+        String result = "{\"outcome\":\"Succeeded\",\"artifact\":{\"uri\":\"s3://adapters/run-1\",\"digest\":\"" + DIGEST
+                + "\",\"sizeBytes\":42,\"format\":\"peft-lora\",\"servableBy\":[\"peft\"]},\"steps\":10}";
+        kubelet.terminated(a, "Succeeded", 0, "Completed", result, "2026-01-01T00:01:40Z");
+        kubelet.terminated(extra, "Succeeded", 0, "Completed", "", "2026-01-01T00:01:41Z");   // stopped, ends last
+        kubelet.complete(ftj);
+        FineTuneJobStatus done = reconcile(ftj);
+
+        assertThat(done.phase).as(done.message).isEqualTo(Phase.Succeeded);
+        assertThat(done.artifact.digest).isEqualTo(DIGEST);
+    }
+
     /** "METHOD path" of the requests the mock server received since the last call. */
     private static List<String> drainRequests() {
         List<String> out = new ArrayList<>();

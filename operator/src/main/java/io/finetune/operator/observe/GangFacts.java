@@ -48,12 +48,14 @@ public final class GangFacts {
     }
 
     /**
-     * Whether the pod may carry the run's result: rank 0 of a gang, or any pod of a single-pod run (no rank). Ranks other
-     * than 0 write no termination message.
+     * Whether the pod may carry the run's result: rank 0 of a gang, or any pod of a single-pod run. Ranks other than 0
+     * write no termination message, and neither does a gang pod that never got a rank: the Job controller can start a
+     * surplus pod (it then deletes it once the Job completes, and that pod's trainer, stopped while it waited for its
+     * rank, exits after rank 0), so in a gang only a pod with rank 0 counts, never one without a rank.
      */
-    public static boolean reports(Pod pod) {
+    public static boolean reports(FineTuneJobSpec spec, Pod pod) {
         String v = annotation(pod, Gang.RANK);
-        return v == null || "0".equals(v);
+        return isGang(spec) ? "0".equals(v) : v == null || "0".equals(v);
     }
 
     private static String annotation(Pod pod, String key) {

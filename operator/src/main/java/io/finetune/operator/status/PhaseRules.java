@@ -132,7 +132,7 @@ final class PhaseRules {
     /** The Job completed: Succeeded with the artifact, or Failed when the report is unusable or missed the gate. */
     static Outcome completed(Observation o) {
         // a gang's result is rank 0's: the other ranks write no termination message
-        Optional<Pod> pod = PodFacts.lastFinished(o.pods().stream().filter(GangFacts::reports).toList(), "Succeeded");
+        Optional<Pod> pod = PodFacts.lastFinished(o.pods().stream().filter(p -> GangFacts.reports(o.resource().getSpec(), p)).toList(), "Succeeded");
         String message = pod.flatMap(PodFacts::terminated).map(ContainerStateTerminated::getMessage).orElse(null);
         Optional<TrainerReport.Success> gate = TrainerReport.gateFailed(message);
         if (gate.isPresent()) {   // metrics recorded, no artifact
