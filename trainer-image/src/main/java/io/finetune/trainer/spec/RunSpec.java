@@ -42,12 +42,6 @@ public record RunSpec(JobRef job, Sources sources, DataSettings data, MethodSett
         }
     }
 
-    /** The same run with another method's settings (the plan compares every method on the job's model). */
-    public RunSpec withMethod(MethodSettings other) {
-        return new RunSpec(job, sources, data, other, training, evaluation, output, collectiveTimeout, ranksPerPod,
-                quantization);
-    }
-
     /**
      * The job a run belongs to.
      *

@@ -38,10 +38,4 @@ public record TrainingSettings(int epochs, Integer maxSteps, double learningRate
         int perEpoch = (batchesPerEpoch + gradientAccumulationSteps - 1) / gradientAccumulationSteps;
         return Math.max(1, perEpoch * epochs);
     }
-
-    /** These settings with another step budget (the quick start and benchmarks shorten runs). */
-    public TrainingSettings withMaxSteps(Integer steps) {
-        return new TrainingSettings(epochs, steps, learningRate, batchSize, gradientAccumulationSteps, warmupSteps, scheduler,
-                weightDecay, maxGradNorm, seed, checkpointEverySteps, keepCheckpoints, logEverySteps, precision);
-    }
 }

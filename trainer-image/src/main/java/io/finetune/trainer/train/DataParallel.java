@@ -85,11 +85,10 @@ final class DataParallel {
         if (!members.isEmpty()) {
             reduceBucket(grads, members, filled);
         }
-        float[] loss = {(float) localLoss, (float) (localLoss - (float) localLoss)};   // hi + lo: the sum keeps ~1e-12
-        group.allReduceSum(loss);
+        double loss = sumOverRanks(localLoss)[0];
         reduceNanos += System.nanoTime() - started;
         reducedSteps++;
-        return (double) loss[0] + loss[1];
+        return loss;
     }
 
     private void reduceBucket(List<NDArray> grads, List<Integer> members, long floats) {
@@ -126,13 +125,26 @@ final class DataParallel {
         if (group.worldSize() == 1) {
             return local.tokens() == 0 ? Double.NaN : local.sum() / local.tokens();
         }
-        double s = local.sum();
-        double t = local.tokens();
-        float[] v = {(float) s, (float) (s - (float) s), (float) t, (float) (t - (float) t)};
+        double[] sums = sumOverRanks(local.sum(), local.tokens());
+        return sums[1] == 0 ? Double.NaN : sums[0] / sums[1];
+    }
+
+    /**
+     * Doubles summed over ranks through the float collective: each value travels as a float and its float remainder (hi +
+     * lo), so the sum keeps ~1e-12 relative instead of a float's ~1e-7.
+     */
+    private double[] sumOverRanks(double... values) {
+        float[] v = new float[2 * values.length];
+        for (int i = 0; i < values.length; i++) {
+            v[2 * i] = (float) values[i];
+            v[2 * i + 1] = (float) (values[i] - (float) values[i]);
+        }
         group.allReduceSum(v);
-        double sum = (double) v[0] + v[1];
-        double tokens = (double) v[2] + v[3];
-        return tokens == 0 ? Double.NaN : sum / tokens;
+        double[] out = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = (double) v[2 * i] + v[2 * i + 1];
+        }
+        return out;
     }
 
     /** Whether batch {@code i} of the eval set is this rank's to evaluate. */
