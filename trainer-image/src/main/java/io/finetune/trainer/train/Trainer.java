@@ -30,6 +30,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.function.IntPredicate;
 import java.util.function.UnaryOperator;
 import java.util.Map;
 import java.util.Optional;
@@ -313,19 +314,7 @@ public final class Trainer {
 
     /** The eval loss over every rank's share of the held-out batches (all ranks take part and get the same value). */
     private double evalLossOfRanks(List<Batch> batches) {
-        double sum = 0;
-        long tokens = 0;
-        for (int i = 0; i < batches.size(); i++) {
-            if (ranks.evaluates(i)) {
-                Batch b = batches.get(i);
-                try (NDManager sub = model.manager().newSubManager()) {
-                    model.attachTo(sub);
-                    sum += CausalLmLoss.sum(sub, model, b, ForwardContext.EVAL).getFloat();
-                    tokens += b.lossTokens();
-                }
-            }
-        }
-        return ranks.evalLoss(new DataParallel.EvalSums(sum, tokens));
+        return ranks.evalLoss(evalSums(model, batches, ranks::evaluates));
     }
 
     private String reason() {
@@ -334,16 +323,25 @@ public final class Trainer {
 
     /** Mean next-token loss over all loss tokens of the batches (no dropout, no gradients). */
     public static double evalLoss(LlamaModel model, List<Batch> batches) {
+        DataParallel.EvalSums sums = evalSums(model, batches, i -> true);
+        return sums.tokens() == 0 ? Double.NaN : sums.sum() / sums.tokens();
+    }
+
+    /** The summed eval loss and loss tokens of the batches {@code mine} selects by index (no dropout, no gradients). */
+    private static DataParallel.EvalSums evalSums(LlamaModel model, List<Batch> batches, IntPredicate mine) {
         double sum = 0;
         long tokens = 0;
-        for (Batch b : batches) {
-            try (NDManager sub = model.manager().newSubManager()) {
-                model.attachTo(sub);
-                sum += CausalLmLoss.sum(sub, model, b, ForwardContext.EVAL).getFloat();
-                tokens += b.lossTokens();
+        for (int i = 0; i < batches.size(); i++) {
+            if (mine.test(i)) {
+                Batch b = batches.get(i);
+                try (NDManager sub = model.manager().newSubManager()) {
+                    model.attachTo(sub);
+                    sum += CausalLmLoss.sum(sub, model, b, ForwardContext.EVAL).getFloat();
+                    tokens += b.lossTokens();
+                }
             }
         }
-        return tokens == 0 ? Double.NaN : sum / tokens;
+        return new DataParallel.EvalSums(sum, tokens);
     }
 
     private Path saveCheckpoint(Checkpoints.State state) throws IOException {
