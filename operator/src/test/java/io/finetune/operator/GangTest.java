@@ -178,6 +178,37 @@ class GangTest extends ControllerTestBase {
         assertThat(done.artifact.digest).isEqualTo(DIGEST);
     }
 
+    /**
+     * The other race seen on the real 1.20 control plane: the Job read as Complete while rank 0's pod, in the same pass,
+     * still showed Running (the Job's view newer than the pods'). The run waits for rank 0's result instead of failing
+     * for a result it has not read yet (a final phase is never revisited), and the numbering of the attempt is recorded
+     * on the Job.
+     */
+    @Test
+    void aJobSeenCompleteBeforeRankZerosEndWaitsForItsResult() {
+        FineTuneJob ftj = create(gang("late", 2));
+        reconcile(ftj);
+        Pod a = kubelet.podIp(kubelet.running(kubelet.startPod(ftj), "2026-01-01T00:00:00Z"), "10.0.0.1");
+        Pod b = kubelet.podIp(kubelet.running(kubelet.startPod(ftj), "2026-01-01T00:00:00Z"), "10.0.0.2");
+        reconcile(ftj);
+        assertThat(annotations(a)).containsEntry(Gang.RANK, "0");
+        Job job = client.batch().v1().jobs().inNamespace(TestJobs.NAMESPACE).list().getItems().get(0);
+        assertThat(job.getMetadata().getAnnotations()).as("the attempt is recorded on the Job").containsEntry(Gang.ATTEMPT, "1");
+
+        kubelet.terminated(b, "Succeeded", 0, "Completed", "", "2026-01-01T00:01:39Z");   // rank 1: no result
+        kubelet.complete(ftj);   // the Job as seen: Complete; rank 0's pod as seen: still Running
+        FineTuneJobStatus waiting = reconcile(ftj);
+        assertThat(waiting.phase).as(waiting.message).isEqualTo(Phase.Running);
+        assertThat(waiting.message).contains("waiting to read the result of pod " + a.getMetadata().getName());
+
+        String result = "{\"outcome\":\"Succeeded\",\"artifact\":{\"uri\":\"s3://adapters/run-1\",\"digest\":\"" + DIGEST
+                + "\",\"sizeBytes\":42,\"format\":\"peft-lora\",\"servableBy\":[\"peft\"]},\"steps\":10}";
+        kubelet.terminated(a, "Succeeded", 0, "Completed", result, "2026-01-01T00:01:40Z");
+        FineTuneJobStatus done = reconcile(ftj);
+        assertThat(done.phase).as(done.message).isEqualTo(Phase.Succeeded);
+        assertThat(done.artifact.digest).isEqualTo(DIGEST);
+    }
+
     /** "METHOD path" of the requests the mock server received since the last call. */
     private static List<String> drainRequests() {
         List<String> out = new ArrayList<>();

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -101,7 +102,10 @@ public class DesiredResources {
         Job patched = client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
                 .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
         metrics.gpuSeconds(resource.getMetadata().getNamespace(), AttemptLedger.newlyBilled(before, after));
-        return seen.withJob(patched);
+        // The patch answers with the Job as it is now, whose status may be newer than the pods listed before it (the Job
+        // controller may have marked it Complete since): the status is derived from the Job status read before the pods,
+        // so both views are of one moment or the pods are the newer.
+        return seen.withJob(new JobBuilder(patched).withStatus(job.getStatus()).build());
     }
 
     /**
@@ -115,7 +119,7 @@ public class DesiredResources {
         if (job == null || !GangFacts.isGang(resource.getSpec()) || JobFacts.finished(job) || JobFacts.suspended(job)) {
             return seen;
         }
-        GangPlan plan = GangPlan.of(GangFacts.nodes(resource.getSpec()), seen.pods());
+        GangPlan plan = GangPlan.of(GangFacts.nodes(resource.getSpec()), GangFacts.recordedAttempt(job), seen.pods());
         if (plan.isEmpty()) {
             return seen;
         }
@@ -139,6 +143,10 @@ public class DesiredResources {
             pods.replaceAll(p -> p.getMetadata().getName().equals(e.getKey()) ? patched : p);
         }
         if (!plan.annotate().isEmpty()) {
+            // recorded on the Job too: the pods of an ended attempt go away (evicted pods are deleted), and a later attempt
+            // must still get a new number
+            client.batch().v1().jobs().inNamespace(ns).withName(job.getMetadata().getName()).patch(PatchContext.of(PatchType.JSON_MERGE),
+                    Serialization.asJson(Map.of("metadata", Map.of("annotations", Map.of(Gang.ATTEMPT, Integer.toString(plan.attempt()))))));
             Map<String, String> rank0 = plan.annotate().values().iterator().next();
             events.record(resource, Type.Normal, StatusReason.RanksAssigned, "gang attempt " + plan.attempt() + ": ranks 0-"
                     + (plan.annotate().size() - 1) + " to " + String.join(", ", plan.annotate().keySet()) + " (master "

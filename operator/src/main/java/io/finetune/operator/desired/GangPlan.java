@@ -38,9 +38,13 @@ public record GangPlan(List<String> delete, Map<String, Map<String, String>> ann
         return delete.isEmpty() && annotate.isEmpty();
     }
 
-    /** The plan for a gang of {@code nodes} pods given the Job's current pods (training pods only). */
-    public static GangPlan of(int nodes, List<Pod> pods) {
-        int latest = pods.stream().map(GangFacts::attempt).filter(OptionalInt::isPresent).mapToInt(OptionalInt::getAsInt).max().orElse(0);
+    /**
+     * The plan for a gang of {@code nodes} pods given the Job's current pods (training pods only) and the latest attempt
+     * recorded on the Job ({@code recorded}; the pods of an ended attempt may be gone, the numbering goes on).
+     */
+    public static GangPlan of(int nodes, int recorded, List<Pod> pods) {
+        int seen = pods.stream().map(GangFacts::attempt).filter(OptionalInt::isPresent).mapToInt(OptionalInt::getAsInt).max().orElse(0);
+        int latest = Math.max(recorded, seen);
         Optional<Pod> broken = pods.stream().filter(p -> GangFacts.attempt(p).orElse(-1) == latest && latest > 0)
                 .filter(p -> "Failed".equals(PodFacts.phase(p)) || deleting(p) && !"Succeeded".equals(PodFacts.phase(p)))
                 .findFirst();

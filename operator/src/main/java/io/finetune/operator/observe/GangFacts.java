@@ -1,6 +1,7 @@
 package io.finetune.operator.observe;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.finetune.api.TrainerContract.Gang;
 import io.finetune.api.v1alpha1.FineTuneJobSpec;
 import java.util.Map;
@@ -39,6 +40,16 @@ public final class GangFacts {
     public static OptionalInt attempt(Pod pod) {
         String v = annotation(pod, Gang.ATTEMPT);
         return v != null && v.matches("\\d{1,9}") ? OptionalInt.of(Integer.parseInt(v)) : OptionalInt.empty();
+    }
+
+    /**
+     * The latest gang attempt recorded on the Job (0 before the first): the pods of an ended attempt may be gone, so the
+     * numbering goes on from here.
+     */
+    public static int recordedAttempt(Job job) {
+        Map<String, String> a = job == null || job.getMetadata() == null ? null : job.getMetadata().getAnnotations();
+        String v = a == null ? null : a.get(Gang.ATTEMPT);
+        return v != null && v.matches("\\d{1,9}") ? Integer.parseInt(v) : 0;
     }
 
     /** The pod's rank, "?" when it has none. */

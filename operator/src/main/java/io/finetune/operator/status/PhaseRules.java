@@ -129,10 +129,22 @@ final class PhaseRules {
                 + (failed.getMessage() != null ? " (" + failed.getMessage() + ")" : ""));
     }
 
-    /** The Job completed: Succeeded with the artifact, or Failed when the report is unusable or missed the gate. */
+    /**
+     * The Job completed: Succeeded with the artifact, or Failed when the report is unusable or missed the gate. A Job read
+     * as Complete while the pod that carries the result (rank 0 of a gang) still shows unfinished is a view older for the
+     * pod than for the Job (two reads, two watches): the run stays Running/Finishing until that pod's end is seen, never
+     * Failed on a result not yet read (a final phase is never revisited). It cannot wait forever: the pod's end, or its
+     * removal, reaches the pod list and triggers the next pass.
+     */
     static Outcome completed(Observation o) {
         // a gang's result is rank 0's: the other ranks write no termination message
-        Optional<Pod> pod = PodFacts.lastFinished(o.pods().stream().filter(p -> GangFacts.reports(o.resource().getSpec(), p)).toList(), "Succeeded");
+        List<Pod> reporting = o.pods().stream().filter(p -> GangFacts.reports(o.resource().getSpec(), p)).toList();
+        Optional<Pod> pod = PodFacts.lastFinished(reporting, "Succeeded");
+        Optional<Pod> unseen = pod.isPresent() ? Optional.empty() : reporting.stream().filter(p -> !PodFacts.finished(p)).findFirst();
+        if (unseen.isPresent()) {
+            return Outcome.running(StatusReason.Finishing, "the Job completed; waiting to read the result of pod "
+                    + unseen.get().getMetadata().getName() + (GangFacts.isGang(o.resource().getSpec()) ? " (rank 0)" : ""));
+        }
         String message = pod.flatMap(PodFacts::terminated).map(ContainerStateTerminated::getMessage).orElse(null);
         Optional<TrainerReport.Success> gate = TrainerReport.gateFailed(message);
         if (gate.isPresent()) {   // metrics recorded, no artifact

@@ -11,6 +11,7 @@ import io.finetune.trainer.data.DatasetLoader;
 import io.finetune.trainer.data.LoadedDataset;
 import io.finetune.trainer.data.TextTokenizer;
 import io.finetune.trainer.distributed.ProcessGroup;
+import io.finetune.trainer.distributed.RunEnd;
 import io.finetune.trainer.distributed.ProcessGroups;
 import io.finetune.trainer.layout.RunLayout;
 import io.finetune.trainer.method.MethodOutput;
@@ -195,10 +196,14 @@ public final class TrainingRun {
             throw t;
         }
         if (!rankZero) {
+            RunEnd.peer(group);   // exit 0 only once rank 0 has published: a gang's pods succeed together or not at all
             return new Result(trained.summary(), null, null);
         }
-        identity.write(output);   // the output now holds an artifact: it is this run's
-        PublishedArtifact artifact = storage.publish(output, destination);
+        RunIdentity ours = identity;
+        PublishedArtifact artifact = RunEnd.rankZero(group, RunEnd.HEARTBEAT, () -> {
+            ours.write(output);   // the output now holds an artifact: it is this run's
+            return storage.publish(output, destination);
+        });
         log.printf("published %s (%d files, %d bytes) digest %s%n", artifact.uri(), artifact.files().size(),
                 artifact.sizeBytes(), artifact.digest());
         return new Result(trained.summary(), trained.output(), artifact);

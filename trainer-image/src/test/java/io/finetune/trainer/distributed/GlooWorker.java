@@ -41,6 +41,8 @@ public final class GlooWorker {
             switch (scenario) {
                 case "collectives" -> collectives(group, result);
                 case "hang" -> hang(group);
+                case "publishSlow" -> publish(group, timeout, false);
+                case "publishFails" -> publish(group, timeout, true);
                 default -> throw new IllegalArgumentException("unknown scenario " + scenario);
             }
         } catch (CollectiveException e) {
@@ -157,6 +159,33 @@ public final class GlooWorker {
             }
         }
         return bad;
+    }
+
+    /**
+     * The run's end ({@link RunEnd}): rank 0's "publish" takes three collective timeouts, then returns or fails; the other
+     * ranks wait for it. Rank 0's own failure exits 3 with its message.
+     */
+    private static void publish(ProcessGroup group, Duration timeout, boolean fails) {
+        long t0 = System.nanoTime();
+        if (group.rank() == 0) {
+            try {
+                String r = RunEnd.rankZero(group, Duration.ofMillis(200), () -> {
+                    Thread.sleep(3 * timeout.toMillis());
+                    if (fails) {
+                        throw new IOException("upload refused by the destination");
+                    }
+                    return "published";
+                });
+                System.out.println("rank 0 " + r + " after ms=" + (System.nanoTime() - t0) / 1_000_000);
+            } catch (IOException e) {
+                System.out.println("error: " + e.getMessage());
+                System.out.flush();
+                System.exit(3);
+            }
+        } else {
+            RunEnd.peer(group);
+            System.out.println("peer returned after ms=" + (System.nanoTime() - t0) / 1_000_000);
+        }
     }
 
     private static void hang(ProcessGroup group) throws InterruptedException {
