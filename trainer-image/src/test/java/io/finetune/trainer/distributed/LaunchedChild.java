@@ -57,6 +57,19 @@ public final class LaunchedChild {
                 System.out.println("ready");
                 Thread.sleep(Long.MAX_VALUE);
             }
+            case "orphan" -> {   // the production watch; its stop writes rank<N>.stopped and exits 75
+                java.nio.file.Path file = java.nio.file.Path.of(args[1]).resolve("rank" + rank + ".stopped");
+                LauncherWatch.start(System.getenv(), why -> {
+                    try {
+                        java.nio.file.Files.writeString(file, why);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    Runtime.getRuntime().halt(LaunchResult.STOPPED);
+                });
+                System.out.println("ready");
+                Thread.sleep(Long.MAX_VALUE);
+            }
             case "lines" -> {
                 String text = ("rank" + rank + "-").repeat(200);
                 Thread err = new Thread(() -> {

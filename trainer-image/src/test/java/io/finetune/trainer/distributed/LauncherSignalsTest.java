@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -92,5 +93,52 @@ class LauncherSignalsTest {
         assertThat(r.output()).contains("[rank 0] got SIGTERM").contains("[rank 1] got SIGTERM")
                 .containsPattern("error: rank [01] exited with code 137 \\(killed by the launcher: still running 2 s after SIGTERM\\)");
         assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).as("the bound, not the test's").isLessThan(40);
+    }
+
+    /**
+     * SIGKILL to the launcher forwards nothing: each child notices its launcher's end itself ({@link LauncherWatch}) and
+     * stops as on SIGTERM (here: writes why and exits 75), instead of running on as an orphan.
+     */
+    @Test
+    void childrenStopWhenTheirLauncherIsKilled(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                LauncherMain.class.getName(), "2", "30", "orphan", dir.toString()).redirectErrorStream(true);
+        pb.environment().remove(LaunchEnvironment.RANK);
+        pb.environment().remove(LaunchEnvironment.WORLD_SIZE);
+        Process launcher = pb.start();
+        List<ProcessHandle> children = List.of();
+        try {
+            StringBuilder output = new StringBuilder();
+            try (BufferedReader r = launcher.inputReader(StandardCharsets.UTF_8)) {
+                String line;
+                int ready = 0;
+                while (ready < 2 && (line = r.readLine()) != null) {
+                    output.append(line).append('\n');
+                    if (line.matches("\\[rank [01]\\] ready")) {
+                        ready++;
+                    }
+                }
+                assertThat(ready).as(output.toString()).isEqualTo(2);
+                children = launcher.descendants().toList();
+                launcher.destroyForcibly();   // SIGKILL: no signal reaches the children
+                assertThat(launcher.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            }
+            assertThat(children).as("both ranks were running").hasSizeGreaterThanOrEqualTo(2);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (children.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            for (ProcessHandle child : children) {
+                assertThat(child.isAlive()).as("child " + child.pid() + " stopped after its launcher was killed").isFalse();
+            }
+            for (int rank = 0; rank < 2; rank++) {
+                assertThat(Files.readString(dir.resolve("rank" + rank + ".stopped")))
+                        .isEqualTo("the launcher (pid " + launcher.pid() + ") ended");
+            }
+        } finally {
+            children.forEach(ProcessHandle::destroyForcibly);
+            launcher.destroyForcibly();
+        }
     }
 }
