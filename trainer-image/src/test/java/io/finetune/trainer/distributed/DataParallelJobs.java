@@ -18,6 +18,8 @@ final class DataParallelJobs {
     static String methodBlock(String method) {
         return switch (method) {
             case "LoRA", "DoRA" -> "type: " + method + "\n    lora: {rank: 4, targetModules: [all-linear]}";
+            // LoRA over the NF4-quantized base (spec.model.quantization, see job): every rank quantizes the same weights
+            case "QLoRA" -> "type: LoRA\n    lora: {rank: 4, targetModules: [all-linear]}";
             case "LoRAPlus" -> "type: LoRAPlus\n    lora: {rank: 4, targetModules: [all-linear]}\n    loraPlus: {learningRateRatio: 4}";
             // rank 2, not 4: on this tiny model the 4th and 5th singular values of some gradients nearly coincide, and
             // there an SVD turns the last-bit differences of a sum added in another order into a ~3e-4 different basis
@@ -36,7 +38,7 @@ final class DataParallelJobs {
                   name: %s
                 spec:
                   model:
-                    source: file://%s
+                    source: file://%s%s
                   dataset:
                     source: file://%s
                     format: prompt-completion
@@ -54,7 +56,7 @@ final class DataParallelJobs {
                     collectiveTimeoutSeconds: 20
                   output:
                     destination: file://%s
-                """.formatted(name, dir.resolve("model"), dir.resolve("train.jsonl"), methodBlock(method), steps, batch,
+                """.formatted(name, dir.resolve("model"), method.equals("QLoRA") ? "\n    quantization: {type: nf4}" : "", dir.resolve("train.jsonl"), methodBlock(method), steps, batch,
                 checkpointEvery, out);
         Path f = dir.resolve(name + ".yaml");
         Files.writeString(f, yaml);

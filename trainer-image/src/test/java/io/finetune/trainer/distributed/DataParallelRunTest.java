@@ -67,10 +67,16 @@ class DataParallelRunTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"LoRA", "DoRA", "LoRAPlus", "GaLore", "Full"})
+    @ValueSource(strings = {"LoRA", "DoRA", "LoRAPlus", "GaLore", "Full", "QLoRA"})
     void twoRanksOfFourFollowOneProcessOfEight(String method) throws Exception {
         JsonNode one = train("one-" + method.toLowerCase(), method, 8, 1);
         JsonNode two = train("two-" + method.toLowerCase(), method, 4, 2);
+        if (method.equals("QLoRA")) {   // the base really is 4-bit on every rank
+            for (int r = 0; r < 2; r++) {
+                assertThat(Files.readString(dir.resolve("two-qlora-logs").resolve("rank" + r + ".log")))
+                        .as("rank %d", r).containsIgnoringCase("quantization: nf4");
+            }
+        }
         assertSameTrajectory(one, two);
         assertThat(two.get("trainableParameters").asLong()).isEqualTo(one.get("trainableParameters").asLong());
     }
