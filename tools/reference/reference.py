@@ -95,20 +95,34 @@ def rms(x, w):
     return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + CFG["rms_norm_eps"]))
 
 
-def forward(w, lora, ids, pos, seg):
-    c = CFG
-    B, T = ids.shape
-    H, KV, hd = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
+def base_linear(w, name, x):
+    """nn.Linear: x W^T + b."""
+    y = x @ w[name + ".weight"].T
+    if name + ".bias" in w:
+        y = y + w[name + ".bias"]
+    return y
+
+
+def lora_linear(w, lora):
+    """PEFT LoRA: y = base(x) + s * B(A(x)) on the modules in `lora` (name -> (A, B)), s = alpha / r."""
     s = ALPHA / RANK
 
     def linear(name, x):
-        y = x @ w[name + ".weight"].T
-        if name + ".bias" in w:
-            y = y + w[name + ".bias"]
+        y = base_linear(w, name, x)
         if name in lora:
             a, b = lora[name]
             y = y + s * ((x @ a.T) @ b.T)
         return y
+    return linear
+
+
+def forward(w, lora, ids, pos, seg, linear=None):
+    """Logits (B, T, V). `linear(name, x)` computes every linear but lm_head's adapter; default: LoRA on `lora`."""
+    c = CFG
+    B, T = ids.shape
+    H, KV, hd = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
+    if linear is None:
+        linear = lora_linear(w, lora)
 
     freqs = pos[..., None].float() * inv_freq()[None, None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
@@ -137,10 +151,8 @@ def forward(w, lora, ids, pos, seg):
     return linear("lm_head", rms(h, w["model.norm.weight"]))
 
 
-def main():
-    g = torch.Generator().manual_seed(1234)
-    w = make_weights(g)
-    # Row 0: two packed records (segments 1, 2; positions restart), prompt tokens masked with -100. Row 1: padded.
+def make_batch(g):
+    """Row 0: two packed records (segments 1, 2; positions restart), prompt tokens masked with -100. Row 1: padded."""
     T = 10
     ids = torch.randint(4, CFG["vocab_size"], (2, T), generator=g)
     seg = torch.tensor([[1, 1, 1, 1, 1, 1, 2, 2, 2, 2], [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]])
@@ -149,6 +161,11 @@ def main():
     labels = ids.clone()
     labels[0, :2] = IGNORE
     labels[1, 8:] = IGNORE
+    return ids, labels, pos, seg
+
+
+def make_lora(g, w):
+    """name -> (A (r, in), B (out, r)) on every TARGETS module; B non-zero so that A gets a gradient too."""
     lora = {}
     for li in range(CFG["num_hidden_layers"]):
         for name, W in w.items():
@@ -156,14 +173,35 @@ def main():
             if name.startswith(f"model.layers.{li}.") and name.endswith(".weight") and mod.split(".")[-1] in TARGETS:
                 out_f, in_f = W.shape
                 a = (torch.rand(RANK, in_f, generator=g) * 2 - 1) / math.sqrt(in_f)
-                b = torch.randn(out_f, RANK, generator=g) * 0.05  # non-zero so that A gets a gradient too
-                lora[mod] = (a.requires_grad_(), b.requires_grad_())
-    logits = forward(w, lora, ids, pos, seg)
+                b = torch.randn(out_f, RANK, generator=g) * 0.05
+                lora[mod] = (a, b)
+    return lora
+
+
+def setup():
+    """The fixed tiny model, batch and LoRA weights every golden starts from (seed 1234, drawn in this order)."""
+    g = torch.Generator().manual_seed(1234)
+    w = make_weights(g)
+    batch = make_batch(g)
+    return w, batch, make_lora(g, w), g
+
+
+def mean_loss(logits, labels, seg):
+    """Mean next-token NLL over labels != -100 within one record (segment 0 is padding)."""
     tgt = labels[:, 1:].clone()
     valid = (tgt != IGNORE) & (seg[:, 1:] == seg[:, :-1]) & (seg[:, 1:] != 0)
     logp = torch.log_softmax(logits[:, :-1], dim=-1)
     nll = -logp.gather(-1, tgt.clamp(min=0)[..., None])[..., 0]
-    loss = (nll * valid).sum() / valid.sum()
+    return (nll * valid).sum() / valid.sum()
+
+
+def main():
+    w, (ids, labels, pos, seg), lora, _ = setup()
+    for a, b in lora.values():
+        a.requires_grad_()
+        b.requires_grad_()
+    logits = forward(w, lora, ids, pos, seg)
+    loss = mean_loss(logits, labels, seg)
     loss.backward()
     os.makedirs(os.path.join(OUT, "model"), exist_ok=True)
     with open(os.path.join(OUT, "model", "config.json"), "w") as f:

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
  * Numerical fidelity against PyTorch: logits, loss and LoRA gradients of a fixed tiny LLaMA (GQA, q/k/v bias, llama3 RoPE
  * scaling, BF16 weights, a packed row and a padded row) must match tools/reference/reference.py to relative error < 1e-4.
  */
-class GoldenTest {
-    static final Path GOLDEN = Path.of("src/test/resources/golden");
+public class GoldenTest {
+    public static final Path GOLDEN = Path.of("src/test/resources/golden");
 
     @Test
     void logitsLossAndLoraGradientsMatchPyTorch() throws Exception {
@@ -60,7 +60,7 @@ class GoldenTest {
         }
     }
 
-    static Batch batch(Map<String, FloatTensor> in) {
+    public static Batch batch(Map<String, FloatTensor> in) {
         FloatTensor ids = in.get("input_ids");
         int b = (int) ids.shape()[0];
         int t = (int) ids.shape()[1];
@@ -83,7 +83,7 @@ class GoldenTest {
     }
 
     /** ||actual - expected|| / ||expected|| < 1e-4 (fp32). */
-    static void assertClose(String what, float[] actual, float[] expected) {
+    public static void assertClose(String what, float[] actual, float[] expected) {
         assertThat(actual).as(what).hasSameSizeAs(expected);
         double diff = 0;
         double norm = 0;

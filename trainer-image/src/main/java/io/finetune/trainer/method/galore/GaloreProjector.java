@@ -19,7 +19,8 @@ import io.finetune.trainer.spec.GaloreSettings;
  *   <li>m >= n: Q = Vh[:r] (r, n); project R = G Q^T (m, r); back: scale · R Q (m, n)</li>
  *   <li>m < n: P = U[:, :r] (m, r); project R = P^T G (r, n); back: scale · P R (m, n)</li>
  * </ul>
- * The SVD runs in fp32 on the current gradient at steps 0, T, 2T, ... .
+ * The SVD runs in fp32 on the current gradient at steps 0, T, 2T, ...; each kept vector's sign follows one rule
+ * ({@link #canonicalSigns}), whichever sign the SVD returned.
  *
  * <p>DJL puts an op's result in its first operand's manager: {@link #project} and {@link #projectBack} must run while the
  * basis and the operands are attached to a per-step scratch manager (as {@link GaloreAdamW#step} does), or results leak into
@@ -94,12 +95,44 @@ public final class GaloreProjector implements AutoCloseable {
             // returns U and Vh column-major and clone() keeps that stride order, so a duplicate() of the slice would
             // be multiplied with other BLAS transpose flags (another float order) than the basis a resumed run restores.
             // The copy also keeps the basis from pinning the whole U / Vh storage.
-            fresh = OwnedArrays.create(owner, slice.toFloatArray(), slice.getShape());
+            float[] values = slice.toFloatArray();
+            canonicalSigns(values, slice.getShape(), side);
+            fresh = OwnedArrays.create(owner, values, slice.getShape());
         }
         if (basis != null) {
             basis.close();
         }
         basis = fresh;
+    }
+
+    /**
+     * Flips each kept singular vector (RIGHT: a row of Q (r, n); LEFT: a column of P (m, r)) so that its entry of largest
+     * magnitude is positive (the rule of scikit-learn's svd_flip), in place. An SVD fixes its vectors only up to sign, and
+     * which sign LAPACK returns depends on the library and the CPU; the first update after a basis is taken does not
+     * depend on it (Adam's M / (sqrt(V) + eps) is odd in the compact gradient), but the moments outlive a refresh, so every
+     * later one would. With one rule, a run after a refresh is the same whichever LAPACK computed the SVD
+     * (tools/reference/methods.py applies the same rule; MethodGoldenTest compares).
+     */
+    static void canonicalSigns(float[] values, Shape shape, Side side) {
+        int rows = (int) shape.get(0);
+        int cols = (int) shape.get(1);
+        int vectors = side == Side.RIGHT ? rows : cols;
+        int length = side == Side.RIGHT ? cols : rows;
+        for (int v = 0; v < vectors; v++) {
+            float top = 0;
+            for (int i = 0; i < length; i++) {
+                float x = values[side == Side.RIGHT ? v * cols + i : i * cols + v];
+                if (Math.abs(x) > Math.abs(top)) {
+                    top = x;
+                }
+            }
+            if (top < 0) {
+                for (int i = 0; i < length; i++) {
+                    int at = side == Side.RIGHT ? v * cols + i : i * cols + v;
+                    values[at] = -values[at];
+                }
+            }
+        }
     }
 
     /** Replaces the basis with saved values (checkpoint resume); null clears it so the next step refreshes. */

@@ -101,4 +101,19 @@ class GaloreProjectorTest {
         GaloreProjector projector = new GaloreProjector(10, 4, new GaloreSettings(128, 10, 1f), SvdMethod.EXACT, linalg, 1);
         assertThat(projector.rank()).isEqualTo(4);
     }
+
+    /** A basis and its sign-flipped twin (both valid SVD outputs) become the same, largest entry of each vector positive. */
+    @Test
+    void singularVectorSignsFollowOneRuleWhicheverSignTheSvdReturned() {
+        Shape shape = new Shape(3, 2); // LEFT: P (m, r), vectors are the columns
+        float[] basis = {0.6f, -0.1f, -0.8f, 0.2f, 0.0f, -0.97f};
+        float[] flipped = {-0.6f, -0.1f, 0.8f, 0.2f, -0.0f, -0.97f}; // column 0 negated
+        GaloreProjector.canonicalSigns(basis, shape, GaloreProjector.Side.LEFT);
+        GaloreProjector.canonicalSigns(flipped, shape, GaloreProjector.Side.LEFT);
+        assertThat(flipped).containsExactly(basis);
+        assertThat(basis).containsExactly(-0.6f, 0.1f, 0.8f, -0.2f, -0.0f, 0.97f);
+        float[] rows = {0.3f, -0.9f, 0.1f, 0.5f}; // RIGHT: Q (r, n), vectors are the rows
+        GaloreProjector.canonicalSigns(rows, new Shape(2, 2), GaloreProjector.Side.RIGHT);
+        assertThat(rows).containsExactly(-0.3f, 0.9f, 0.1f, 0.5f);
+    }
 }
