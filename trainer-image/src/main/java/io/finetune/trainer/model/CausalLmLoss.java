@@ -78,10 +78,14 @@ public final class CausalLmLoss {
         return chunked(sub, hidden, model.lmHead().weight().array(), batch, chunkTokens);
     }
 
-    /** Whether the chunked path applies: fp32 compute and a plain bias-free lm_head without an adapter. */
+    /**
+     * Whether the chunked path applies: fp32 compute and a plain bias-free lm_head without an adapter, and no final logit
+     * soft-capping (Gemma 2's tanh on the logits is applied by {@link LlamaModel#logits}, not by the hand-written gradient).
+     */
     public static boolean chunkable(LlamaModel model) {
         Linear head = model.lmHead();
         return head.adapter() == null && head.bias() == null && model.precision() == ComputePrecision.FP32
+                && model.config().options().finalLogitSoftcapping() == 0
                 && head.weight().array().getDataType() == DataType.FLOAT32;
     }
 
