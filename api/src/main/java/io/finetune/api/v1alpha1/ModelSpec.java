@@ -10,7 +10,7 @@ import io.fabric8.generator.annotation.Required;
 public class ModelSpec {
     @Required
     @Pattern(Uris.PATTERN)
-    @JsonPropertyDescription("URI of the model directory: pvc://claim/path, s3://bucket/prefix, https://..., hf://org/name[@revision] or file:///path (local runs). It holds a Hugging Face model (config.json + safetensors) whose model_type is llama, mistral, qwen2 or qwen3 (sliding windows honoured); other families are refused before training.")
+    @JsonPropertyDescription("URI of the model directory: pvc://claim/path, s3://bucket/prefix, https://..., hf://org/name[@revision] or file:///path (local runs). It holds a Hugging Face model (config.json + safetensors) whose model_type is llama, mistral, qwen2, qwen3, phi3, gemma2 or gemma3_text (sliding windows honoured); other families, and rope_scaling types other than llama3 and linear (e.g. Phi-3 longrope), are refused before training.")
     public String source;
 
     @Pattern(Uris.PATTERN)

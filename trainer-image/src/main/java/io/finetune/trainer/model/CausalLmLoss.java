@@ -32,6 +32,8 @@ import java.util.List;
  *   dL/dh      = dL/dlogits @ W                               (C, d) per chunk, concatenated
  *   dL/dW      = sum over chunks of dL/dlogits^T @ h_chunk     (V, d), only when W is trainable (Full; tied: embed_tokens)
  * </pre>
+ * With Gemma 2's final soft-capping the logits are c tanh(z / c) of the raw products z, and dL/dz is dL/dlogits times
+ * (1 - tanh^2(z / c)) before the two products above.
  * Only one chunk's (C, V) arrays exist at a time. The result is handed back to autograd as
  * {@code loss + (S - detach(S))} with the surrogate {@code S = sum(h * dL/dh) + sum(W * dL/dW)}: its value is the loss
  * (S - S is exactly 0) and its gradient with respect to h and W is exactly the hand-computed one, so the caller's
@@ -75,7 +77,8 @@ public final class CausalLmLoss {
                 || hidden.getDataType() != DataType.FLOAT32) {
             return sum(sub, model.logits(hidden, ctx), batch);
         }
-        return chunked(sub, hidden, model.lmHead().weight().array(), batch, chunkTokens);
+        return chunked(sub, hidden, model.lmHead().weight().array(), batch, chunkTokens,
+                model.config().options().finalLogitSoftcapping());
     }
 
     /** Whether the chunked path applies: fp32 compute and a plain bias-free lm_head without an adapter. */
@@ -119,7 +122,9 @@ public final class CausalLmLoss {
         return new Targets(target, weight);
     }
 
-    private static NDArray chunked(NDManager sub, NDArray hidden, NDArray weight, Batch batch, int chunkTokens) {
+    /** {@code cap}: the final logit soft-capping c, 0 for none. */
+    private static NDArray chunked(NDManager sub, NDArray hidden, NDArray weight, Batch batch, int chunkTokens,
+                                   double cap) {
         int n = batch.batchSize() * batch.seqLen();
         long d = hidden.getShape().get(2);
         long vocab = weight.getShape().get(0);
@@ -148,6 +153,16 @@ public final class CausalLmLoss {
                 mc.attach(c);
                 // At most three (C, V) arrays live at once: each is closed or updated in place as soon as it is used.
                 NDArray logits = Linear.timesTransposed(hc, wd); // (C, V), fp32
+                NDArray capSlope = null;                          // (C, V): d logits / d z = 1 - tanh^2(z / c)
+                if (cap > 0) {
+                    NDArray t = OwnedArrays.dividedBy(logits, cap).tanh();
+                    logits.close();
+                    logits = OwnedArrays.times(t, cap);
+                    if (needH || needW) {
+                        capSlope = OwnedArrays.minus(t.square(), 1).neg();
+                    }
+                    t.close();
+                }
                 NDArray logp = logits.logSoftmax(-1);
                 logits.close();
                 NDArray part = logp.gather(tc, -1).mul(mc).sum().neg();
@@ -158,6 +173,10 @@ public final class CausalLmLoss {
                     NDArray oneHot = tc.squeeze(-1).oneHot((int) vocab);
                     dLogits.subi(oneHot).muli(mc); // (C, V): softmax - onehot, zero for uncounted tokens
                     oneHot.close();
+                    if (capSlope != null) {
+                        dLogits.muli(capSlope);    // through the soft-capping to the raw products
+                        capSlope.close();
+                    }
                     if (needH) {
                         NDArray dh = dLogits.matMul(wd);
                         dh.attach(sub);

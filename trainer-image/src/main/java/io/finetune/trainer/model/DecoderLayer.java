@@ -1,11 +1,25 @@
 package io.finetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.List;
 
-/** Pre-norm LLaMA block: h = x + attn(norm1(x)); out = h + mlp(norm2(h)). */
-public record DecoderLayer(RmsNorm inputLayernorm, Attention selfAttn, RmsNorm postAttentionLayernorm, Mlp mlp) {
-    public NDArray forward(NDArray x, NDArray cos, NDArray sin, NDArray mask, ForwardContext ctx) {
-        NDArray h = x.add(selfAttn.forward(inputLayernorm.forward(x), cos, sin, mask, ctx));
-        return h.add(mlp.forward(postAttentionLayernorm.forward(h), ctx));
+/** One decoder block: the LLaMA pre-norm block ({@link LlamaDecoderLayer}) or Gemma's ({@link GemmaDecoderLayer}). */
+public sealed interface DecoderLayer permits LlamaDecoderLayer, GemmaDecoderLayer {
+    /** x: (B, T, d) -> (B, T, d). */
+    NDArray forward(NDArray x, LayerInputs in, ForwardContext ctx);
+
+    Attention selfAttn();
+
+    Mlp mlp();
+
+    /** The layer's norms in Hugging Face order (input_layernorm, q_norm and k_norm where present, then the others). */
+    List<RmsNorm> norms();
+
+    /** The layer's linear modules in Hugging Face order (attention, then MLP). */
+    default List<Linear> linears() {
+        List<Linear> all = new ArrayList<>(selfAttn().linears());
+        all.addAll(mlp().linears());
+        return all;
     }
 }

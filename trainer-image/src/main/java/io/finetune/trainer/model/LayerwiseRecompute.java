@@ -1,13 +1,10 @@
 package io.finetune.trainer.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.finetune.trainer.data.Batch;
-import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.precision.Autocast;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,24 +42,20 @@ public final class LayerwiseRecompute {
         List<DecoderLayer> layers = model.layers();
         List<NDArray> inputs = new ArrayList<>(layers.size());
         List<ForwardContext> contexts = new ArrayList<>(layers.size());
-        NDArray cos;
-        NDArray sin;
-        NDArray mask;
+        List<LayerInputs> layerInputs;
         NDArray h;
         boolean grad = JniUtils.isGradMode();
         try (Autocast.Scope scope = Autocast.enter(model.precision())) {
             JniUtils.setGradMode(false);
             try {
-                NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
-                h = Autocast.toFloat(model.embedTokens().array().get(ids));                     // (B, T, d)
-                NDList cosSin = model.rope().tables(sub, batch);
-                cos = cosSin.get(0);
-                sin = cosSin.get(1);
-                mask = AttentionMask.build(sub, batch);
-                for (DecoderLayer layer : layers) {
+                h = model.embed(sub, batch);                                                      // (B, T, d)
+                layerInputs = model.layerInputs(sub, batch); // each layer's RoPE and mask (windowed where it slides)
+                for (int i = 0; i < layers.size(); i++) {
+                    DecoderLayer layer = layers.get(i);
+                    LayerInputs in = layerInputs.get(i);
                     inputs.add(h);
                     contexts.add(ctx.replay());
-                    h = inLayerManager(sub, h, x -> layer.forward(x, cos, sin, mask, ctx));        // (B, T, d)
+                    h = inLayerManager(sub, h, x -> layer.forward(x, in, ctx));                    // (B, T, d)
                 }
             } finally {
                 JniUtils.setGradMode(grad);
@@ -77,13 +70,14 @@ public final class LayerwiseRecompute {
             for (int i = layers.size() - 1; i >= 0; i--) {
                 DecoderLayer layer = layers.get(i);
                 ForwardContext replay = contexts.get(i);
+                LayerInputs in = layerInputs.get(i);
                 boolean below = i > 0; // the embedding is frozen: layer 0's input needs no gradient
                 NDArray g = upstream;
                 upstream = inLayerManager(sub, inputs.get(i), x -> {
                     if (below) {
                         x.setRequiresGradient(true);
                     }
-                    NDArray y = layer.forward(x, cos, sin, mask, replay);                          // (B, T, d)
+                    NDArray y = layer.forward(x, in, replay);                                      // (B, T, d)
                     JniUtils.backward((PtNDArray) y, (PtNDArray) g, false, false);
                     return below ? gradientOf(x, x.getManager()) : null;
                 });

@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +25,8 @@ import java.util.OptionalInt;
 import java.util.Random;
 
 /**
- * LLaMA-family decoder (transformers modeling_llama.py, modeling_qwen2.py, modeling_mistral.py, modeling_qwen3.py; see
+ * LLaMA-family decoder (transformers modeling_llama.py, modeling_qwen2.py, modeling_mistral.py, modeling_qwen3.py,
+ * modeling_phi3.py, modeling_gemma2.py, modeling_gemma3.py; see
  * {@link ModelFamily}) written with DJL NDArray ops, module names as in
  * Hugging Face so that targetModules mean what users expect. Weights load as fp32 in {@code manager}; under mixed precision
  * ({@link #usePrecision}) the frozen 2-D weights are then held in 16 bits and the forward runs in an {@link Autocast} scope.
@@ -42,6 +42,8 @@ public final class LlamaModel implements AutoCloseable {
     private final RmsNorm norm;
     private final Linear lmHead;
     private final RotaryEmbedding rope;
+    /** The RoPE of sliding-window layers: Gemma 3's rope_local_base_freq, else {@link #rope}. */
+    private final RotaryEmbedding localRope;
     private final Quantizer quantizer;
     private ComputePrecision precision = ComputePrecision.FP32;
 
@@ -52,25 +54,25 @@ public final class LlamaModel implements AutoCloseable {
         int d = config.hiddenSize();
         this.embed = param(src, "model.embed_tokens.weight", config.vocabSize(), d);
         this.layers = new ArrayList<>();
-        for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String p = ModelConfig.layerPrefix(i);
-            Map<String, Linear> m = new HashMap<>();
-            for (ModelConfig.LinearShape s : config.layerLinears(i)) { // weights read in the config's module order
-                m.put(s.name().substring(p.length()), linear(src, s.name(), s.out(), s.in(), s.bias()));
+        DecoderLayers.Weights weights = new DecoderLayers.Weights() {
+            @Override
+            public Parameter param(String name, long... shape) throws IOException {
+                return LlamaModel.this.param(src, name, shape);
             }
-            boolean qkNorm = config.family().qkNorm();
-            Attention attn = new Attention(config, m.get("self_attn.q_proj"), m.get("self_attn.k_proj"),
-                    m.get("self_attn.v_proj"), m.get("self_attn.o_proj"),
-                    qkNorm ? new RmsNorm(param(src, p + "self_attn.q_norm.weight", config.headDim()), config.rmsNormEps()) : null,
-                    qkNorm ? new RmsNorm(param(src, p + "self_attn.k_norm.weight", config.headDim()), config.rmsNormEps()) : null);
-            Mlp mlp = new Mlp(m.get("mlp.gate_proj"), m.get("mlp.up_proj"), m.get("mlp.down_proj"));
-            layers.add(new DecoderLayer(new RmsNorm(param(src, p + "input_layernorm.weight", d), config.rmsNormEps()), attn,
-                    new RmsNorm(param(src, p + "post_attention_layernorm.weight", d), config.rmsNormEps()), mlp));
+
+            @Override
+            public Linear linear(String module, long out, long in, boolean bias) throws IOException {
+                return LlamaModel.this.linear(src, module, out, in, bias);
+            }
+        };
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            layers.add(DecoderLayers.build(config, i, weights));
         }
-        this.norm = new RmsNorm(param(src, "model.norm.weight", d), config.rmsNormEps());
+        this.norm = new RmsNorm(param(src, "model.norm.weight", d), config.rmsNormEps(), config.family().gemmaBlock());
         this.lmHead = config.tieWordEmbeddings() ? new Linear(ModelConfig.LM_HEAD, embed, null)
                 : linear(src, ModelConfig.LM_HEAD, config.vocabSize(), d, false);
         this.rope = new RotaryEmbedding(config);
+        this.localRope = config.options().ropeLocalBaseFreq() > 0 ? RotaryEmbedding.local(config) : rope;
     }
 
     /** Loads config.json and the safetensors weights of a Hugging Face model directory. */
@@ -186,16 +188,11 @@ public final class LlamaModel implements AutoCloseable {
         return norm;
     }
 
-    RotaryEmbedding rope() {
-        return rope;
-    }
-
-    /** Every linear module in HF order (q,k,v,o,gate,up,down per layer, then lm_head). */
+    /** Every linear module in HF order (q,k,v,o,gate,up,down per layer, Phi-3: qkv,o,gate_up,down, then lm_head). */
     public List<Linear> linears() {
         List<Linear> all = new ArrayList<>();
         for (DecoderLayer l : layers) {
-            all.addAll(List.of(l.selfAttn().q, l.selfAttn().k, l.selfAttn().v, l.selfAttn().o,
-                    l.mlp().gate(), l.mlp().up(), l.mlp().down()));
+            all.addAll(l.linears());
         }
         all.add(lmHead);
         return all;
@@ -206,12 +203,9 @@ public final class LlamaModel implements AutoCloseable {
         Map<String, Parameter> m = new LinkedHashMap<>();
         m.put(embed.name(), embed);
         for (DecoderLayer l : layers) {
-            m.put(l.inputLayernorm().weight().name(), l.inputLayernorm().weight());
-            if (l.selfAttn().qNorm != null) {
-                m.put(l.selfAttn().qNorm.weight().name(), l.selfAttn().qNorm.weight());
-                m.put(l.selfAttn().kNorm.weight().name(), l.selfAttn().kNorm.weight());
+            for (RmsNorm n : l.norms()) {
+                m.put(n.weight().name(), n.weight());
             }
-            m.put(l.postAttentionLayernorm().weight().name(), l.postAttentionLayernorm().weight());
         }
         for (Linear lin : linears()) {
             if (lin.weight() != null) { // a 4-bit weight is no parameter (see Linear#quantizedWeight)
@@ -254,28 +248,49 @@ public final class LlamaModel implements AutoCloseable {
         return logits(hidden(sub, batch, ctx), ctx);
     }
 
-    /** lm_head on {@link #hidden}: (B, T, vocab) in fp32 for the loss. */
+    /** lm_head on {@link #hidden}: (B, T, vocab) in fp32 for the loss; Gemma 2 soft-caps them (tanh(x / c) c). */
     public NDArray logits(NDArray hidden, ForwardContext ctx) {
         try (Autocast.Scope scope = Autocast.enter(precision)) {
-            return Autocast.toFloat(lmHead.forward(hidden, ctx));
+            NDArray logits = Autocast.toFloat(lmHead.forward(hidden, ctx));
+            double cap = config.options().finalLogitSoftcapping();
+            return cap > 0 ? OwnedArrays.times(OwnedArrays.dividedBy(logits, cap).tanh(), cap) : logits;
         }
     }
 
     /** The final normed hidden states (B, T, d), the lm_head's input; arrays are created in {@code sub}. */
     public NDArray hidden(NDManager sub, Batch batch, ForwardContext ctx) {
         try (Autocast.Scope scope = Autocast.enter(precision)) {
-            NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
-            NDArray h = Autocast.toFloat(embed.array().get(ids)); // (B, T, d), the residual stream stays fp32
-            NDList cosSin = rope.tables(sub, batch);
-            NDArray fullMask = AttentionMask.build(sub, batch);
-            NDArray windowMask = config.layerTypes().contains(LayerAttention.SLIDING)
-                    ? AttentionMask.build(sub, batch, OptionalInt.of(config.slidingWindow())) : null;
+            NDArray h = embed(sub, batch); // (B, T, d)
+            List<LayerInputs> inputs = layerInputs(sub, batch);
             for (int i = 0; i < layers.size(); i++) {
-                NDArray mask = config.windowOf(i).isPresent() ? windowMask : fullMask;
-                h = layers.get(i).forward(h, cosSin.get(0), cosSin.get(1), mask, ctx);
+                h = layers.get(i).forward(h, inputs.get(i), ctx);
             }
             return norm.forward(h);
         }
+    }
+
+    /**
+     * The input embeddings (B, T, d) in fp32 (the residual stream stays fp32); Gemma multiplies them by sqrt(hidden_size)
+     * as a float32 scalar (Gemma2Model's normalizer in the hidden dtype, which is fp32 here).
+     */
+    NDArray embed(NDManager sub, Batch batch) {
+        NDArray ids = OwnedArrays.create(sub, batch.inputIds(), new Shape(batch.batchSize(), batch.seqLen()));
+        NDArray h = Autocast.toFloat(embed.array().get(ids));
+        return config.family().gemmaBlock() ? OwnedArrays.times(h, (float) Math.sqrt(config.hiddenSize())) : h;
+    }
+
+    /** Per layer: its RoPE tables and mask (full or windowed), each distinct one built once in {@code sub}. */
+    List<LayerInputs> layerInputs(NDManager sub, Batch batch) {
+        NDList global = rope.tables(sub, batch);
+        NDList local = localRope == rope ? global : localRope.tables(sub, batch);
+        LayerInputs full = new LayerInputs(global.get(0), global.get(1), AttentionMask.build(sub, batch));
+        LayerInputs windowed = config.layerTypes().contains(LayerAttention.SLIDING) ? new LayerInputs(local.get(0),
+                local.get(1), AttentionMask.build(sub, batch, OptionalInt.of(config.slidingWindow()))) : null;
+        List<LayerInputs> out = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            out.add(config.windowOf(i).isPresent() ? windowed : full);
+        }
+        return out;
     }
 
     /**

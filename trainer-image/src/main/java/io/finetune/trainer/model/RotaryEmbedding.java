@@ -4,29 +4,49 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.arrays.OwnedArrays;
 
 /**
  * Rotary position embedding (RoFormer, Su et al. 2021), in the rotate-half form of transformers modeling_llama.py
- * (apply_rotary_pos_emb), with the llama3 frequency scaling of modeling_rope_utils.py (_compute_llama3_parameters).
+ * (apply_rotary_pos_emb), with the llama3 and linear frequency scalings of modeling_rope_utils.py
+ * (_compute_llama3_parameters, _compute_linear_scaling_rope_parameters). Phi-3's partial_rotary_factor rotates only the
+ * first rotaryDim dims of each head and passes the rest through (Phi3's apply_rotary_pos_emb: q_rot, q_pass).
  */
 public final class RotaryEmbedding {
-    private final int headDim;
-    private final double[] invFreq; // (headDim / 2)
+    private final int rotaryDim;
+    private final double[] invFreq; // (rotaryDim / 2)
 
+    /** The RoPE of the full-attention layers: rope_theta and rope_scaling. */
     public RotaryEmbedding(ModelConfig config) {
-        this.headDim = config.headDim();
-        this.invFreq = inverseFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling());
+        this(config.options().rotaryDim(config.headDim()), config.ropeTheta(), config.ropeScaling());
     }
 
-    static double[] inverseFrequencies(int headDim, double theta, RopeScaling scaling) {
-        double[] f = new double[headDim / 2];
+    /** A RoPE over the first {@code rotaryDim} dims of each head with base {@code theta}. */
+    public RotaryEmbedding(int rotaryDim, double theta, RopeScaling scaling) {
+        this.rotaryDim = rotaryDim;
+        this.invFreq = inverseFrequencies(rotaryDim, theta, scaling);
+    }
+
+    /** Gemma 3's sliding layers: rope_local_base_freq, unscaled (Gemma3TextModel's rotary_emb_local). */
+    public static RotaryEmbedding local(ModelConfig config) {
+        return new RotaryEmbedding(config.options().rotaryDim(config.headDim()), config.options().ropeLocalBaseFreq(), null);
+    }
+
+    static double[] inverseFrequencies(int dim, double theta, RopeScaling scaling) {
+        double[] f = new double[dim / 2];
         for (int i = 0; i < f.length; i++) {
-            f[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
+            f[i] = 1.0 / Math.pow(theta, (2.0 * i) / dim);
         }
         if (scaling == null) {
+            return f;
+        }
+        if (scaling.type() == RopeScaling.Type.LINEAR) {
+            for (int i = 0; i < f.length; i++) {
+                f[i] /= scaling.factor();
+            }
             return f;
         }
         double lowWavelen = scaling.originalMaxPositionEmbeddings() / scaling.lowFreqFactor();
@@ -44,10 +64,11 @@ public final class RotaryEmbedding {
         return f;
     }
 
-    /** cos and sin tables for the batch's position ids, each (B, 1, T, headDim). */
+    /** cos and sin tables for the batch's position ids, each (B, 1, T, rotaryDim). */
     public NDList tables(NDManager manager, Batch batch) {
         int b = batch.batchSize();
         int t = batch.seqLen();
+        int headDim = rotaryDim;
         int half = headDim / 2;
         float[] cos = new float[b * t * headDim];
         float[] sin = new float[b * t * headDim];
@@ -67,9 +88,15 @@ public final class RotaryEmbedding {
         return new NDList(OwnedArrays.create(manager, cos, shape), OwnedArrays.create(manager, sin, shape));
     }
 
-    /** x: (B, heads, T, headDim) -> x cos + rotate_half(x) sin. */
+    /** x: (B, heads, T, headDim) -> x cos + rotate_half(x) sin over the first rotaryDim (cos's last axis) dims. */
     public static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
-        NDList halves = x.split(2, x.getShape().dimension() - 1);
+        int last = x.getShape().dimension() - 1;
+        long rotary = cos.getShape().get(last);
+        if (rotary < x.getShape().get(last)) {
+            NDArray rotated = apply(x.get(new NDIndex("..., :{}", rotary)), cos, sin);
+            return NDArrays.concat(new NDList(rotated, x.get(new NDIndex("..., {}:", rotary))), last);
+        }
+        NDList halves = x.split(2, last);
         NDArray rotated = NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), x.getShape().dimension() - 1);
         return x.mul(cos).add(rotated.mul(sin));
     }

@@ -16,6 +16,10 @@ import java.util.List;
  *   <li>qwen2 and qwen3 (Qwen2Config, Qwen3Config): only with {@code use_sliding_window} (default false); then layer i is
  *       windowed when {@code layer_types[i]} is {@code sliding_attention}, or, without {@code layer_types}, when
  *       i >= {@code max_window_layers} (default 28);</li>
+ *   <li>phi3 (Phi3Config): {@code sliding_window} (default null: off) applies to every layer;</li>
+ *   <li>gemma2 and gemma3_text (Gemma2Config, Gemma3TextConfig): {@code sliding_window} (default 4096) on the layers
+ *       {@code layer_types} names {@code sliding_attention}, or, without it, every layer but each
+ *       {@code sliding_window_pattern}-th (Gemma 2: 2, alternating from a sliding layer 0; Gemma 3: default 6);</li>
  *   <li>llama: no window.</li>
  * </ul>
  */
@@ -29,9 +33,20 @@ record SlidingWindows(int size, List<LayerAttention> layerTypes) {
         switch (family) {
             case LLAMA:
                 return none(layers);
-            case MISTRAL: {
-                int size = window(n, file);
+            case MISTRAL:
+            case PHI3: {
+                int size = family == ModelFamily.PHI3 && !n.has("sliding_window") ? 0 : window(n, file);
                 return size == 0 ? none(layers) : new SlidingWindows(size, Collections.nCopies(layers, LayerAttention.SLIDING));
+            }
+            case GEMMA2:
+            case GEMMA3_TEXT: {
+                List<LayerAttention> types = gemmaLayerTypes(n, file, family, layers);
+                int size = window(n, file);
+                if (size == 0 && types.contains(LayerAttention.SLIDING)) {
+                    throw new ModelException(file + ": 'sliding_window' is null but " + family.modelType()
+                            + " has sliding_attention layers; set it to the window");
+                }
+                return new SlidingWindows(size, types);
             }
             case QWEN2:
             case QWEN3: {
@@ -65,22 +80,53 @@ record SlidingWindows(int size, List<LayerAttention> layerTypes) {
         return w.asInt();
     }
 
-    private static List<LayerAttention> qwenLayerTypes(JsonNode n, Path file, int layers) {
-        JsonNode types = n.get("layer_types");
-        List<LayerAttention> out = new ArrayList<>();
-        if (types != null && !types.isNull()) {
-            if (!types.isArray() || types.size() != layers) {
-                throw new ModelException(file + ": 'layer_types' must be a list of " + layers + " entries (one per layer), got "
-                        + types);
-            }
-            for (int i = 0; i < layers; i++) {
-                String t = types.get(i).asText();
-                int layer = i;
-                out.add(LayerAttention.of(t).orElseThrow(() -> new ModelException(file + ": 'layer_types'[" + layer + "] is '"
-                        + t + "'; expected full_attention or sliding_attention")));
-            }
-            return out;
+    /** layer_types when present, else transformers' pattern: layer i slides unless (i + 1) % pattern == 0. */
+    private static List<LayerAttention> gemmaLayerTypes(JsonNode n, Path file, ModelFamily family, int layers) {
+        List<LayerAttention> listed = listedLayerTypes(n, file, layers);
+        if (listed != null) {
+            return listed;
         }
+        int pattern = 2;
+        if (family == ModelFamily.GEMMA3_TEXT) {
+            JsonNode p = n.get("sliding_window_pattern");
+            if (p != null && (!p.isIntegralNumber() || p.asInt() <= 0)) {
+                throw new ModelException(file + ": 'sliding_window_pattern' must be a positive integer, got " + p);
+            }
+            pattern = p == null ? 6 : p.asInt();
+        }
+        List<LayerAttention> out = new ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            out.add((i + 1) % pattern != 0 ? LayerAttention.SLIDING : LayerAttention.FULL);
+        }
+        return out;
+    }
+
+    /** config.json's layer_types, or null when absent. */
+    private static List<LayerAttention> listedLayerTypes(JsonNode n, Path file, int layers) {
+        JsonNode types = n.get("layer_types");
+        if (types == null || types.isNull()) {
+            return null;
+        }
+        if (!types.isArray() || types.size() != layers) {
+            throw new ModelException(file + ": 'layer_types' must be a list of " + layers + " entries (one per layer), got "
+                    + types);
+        }
+        List<LayerAttention> out = new ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            String t = types.get(i).asText();
+            int layer = i;
+            out.add(LayerAttention.of(t).orElseThrow(() -> new ModelException(file + ": 'layer_types'[" + layer + "] is '"
+                    + t + "'; expected full_attention or sliding_attention")));
+        }
+        return out;
+    }
+
+    private static List<LayerAttention> qwenLayerTypes(JsonNode n, Path file, int layers) {
+        List<LayerAttention> listed = listedLayerTypes(n, file, layers);
+        if (listed != null) {
+            return listed;
+        }
+        List<LayerAttention> out = new ArrayList<>();
         JsonNode m = n.get("max_window_layers");
         if (m != null && (!m.isIntegralNumber() || m.asInt() < 0)) {
             throw new ModelException(file + ": 'max_window_layers' must be a non-negative integer, got " + m);
@@ -97,7 +143,19 @@ record SlidingWindows(int size, List<LayerAttention> layerTypes) {
         switch (c.family()) {
             case LLAMA:
                 return;
+            case GEMMA2:
+            case GEMMA3_TEXT: {
+                if (c.slidingWindow() > 0) {
+                    n.put("sliding_window", c.slidingWindow());
+                } else {
+                    n.putNull("sliding_window");
+                }
+                ArrayNode types = n.putArray("layer_types");
+                c.layerTypes().forEach(t -> types.add(t.hfName()));
+                return;
+            }
             case MISTRAL:
+            case PHI3:
                 if (c.slidingWindow() > 0) {
                     n.put("sliding_window", c.slidingWindow());
                 } else {

@@ -86,7 +86,10 @@ class FamilyMethodsTest {
         "mistral-window, LoRA", "mistral-window, DoRA", "mistral-window, LoRAPlus", "mistral-window, GaLore",
         "mistral-window, Full",
         "qwen2-window, LoRA", "qwen2-window, DoRA", "qwen2-window, LoRAPlus", "qwen2-window, GaLore", "qwen2-window, Full",
-        "qwen3, LoRA", "qwen3, DoRA", "qwen3, LoRAPlus", "qwen3, GaLore", "qwen3, Full"})
+        "qwen3, LoRA", "qwen3, DoRA", "qwen3, LoRAPlus", "qwen3, GaLore", "qwen3, Full",
+        "phi3, LoRA", "phi3, DoRA", "phi3, LoRAPlus", "phi3, GaLore", "phi3, Full",
+        "gemma2, LoRA", "gemma2, DoRA", "gemma2, LoRAPlus", "gemma2, GaLore", "gemma2, Full",
+        "gemma3, LoRA", "gemma3, DoRA", "gemma3, LoRAPlus", "gemma3, GaLore", "gemma3, Full"})
     void everyMethodTrainsOnEveryFamily(String family, MethodType type) throws Exception {
         try (LlamaModel model = LlamaModel.load(GOLDEN.resolve(family).resolve("model"), NDManager.newBaseManager())) {
             TrainingMethod method = TrainingMethods.create(settings(type));
@@ -98,7 +101,7 @@ class FamilyMethodsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"mistral-window", "qwen2-window", "qwen3"})
+    @ValueSource(strings = {"mistral-window", "qwen2-window", "qwen3", "phi3", "gemma2", "gemma3"})
     void referenceWithOurAdapterReproducesOurEvalLoss(String family) throws Exception {
         TorchReference.require();
         Path modelDir = GOLDEN.resolve(family).resolve("model");
@@ -122,7 +125,12 @@ class FamilyMethodsTest {
                 .collect(Collectors.toCollection(TreeSet::new));
         assertThat(modules).isEqualTo(config.linears().stream().map(ModelConfig.LinearShape::name)
                 .filter(n -> !n.equals(ModelConfig.LM_HEAD)).collect(Collectors.toCollection(TreeSet::new)));
-        assertThat(Files.readString(adapter.resolve(PeftAdapterWriter.CONFIG))).contains("\"q_proj\"", "\"down_proj\"");
+        // target_modules lists every leaf name of the family (q_proj ... down_proj; phi3: qkv_proj, o_proj, gate_up_proj, down_proj).
+        assertThat(Files.readString(adapter.resolve(PeftAdapterWriter.CONFIG))).contains(modules.stream()
+                .map(m -> "\"" + m.substring(m.lastIndexOf('.') + 1) + "\"").toList());
+        if (!config.family().fusedProjections()) {
+            assertThat(Files.readString(adapter.resolve(PeftAdapterWriter.CONFIG))).contains("\"q_proj\"", "\"down_proj\"");
+        }
         double reference = TorchReference.evalLoss(modelDir, adapter, EVAL, dir);
         assertThat(Math.abs(ours - reference) / reference).as(family + " eval loss ours " + ours + " reference " + reference)
                 .isLessThan(1e-4);

@@ -23,12 +23,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  * model in Hugging Face layout that the script wrote (config.json + BF16 safetensors, read by our loader only), logits, loss
  * and LoRA gradients within relative error 1e-4. mistral-window windows every layer (window 4 < the 6- and 8-token records),
  * qwen2-window only layer 1 (use_sliding_window, max_window_layers 1), qwen3 has per-head q/k norms, head_dim 16 with
- * hidden 32 and 4 heads, tied embeddings and a sliding_window key that use_sliding_window=false turns off.
+ * hidden 32 and 4 heads, tied embeddings and a sliding_window key that use_sliding_window=false turns off. phi3 has the
+ * fused qkv_proj and gate_up_proj (one LoRA pair each, as PEFT adapts them) and rotates half of each head
+ * (partial_rotary_factor 0.5). gemma2 has Gemma's block ((1 + w) norms, four per layer, GeGLU, scaled embeddings),
+ * query_pre_attn_scalar 24 != head_dim 16, attention and final soft-capping, layer 0 windowed (3) and layer 1 full by
+ * the default pattern; gemma3 (gemma3_text) adds q/k norms and three layers, two sliding with the local RoPE base and one
+ * global with rope_theta 1e6 and linear scaling, no soft-capping.
  */
 class FamiliesGoldenTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"mistral-window", "qwen2-window", "qwen3"})
+    @ValueSource(strings = {"mistral-window", "qwen2-window", "qwen3", "phi3", "gemma2", "gemma3"})
     void logitsLossAndLoraGradientsMatchPyTorch(String family) throws Exception {
         Path dir = GoldenTest.GOLDEN.resolve(family);
         Map<String, FloatTensor> in = Checkpoints.readTensors(dir.resolve("inputs.safetensors"));
@@ -40,7 +45,10 @@ class FamiliesGoldenTest {
             LoraMethod lora = LoraMethod.of(Specs.lora(spec));
             lora.attach(model, 0);
             List<Parameter> adapters = lora.trainableParameters(model);
-            assertThat(adapters).hasSize(28);
+            // A and B for every linear of every layer (qwen2: 2 layers x 7 = 28 tensors; phi3: 2 x 4 fused = 16).
+            long layerLinears = model.config().linears().stream().filter(l -> !l.name().equals(ModelConfig.LM_HEAD)).count();
+            assertThat(adapters).hasSize(2 * (int) layerLinears);
+            assertThat(expected.keySet().stream().filter(k -> k.startsWith("grad."))).hasSize(adapters.size());
             for (Parameter p : adapters) {
                 p.array().set(in.get(p.name()).data());
             }

@@ -25,6 +25,7 @@ import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The layer-by-layer recomputed backward gives the plain backward's loss and adapter gradients (dropout masks included),
@@ -45,6 +46,27 @@ class LayerwiseRecomputeTest {
         try (LlamaModel model = quantized
                 ? LlamaModel.load(modelDir, NDManager.newBaseManager(), new Quantizer(QuantType.NF4, true))
                 : LlamaModel.load(modelDir, NDManager.newBaseManager())) {
+            assertRecomputedMatchesPlain(model, method, dropout, batch);
+        }
+    }
+
+    /**
+     * Over each family's 4-bit base (the reference script's tiny models): the recomputed layers get the same embeddings
+     * (Gemma's scaled ones), RoPE tables (Gemma 3's local base) and masks (windowed where a layer slides, with 16-token rows
+     * longer than the windows) as the plain forward.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"mistral-window", "qwen2-window", "phi3", "gemma2", "gemma3"})
+    void recomputedLayersSeeTheFamilysInputs(String family) throws Exception {
+        Batch batch = TinyModels.countingBatches(1, 3, 16, 40, 4).get(0);
+        try (LlamaModel model = LlamaModel.load(GoldenTest.GOLDEN.resolve(family).resolve("model"),
+                NDManager.newBaseManager(), new Quantizer(QuantType.NF4, true))) {
+            assertRecomputedMatchesPlain(model, "LoRA", 0.0, batch);
+        }
+    }
+
+    private static void assertRecomputedMatchesPlain(LlamaModel model, String method, double dropout, Batch batch) {
+        {
             LoraSpec s = new LoraSpec();
             s.rank = 4;
             s.alpha = 8.0;

@@ -10,6 +10,8 @@ import io.finetune.trainer.spec.RunSpecReader;
 import io.finetune.trainer.storage.Storage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -44,6 +46,10 @@ class PreflightTest {
     }
 
     static Path manifest(String name, String dataset, String method) throws Exception {
+        return manifest(name, dir.resolve("model"), dataset, method);
+    }
+
+    static Path manifest(String name, Path model, String dataset, String method) throws Exception {
         return Files.writeString(dir.resolve(name + ".yaml"), """
                 apiVersion: finetune.io/v1alpha1
                 kind: FineTuneJob
@@ -54,11 +60,15 @@ class PreflightTest {
                   method: %s
                   training: {maxSteps: 4, batchSize: 4}
                   output: {destination: "file://%s"}
-                """.formatted(name, dir.resolve("model"), dir.resolve(dataset), method, dir.resolve("out")));
+                """.formatted(name, model, dir.resolve(dataset), method, dir.resolve("out")));
     }
 
     static PreflightResult check(String name, String dataset, String method, Long gpu) throws Exception {
-        FineTuneJob job = FineTuneJobManifest.read(manifest(name, dataset, method));
+        return check(name, dir.resolve("model"), dataset, method, gpu);
+    }
+
+    static PreflightResult check(String name, Path model, String dataset, String method, Long gpu) throws Exception {
+        FineTuneJob job = FineTuneJobManifest.read(manifest(name, model, dataset, method));
         Path scratch = Files.createDirectories(dir.resolve("scratch-" + name));
         try (Storage storage = Storage.fromEnvironment(scratch.resolve("cache"))) {
             return Preflight.check(RunSpecReader.read(job), storage, scratch, gpu, PreflightPod.NO_GPU_MEMORY);
@@ -102,6 +112,28 @@ class PreflightTest {
         assertThat(r.reason()).isEqualTo(PreflightResult.Reason.TargetModulesNotFound);
         assertThat(r.message()).startsWith("spec.method.lora.targetModules: qkv_proj matches no module")
                 .contains("q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+    }
+
+    /** Phi-3's linears are the fused ones PEFT names: q_proj does not exist there, all-linear resolves to them. */
+    @Test
+    void phi3TargetsAreTheFusedModules() throws Exception {
+        Path phi3 = TinyModels.writeCharModel(dir.resolve("phi3"));
+        try (var files = Files.list(phi3)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).toList()) {
+                Files.delete(f);
+            }
+        }
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode config = (ObjectNode) json.readTree(phi3.resolve("config.json").toFile());
+        config.put("model_type", "phi3").putArray("architectures").add("Phi3ForCausalLM");
+        json.writeValue(phi3.resolve("config.json").toFile(), config);
+        PreflightResult r = check("phi3-q", phi3, "train.jsonl", "{type: LoRA, lora: {targetModules: [q_proj, v_proj]}}", null);
+        assertThat(r.reason()).isEqualTo(PreflightResult.Reason.TargetModulesNotFound);
+        assertThat(r.message()).startsWith("spec.method.lora.targetModules: q_proj, v_proj match no module")
+                .contains("qkv_proj, o_proj, gate_up_proj, down_proj");
+        PreflightResult all = check("phi3-all", phi3, "train.jsonl", "{type: LoRA, lora: {targetModules: [all-linear]}}",
+                80L << 30);
+        assertThat(all.passed()).as(all.message()).isTrue();
     }
 
     @Test
