@@ -32,10 +32,12 @@ class GlooBucketTest {
                 int rank = r;
                 ranks.add(threads.submit(() -> {
                     LaunchEnvironment launch = new LaunchEnvironment(rank, 2, "127.0.0.1", port);
+                    java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+                    env.putAll(java.util.Map.of("WORLD_SIZE", "2", "RANK", Integer.toString(rank), "MASTER_ADDR", "127.0.0.1",
+                            "MASTER_PORT", Integer.toString(port)));
+                    env.remove(CollectiveBackend.ENV);
                     try (NDManager manager = NDManager.newBaseManager(Device.cpu());
-                         ProcessGroup group = ProcessGroups.fromEnvironment(
-                                 java.util.Map.of("WORLD_SIZE", "2", "RANK", Integer.toString(rank), "MASTER_ADDR",
-                                         "127.0.0.1", "MASTER_PORT", Integer.toString(port)), Duration.ofSeconds(20), Device.cpu())) {
+                         ProcessGroup group = ProcessGroups.fromEnvironment(env, Duration.ofSeconds(20), Device.cpu())) {
                         assertThat(group).isInstanceOf(GlooProcessGroup.class);
                         assertThat(launch.rank()).isEqualTo(rank);
                         NDArray bucket = manager.create(new float[] {rank + 1f, 10f * rank, -rank}).duplicate();

@@ -67,7 +67,7 @@ class NcclBindingTest {
     }
 
     @Test
-    void aCudaRankWithoutNcclFailsBeforeItListens() {
+    void aCudaRankWithoutNcclFailsBeforeItListens() throws Exception {
         NcclTestLibrary.require();
         int port = Ranks.freePort();
         Map<String, String> env = envWith(NcclLibrary.NCCL_ENV, "/nonexistent/libnccl.so.2");
@@ -120,8 +120,8 @@ class NcclBindingTest {
         assertThatThrownBy(() -> CollectiveBackend.choose(Map.of(CollectiveBackend.ENV, "mpi"), Device.cpu()))
                 .hasMessage("FINETUNE_DIST_BACKEND=mpi is not a collective backend: use nccl or gloo");
         // through the group factory: refused before any connection
-        assertThatThrownBy(() -> ProcessGroups.fromEnvironment(Map.of("WORLD_SIZE", "2", "RANK", "1",
-                CollectiveBackend.ENV, "nccl"), Duration.ofSeconds(1), Device.cpu()))
+        assertThatThrownBy(() -> ProcessGroups.fromEnvironment(Map.of("WORLD_SIZE", "2", "RANK", "1", "MASTER_ADDR",
+                "127.0.0.1", "MASTER_PORT", "1", CollectiveBackend.ENV, "nccl"), Duration.ofSeconds(1), Device.cpu()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("FINETUNE_DIST_BACKEND=nccl needs a CUDA");
         assertThatThrownBy(() -> NcclProcessGroup.open(new LaunchEnvironment(0, 2, "127.0.0.1", 1), Duration.ofSeconds(1),
                 Map.of(), Device.cpu())).hasMessage("NCCL needs a CUDA device, got cpu() (use Gloo on the CPU)");
