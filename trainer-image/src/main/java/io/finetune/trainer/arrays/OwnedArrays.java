@@ -68,6 +68,24 @@ public final class OwnedArrays {
         }
     }
 
+    /**
+     * Copies {@code source} (same shape, any device) into {@code target}'s own storage, on target's device: as
+     * {@link #copyInto(NDArray, float[])} without a trip through Java memory.
+     */
+    public static void copyInto(NDArray target, NDArray source) {
+        Shape shape = target.getShape();
+        if (!shape.equals(source.getShape())) {
+            throw new IllegalArgumentException("cannot copy an array of shape " + source.getShape() + " into one of " + shape);
+        }
+        if (shape.dimension() == 0) {
+            throw new IllegalArgumentException("copyInto needs an array of at least one dimension");
+        }
+        long[] start = new long[shape.dimension()];
+        long[] step = new long[shape.dimension()];
+        Arrays.fill(step, 1);
+        JniUtils.indexSet((PtNDArray) target, (PtNDArray) source, start, shape.getShape(), step);
+    }
+
     /** {@code x * s} with a libtorch-owned scalar (safe for autograd). */
     public static NDArray times(NDArray x, double s) {
         return x.mul(scalar(x.getManager(), s));

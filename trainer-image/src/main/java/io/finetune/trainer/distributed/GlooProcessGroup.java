@@ -1,5 +1,6 @@
 package io.finetune.trainer.distributed;
 
+import ai.djl.ndarray.NDArray;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.FloatBuffer;
@@ -24,6 +25,8 @@ public final class GlooProcessGroup implements ProcessGroup {
     private final int rank;
     private final int worldSize;
     private final long timeoutMillis;
+    /** The host buffer gradient buckets are reduced in (kept: 25 MiB per bucket, every step). */
+    private final HostBucket buckets = new HostBucket();
     private long handle;
     private boolean closed;
     private String failure;
@@ -109,6 +112,12 @@ public final class GlooProcessGroup implements ProcessGroup {
     public synchronized void allReduceSum(FloatBuffer data) {
         Buffers.requireDirect(data);
         run("all-reduce", data.remaining(), h -> GlooNative.allReduceSumBuffer(h, data, data.position(), data.remaining()));
+    }
+
+    /** Through host memory: the bucket is copied into a direct buffer, reduced by Gloo, and copied back. */
+    @Override
+    public synchronized void allReduceSum(NDArray bucket) {
+        buckets.allReduceSum(this, bucket);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.finetune.trainer.distributed;
 
+import ai.djl.ndarray.NDArray;
 import java.nio.FloatBuffer;
 
 /**
@@ -7,10 +8,10 @@ import java.nio.FloatBuffer;
  * collectives in the same order with the same lengths (as with torch.distributed): a rank that skips one leaves the others
  * waiting until the timeout. Collectives give every rank the same bits.
  *
- * <p>Buffers live in host memory: {@code float[]} for convenience, or a direct {@link FloatBuffer} in native byte order for
- * large gradient buckets (no copy at all: the engine reads and writes the buffer's memory; a {@code float[]} costs two
- * copies per call). An NCCL binding would add a device-pointer variant next to these (e.g. an NDArray's CUDA data pointer,
- * reduced on the array's stream); the rest of this interface is engine-neutral.
+ * <p>Gradient buckets are NDArrays on the device the rank computes on ({@link #allReduceSum(NDArray)}): NCCL reduces them
+ * in device memory, Gloo through a host buffer, so the trainer calls one method for both engines. The other buffers live
+ * in host memory: {@code float[]} for convenience, or a direct {@link FloatBuffer} in native byte order (no copy on Gloo:
+ * the engine reads and writes the buffer's memory; a {@code float[]} costs two copies per call).
  *
  * <p>Thread-safety: an implementation serializes calls on one group (they are collectives: issuing two at once from
  * different threads would pair them differently on different ranks), so use a group from one thread. {@link #close()} is
@@ -31,6 +32,15 @@ public interface ProcessGroup extends AutoCloseable {
 
     /** Sums the buffer's remaining elements (position to limit) over all ranks, in place; the position is not moved. */
     void allReduceSum(FloatBuffer data);
+
+    /**
+     * Sums a gradient bucket over all ranks, in place: a contiguous float32 NDArray on the device this rank computes on.
+     * NCCL reduces it where it lives (its storage's device pointer, no copy); Gloo copies it through a host buffer. This
+     * default is the host route with a fresh buffer per call (for groups without a device engine); engines override it.
+     */
+    default void allReduceSum(NDArray bucket) {
+        new HostBucket().allReduceSum(this, bucket);
+    }
 
     /**
      * The mean over all ranks: the sum, then divided by the world size on each rank (Gloo has no AVG; the sum is

@@ -146,8 +146,11 @@ final class RendezvousStore implements AutoCloseable {
         }
     }
 
-    /** Gloo's keys: "rank_N" (hostnames) and "N" (addresses) are published by rank N. */
+    /** Gloo's keys: "rank_N" (hostnames) and "N" (addresses) are published by rank N (NCCL's "rank_N" check-ins too). */
     private String publisher(String key) {
+        if (key.equals(NcclProcessGroup.UNIQUE_ID_KEY)) {
+            return "rank 0's NCCL unique id (did rank 0 start?)";
+        }
         String digits = key.startsWith("rank_") ? key.substring("rank_".length()) : key;
         if (!digits.isEmpty() && digits.chars().allMatch(Character::isDigit)) {
             return "rank " + digits + " (did rank " + digits + " start? all " + LaunchEnvironment.WORLD_SIZE + "=" + worldSize

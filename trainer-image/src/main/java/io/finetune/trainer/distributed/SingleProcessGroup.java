@@ -1,5 +1,6 @@
 package io.finetune.trainer.distributed;
 
+import ai.djl.ndarray.NDArray;
 import java.nio.FloatBuffer;
 
 /**
@@ -29,6 +30,12 @@ public final class SingleProcessGroup implements ProcessGroup {
     public void allReduceSum(FloatBuffer data) {
         open();
         Buffers.requireDirect(data);
+    }
+
+    @Override
+    public void allReduceSum(NDArray bucket) {
+        open();
+        HostBucket.require(bucket);
     }
 
     @Override

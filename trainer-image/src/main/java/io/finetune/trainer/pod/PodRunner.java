@@ -2,6 +2,7 @@ package io.finetune.trainer.pod;
 
 import io.finetune.api.TrainerResult;
 import io.finetune.api.v1alpha1.FineTuneJob;
+import io.finetune.trainer.process.RankDevice;
 import io.finetune.trainer.distributed.LaunchEnvironment;
 import io.finetune.trainer.distributed.ProcessGroup;
 import io.finetune.trainer.distributed.ProcessGroups;
@@ -72,7 +73,7 @@ public final class PodRunner {
         Path output = env.scratch().resolve("output");
         RunSpec spec = RunSpecReader.read(job, PodEnvironment.jobUid(job, envVars));
         try (Storage storage = Storage.create(env.scratch().resolve("cache"), StorageEnvironment.fromEnv(envVars));
-             ProcessGroup group = ProcessGroups.fromEnvironment(envVars, spec.collectiveTimeout())) {
+             ProcessGroup group = ProcessGroups.fromEnvironment(envVars, spec.collectiveTimeout(), RankDevice.of(envVars))) {
             TrainingRun run = new TrainingRun(spec, storage, output, TrainingRun.Options.POD, ProgressTracker.hooks(progress),
                     StopRequest.process(), group, System.out);
             TrainingRun.Result result = run.run(TrainingRun.AfterTraining.NONE);

@@ -151,7 +151,8 @@ public final class TrainingRun {
         Path cacheDir = cache != null && !cache.isBlank() ? Path.of(cache)
                 : Path.of(System.getProperty("user.home"), ".cache", "finetune-trainer");
         try (Storage storage = Storage.fromEnvironment(cacheDir);
-             ProcessGroup group = ProcessGroups.fromEnvironment(System.getenv(), spec.collectiveTimeout())) {
+             ProcessGroup group = ProcessGroups.fromEnvironment(System.getenv(), spec.collectiveTimeout(),
+                     RankDevice.of(System.getenv()))) {
             return new TrainingRun(spec, storage, output, options, TrainingHooks.NONE, StopRequest.process(), group, log)
                     .run(after);
         }

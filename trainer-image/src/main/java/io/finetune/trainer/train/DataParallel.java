@@ -1,14 +1,15 @@
 package io.finetune.trainer.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import io.finetune.trainer.data.Batch;
 import io.finetune.trainer.distributed.GradientBuckets;
 import io.finetune.trainer.distributed.ProcessGroup;
 import io.finetune.trainer.arrays.OwnedArrays;
 import io.finetune.trainer.model.Parameter;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,12 +20,14 @@ import java.util.List;
  * the gradients ({@link #reduceGradients}, in buckets of at most {@value #BUCKET_FLOATS} floats, once per optimizer step
  * and before clipping) is exactly the gradient one process would compute on the whole global batch; the optimizer then
  * takes the same step on every rank. At world size 1 every method here is the identity and no collective is called.
+ *
+ * <p>A bucket is one flat float32 array on the gradients' device, reduced by {@link ProcessGroup#allReduceSum(NDArray)}:
+ * the same call for NCCL (which reduces it in device memory) and Gloo (which copies it through a host buffer).
  */
 final class DataParallel {
     static final int BUCKET_FLOATS = GradientBuckets.BUCKET_FLOATS;
 
     private final ProcessGroup group;
-    private FloatBuffer bucket;
     /** Wall time spent in the gradient all-reduce (copies to and from the bucket included), and how many steps. */
     private long reduceNanos;
     private int reducedSteps;
@@ -62,8 +65,9 @@ final class DataParallel {
     }
 
     /**
-     * Sums the gradients and this rank's loss over all ranks, in place; returns the global loss. Gradients are copied to a
-     * direct host buffer, reduced by the engine, and copied back.
+     * Sums the gradients and this rank's loss over all ranks, in place; returns the global loss. Each bucket's gradients
+     * are concatenated into one flat array on their device, reduced by the engine, and copied back into each gradient's
+     * own storage.
      */
     double reduceGradients(List<NDArray> grads, double localLoss) {
         if (group.worldSize() == 1) {
@@ -75,7 +79,7 @@ final class DataParallel {
         for (int i = 0; i < grads.size(); i++) {
             long n = grads.get(i).size();
             if (!members.isEmpty() && filled + n > BUCKET_FLOATS) {
-                reduceBucket(grads, members, filled);
+                reduceBucket(grads, members);
                 members.clear();
                 filled = 0;
             }
@@ -83,7 +87,7 @@ final class DataParallel {
             filled += n;
         }
         if (!members.isEmpty()) {
-            reduceBucket(grads, members, filled);
+            reduceBucket(grads, members);
         }
         double loss = sumOverRanks(localLoss)[0];
         reduceNanos += System.nanoTime() - started;
@@ -91,30 +95,27 @@ final class DataParallel {
         return loss;
     }
 
-    private void reduceBucket(List<NDArray> grads, List<Integer> members, long floats) {
-        FloatBuffer buf = buffer((int) floats);
-        for (int i : members) {
-            buf.put(grads.get(i).toFloatArray());
+    private void reduceBucket(List<NDArray> grads, List<Integer> members) {
+        // every intermediate (the flattened views, the bucket, its slices) lives in this scope and is freed with it
+        try (NDManager scope = grads.get(members.get(0)).getManager().newSubManager()) {
+            NDList parts = new NDList(members.size());
+            for (int i : members) {
+                NDArray flat = grads.get(i).reshape(-1);
+                flat.attach(scope);
+                parts.add(flat);
+            }
+            NDArray bucket = NDArrays.concat(parts);   // a copy: contiguous, on the gradients' device
+            bucket.attach(scope);
+            group.allReduceSum(bucket);
+            long at = 0;
+            for (int i : members) {
+                NDArray g = grads.get(i);
+                NDArray reduced = bucket.get(new NDIndex("{}:{}", at, at + g.size())).reshape(g.getShape());
+                reduced.attach(scope);
+                at += g.size();
+                OwnedArrays.copyInto(g, reduced);   // into the gradient's own storage (NDArray.set would re-point it)
+            }
         }
-        buf.flip();
-        group.allReduceSum(buf);
-        int at = 0;
-        for (int i : members) {
-            NDArray g = grads.get(i);
-            float[] reduced = new float[(int) g.size()];
-            buf.get(at, reduced);
-            at += reduced.length;
-            OwnedArrays.copyInto(g, reduced);   // into the gradient's own storage (NDArray.set would re-point it)
-        }
-    }
-
-    private FloatBuffer buffer(int floats) {
-        if (bucket == null || bucket.capacity() < floats) {
-            bucket = ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        }
-        bucket.clear();
-        bucket.limit(floats);
-        return bucket;
     }
 
     /**
