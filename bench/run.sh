@@ -2,7 +2,7 @@
 # One command for every benchmark (speed against PyTorch, memory by method, operator latency and scale); prints the tables and writes them to BENCHMARKS.md (no figure by hand).
 #
 #   mvn -B -DskipTests package && bench/run.sh
-#   ROUNDS=1 PARTS="speed memory" bench/run.sh     # fewer alternations / only some parts (speed memory operator lossmem methods allreduce)
+#   ROUNDS=1 PARTS="speed memory" bench/run.sh     # fewer alternations / only some parts (speed memory operator lossmem methods allreduce planmem qlora)
 #
 # 1. speed:    our trainer (DJL) vs PyTorch eager (Debian python3-torch) on the same init-model weights, batch, sequence
 #              length, method and THREADS cores; runs alternate java/torch, ROUNDS times; warm-up steps are excluded; the
@@ -33,7 +33,7 @@ JAR=trainer-image/target/finetune-trainer.jar
 TESTCP=trainer-image/target/test-classes
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
-PARTS=${PARTS:-"speed memory operator lossmem methods allreduce planmem"}
+PARTS=${PARTS:-"speed memory operator lossmem methods allreduce planmem qlora"}
 # PLANMEM_SHAPES="model batch seq;...": part 7's shapes (model: an init-model preset or stories15M)
 PLANMEM_SHAPES=${PLANMEM_SHAPES:-"tiny 4 128;small 2 256;stories15M 8 256"}
 # SPEED_CONFIGS="preset batch seq warmup steps [methods];..." (default below: enough timed steps to average out noise, and
@@ -258,14 +258,27 @@ part_allreduce() {
   echo
 }
 
-for part in 4:lossmem 5:methods 6:allreduce 7:planmem; do
+# 8. QLoRA vs LoRA (bench/qlora.sh): stories15M on the WordNet task and the small preset (d=512, 8 layers)
+part_qlora() {
+  echo "== qlora" >&2
+  printf '## 8. QLoRA vs LoRA (NF4 base, double-quantized constants; CPU, compute in fp32)\n\n'
+  printf 'Each table: `bench/qlora.sh` with the settings named, LoRA r=16 alpha=32 all-linear, batch 8, seq <= 32 packed, the same data and seed for both runs. Bytes per decoder weight from the trainer'"'"'s `quantization:` line, peak RSS from /usr/bin/time (JVM and libtorch included), tokens/s from training_summary.json. Only the decoder'"'"'s linear weights are quantized (embeddings, norms and lm_head stay as loaded), so where the embeddings dominate (stories15M: 32k vocabulary x 288) peak RSS barely moves; tokens/s pays for dequantizing and recomputing each layer in the backward.\n\n'
+  for cfg in "TASK=wordnet STEPS=40" "PRESET=small STEPS=10"; do
+    printf '### %s\n\n' "$cfg"
+    env $cfg WORK="$WORK/qlora" bench/qlora.sh 2> "$WORK/qlora.log" | sed '/^rc /d' \
+      || printf '\nbench/qlora.sh FAILED (last log line: %s).\n' "$(tail -1 "$WORK/qlora.log")"
+    echo
+  done
+}
+
+for part in 4:lossmem 5:methods 6:allreduce 7:planmem 8:qlora; do
   n=${part%%:*}; name=${part#*:}
   if [[ " $PARTS " == *" $name "* ]]; then
     "part_$name" >> "$OUT"
   elif ! previous "$n" >> "$OUT"; then
     printf '## %s. %s\n\nNot measured in this run (PARTS=%s).\n\n' "$n" \
       "$(case $name in lossmem) echo 'Chunked loss: peak memory on stories15M' ;; methods) echo 'Methods on stories15M (WordNet task)' ;;
-         allreduce) echo 'Data-parallel cost per step (Gloo on the CPU)' ;; *) echo 'Memory plan vs measured step working set' ;; esac)" \
+         allreduce) echo 'Data-parallel cost per step (Gloo on the CPU)' ;; qlora) echo 'QLoRA vs LoRA' ;; *) echo 'Memory plan vs measured step working set' ;; esac)" \
       "$PARTS" >> "$OUT"
   fi
 done
