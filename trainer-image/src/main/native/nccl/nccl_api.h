@@ -1,10 +1,10 @@
 // JNI binding of NVIDIA's NCCL for io.finetune.trainer.distributed.NcclNative: what its files share.
 //
-// Why the binding looks the way it does: no package registry reachable from the build machines serves nccl.h or the CUDA
-// runtime headers, and the binding must build on a fresh CI machine with gcc alone. So this header declares the handful
-// of types and functions it uses from NCCL's and the CUDA runtime's documented C APIs (values checked against NCCL's
-// src/nccl.h.in and CUDA's driver_types.h / cuda_runtime_api.h; declared() reports them so that a test can hold them to
-// those headers) and nccl_library.cc dlopen()s libnccl.so.2 and libcudart at run time, preferring the copies
+// Why the binding looks the way it does: no package registry reachable from the build machines serves nccl.h or the
+// CUDA runtime headers, and the binding must build on a fresh CI machine with gcc alone. So this header declares the
+// handful of types and functions it uses from NCCL's and the CUDA runtime's documented C APIs (values checked against
+// NCCL's src/nccl.h.in and CUDA's driver_types.h / cuda_runtime_api.h; declared() reports them so that a test can hold
+// them to those headers) and nccl_library.cc dlopen()s libnccl.so.2 and libcudart at run time, preferring the copies
 // libtorch_cuda already loaded into this process. NCCL's kernels move every byte; the binding only creates the
 // communicator (nccl_comm.cc), enqueues the collectives on the legacy default stream (nccl_collectives.cc; the stream
 // DJL's torch kernels run on, so the all-reduce is ordered after the backward pass that wrote the gradients) and waits

@@ -1,5 +1,5 @@
-// The collectives of the NCCL binding (see nccl_api.h): in place on device memory (a tensor's storage), or on host memory
-// staged through a device buffer; all on the legacy default stream, each waited for within the timeout.
+// The collectives of the NCCL binding (see nccl_api.h): in place on device memory (a tensor's storage), or on host
+// memory staged through a device buffer; all on the legacy default stream, each waited for within the timeout.
 
 #include <vector>
 

@@ -1,14 +1,14 @@
 /*
  * A TEST DOUBLE of NVIDIA's NCCL and CUDA runtime, for the CPU tests of the NCCL binding (NcclStubProcessGroupTest).
- * It is NOT a collective and NOT NCCL: no byte ever leaves the process, no GPU is touched. It exports the few functions
- * trainer-image/src/main/native/nccl resolves (one library stands for both libnccl.so.2 and libcudart: the tests set
- * FINETUNE_LIBNCCL and FINETUNE_LIBCUDART to it), so the binding's own control flow runs for real: the unique id it
+ * It is NOT a collective and NOT NCCL: no buffer's data ever leaves the process, no GPU is touched. It exports the few
+ * functions trainer-image/src/main/native/nccl resolves (one library stands for both libnccl.so.2 and libcudart: the
+ * tests set FINETUNE_LIBNCCL and FINETUNE_LIBCUDART to it), so the binding's own control flow runs for real: the id it
  * publishes, the non-blocking init and its polled timeout, the staging of host memory, ncclCommAbort, the refusal after
  * a failure. Built by the test with gcc into a temporary directory; never shipped in an image.
  *
- * "Device memory" is malloc'ed host memory; cudaMemcpy is memcpy. A collective is computed at once on this rank's buffer
- * x, as if rank j of the communicator held (j + 1) * x: ncclSum gives x * n(n+1)/2, ncclMax n * x (x * 1 for x < 0),
- * ncclBroadcast from root r gives (r + 1) * x. Each of those differs from x, so a test sees that the result came back.
+ * "Device memory" is malloc'ed host memory; cudaMemcpy is memcpy. A collective is computed at once on this rank's
+ * buffer x, as if rank j of the communicator held (j + 1) * x: ncclSum gives x * n(n+1)/2, ncclMax n * x (x where
+ * x < 0), ncclBroadcast from root r gives (r + 1) * x. Where that differs from x, a test sees the result came back.
  *
  * The one thing it shares between processes is what the binding relies on NCCL for: ncclCommInitRankConfig completes
  * only once every rank of the communicator has called it with the same id (each drops a file named by the id's first
@@ -18,7 +18,8 @@
  * Behaviour, from the environment:
  *   FINETUNE_STUB_NCCL_DIR         where each process appends what it was called with, one line per call, to
  *                                  rank<RANK>.calls (RANK from torchrun's variable; 0 when unset), and the init files
- *   FINETUNE_STUB_NCCL_ID_SEED     ncclGetUniqueId's bytes: id[i] = (seed * 131 + RANK * 17 + i * 7) mod 256 (default 1);
+ *   FINETUNE_STUB_NCCL_ID_SEED     ncclGetUniqueId's bytes: id[i] = (seed * 131 + RANK * 17 + i * 7) mod 256
+ *                                  (seed default 1);
  *                                  RANK is part of it so a rank that made its own id would be seen
  *   FINETUNE_STUB_NCCL_INIT=hang   ncclCommInitRankConfig stays ncclInProgress forever (ncclCommGetAsyncError says so)
  *   FINETUNE_STUB_NCCL_COLLECTIVE  from collective number FINETUNE_STUB_NCCL_FAIL_CALL (1-based, default 2: after the
@@ -86,7 +87,7 @@ static void hex(const char* bytes, int n, char* out) {
   }
 }
 
-/* The init files: <dir>/init-<tag>-rank<r> says rank r called ncclCommInitRankConfig with the id whose hex starts with tag. */
+/* The init files: <dir>/init-<tag>-rank<r>: rank r called ncclCommInitRankConfig with an id whose hex starts <tag>. */
 static void initFile(const char* tag, int rank, char* path, size_t size) {
   snprintf(path, size, "%s/init-%s-rank%d", env("FINETUNE_STUB_NCCL_DIR", "."), tag, rank);
 }
@@ -117,7 +118,8 @@ static struct { char* base; size_t bytes; } allocations[MAX_ALLOCATIONS];
 static int onDevice(const void* p, size_t bytes) {
   for (int i = 0; i < MAX_ALLOCATIONS; i++) {
     const char* c = (const char*)p;
-    if (allocations[i].base != NULL && c >= allocations[i].base && c + bytes <= allocations[i].base + allocations[i].bytes) {
+    const char* base = allocations[i].base;
+    if (base != NULL && c >= base && c + bytes <= base + allocations[i].bytes) {
       return 1;
     }
   }
@@ -172,7 +174,7 @@ EXPORT const char* cudaGetErrorString(int code) {
   return code == kCudaErrorNotReady ? "stub: device not ready" : "stub: CUDA runtime error";
 }
 
-/* --- NCCL ------------------------------------------------------------------------------------------------------------ */
+/* --- NCCL -------------------------------------------------------------------------------------------------------- */
 EXPORT int ncclGetVersion(int* version) {
   *version = atoi(env("FINETUNE_STUB_NCCL_VERSION", "22304"));
   return kSuccess;
