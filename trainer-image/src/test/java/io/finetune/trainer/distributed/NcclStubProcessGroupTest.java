@@ -87,6 +87,24 @@ class NcclStubProcessGroupTest {
     }
 
     @Test
+    void atWorldOneTheNamedBackendIsAGroupOfOneWithItsOwnId() throws Exception {
+        Path stub = NcclStub.build(dir);
+        Map<String, String> env = NcclStub.env(stub, dir, Map.of(NcclStub.SEED_ENV, Integer.toString(SEED)));
+        try (Ranks run = Ranks.start(dir, 1, env, rank -> List.of("-Xmx384m", NcclStubWorker.class.getName(), "join",
+                dir.resolve("rank0.result").toString(), "30000"), 0)) {
+            assertThat(run.awaitAll(60)).as("the rank finishes;%s", run.allOutput()).isTrue();
+            assertThat(run.process(0).exitValue()).as(run.allOutput()).isZero();
+            assertThat(run.output(0)).contains("joined rank 0 of 1 on NcclProcessGroup");
+        }
+        String id = NcclStub.expectedId(SEED, 0);
+        assertThat(ncclCalls(NcclStub.calls(dir, 0))).as("no rendezvous: its own id, then the barrier that ends the join")
+                .containsExactly("ncclGetUniqueId id=" + id,
+                        "ncclCommInitRankConfig rank=0 nranks=1 id=" + id + " configSize=24 magic=cafebeef version=21400 blocking=0",
+                        "ncclAllReduce call=1 count=1 dtype=7 op=0 root=-1 inPlace=1 onDevice=1 stream=0x1",
+                        "ncclCommDestroy rank=0");
+    }
+
+    @Test
     void anInitThatNeverCompletesFailsAtTheTimeoutAndIsAborted() throws Exception {
         try (Ranks run = start("collectives", FAIL_TIMEOUT_MILLIS, Map.of(NcclStub.INIT_ENV, "hang"))) {
             assertThat(run.awaitAll(90)).as("both ranks give up;%s", run.allOutput()).isTrue();

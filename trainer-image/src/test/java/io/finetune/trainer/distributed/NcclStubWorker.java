@@ -21,7 +21,8 @@ import java.util.StringJoiner;
  * {@link ProcessGroups#fromEnvironment} with {@code FINETUNE_DIST_BACKEND=nccl}; libnccl and libcudart are the test
  * double (nccl_stub.c), so no GPU is needed and the device is only a name. Scenarios: {@code collectives} runs every
  * host collective and writes the results to RESULT_FILE (key=value); {@code fail} runs one all-reduce that the stub
- * makes fail, then tries every collective again and prints {@code refused: <message>} for each refusal. A
+ * makes fail, then tries every collective again and prints {@code refused: <message>} for each refusal; {@code join}
+ * only joins and closes. A
  * {@link CollectiveException} prints {@code failed after ms=N} and one {@code error:} line, and exits 2.
  */
 public final class NcclStubWorker {
@@ -50,6 +51,7 @@ public final class NcclStubWorker {
             switch (scenario) {
                 case "collectives" -> collectives(group, result);
                 case "fail" -> fail(group, result);
+                case "join" -> System.out.println("closing");
                 default -> throw new IllegalArgumentException("unknown scenario " + scenario);
             }
         } catch (CollectiveException e) {
