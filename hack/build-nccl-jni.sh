@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the trainer's NCCL binding (libfinetune_nccl.so, io.finetune.trainer.distributed.NcclNative) from
-# trainer-image/src/main/native/nccl with g++ alone, into a cache outside the repository, and prints the library's path
-# (the only line on stdout). Rebuilds only when the sources or this script change. Used by hack/test.sh
-# (FINETUNE_NCCL_LIBRARY: the CPU tests load it and check what it declares) and by trainer-image/Dockerfile.
+# trainer-image/src/main/native/nccl (nccl_api.h and one .cc per concern) with g++ alone, into a cache outside the
+# repository, and prints the library's path (the only line on stdout). Rebuilds only when the sources or this script
+# change. Used by hack/test.sh (FINETUNE_NCCL_LIBRARY: the CPU tests load it and check what it declares) and by
+# trainer-image/Dockerfile.
 #
 #   hack/build-nccl-jni.sh                 build (or reuse) and print the path
 #   hack/build-nccl-jni.sh --bundle DIR    also copy the library into DIR
@@ -47,7 +48,7 @@ fi
 JNI=$(find_jni_include)
 [[ -f "$JNI/jni.h" && -f "$JNI/linux/jni_md.h" ]] || { log "error: no jni.h under '$JNI' (set JAVA_HOME or JNI_INCLUDE)"; exit 2; }
 
-KEY=$( { cat "$SRC"/*.cc "$SRC/exports.map" "$SCRIPT"; g++ -dumpfullversion; } | sha256sum | cut -c1-16)
+KEY=$( { cat "$SRC"/*.h "$SRC"/*.cc "$SRC/exports.map" "$SCRIPT"; g++ -dumpfullversion; } | sha256sum | cut -c1-16)
 CACHE="${FINETUNE_NCCL_CACHE:-$HOME/.cache/finetune-nccl}/$KEY"
 LIB="$CACHE/libfinetune_nccl.so"
 if [[ ! -f "$LIB" ]]; then
@@ -55,7 +56,7 @@ if [[ ! -f "$LIB" ]]; then
   mkdir -p "$CACHE"
   TMP=$(mktemp "$CACHE/.libfinetune_nccl.XXXXXX")
   g++ -std=c++17 -O2 -fPIC -shared -fvisibility=hidden -fvisibility-inlines-hidden -Wall -Wextra -Werror \
-    -I"$JNI" -I"$JNI/linux" "$SRC/finetune_nccl.cc" -o "$TMP" \
+    -I"$JNI" -I"$JNI/linux" "$SRC"/*.cc -o "$TMP" \
     -Wl,--version-script="$SRC/exports.map" -Wl,-z,defs -Wl,--exclude-libs,ALL -ldl
   exported=$(nm -D --defined-only "$TMP" | awk '{print $3}' | grep -v '^Java_io_finetune_trainer_distributed_NcclNative_' || true)
   if [[ -n "$exported" ]]; then

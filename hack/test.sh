@@ -15,7 +15,9 @@ export FINETUNE_REQUIRE_CONTROL_PLANE=true
 # The Gloo binding (libgloo-dev + JNI, cached in ~/.cache/finetune-gloo): with it built, the collective tests fail instead of skipping.
 FINETUNE_GLOO_LIBRARY=$(hack/build-gloo-jni.sh); export FINETUNE_GLOO_LIBRARY FINETUNE_REQUIRE_GLOO=true
 # The NCCL binding (g++ only, cached in ~/.cache/finetune-nccl): the CPU tests load it next to DJL and check what it
-# declares and how a missing libnccl.so.2 reads; with it built they fail instead of skipping. NCCL itself runs on a GPU only.
+# declares and how a missing libnccl.so.2 reads; NcclStubProcessGroupTest compiles its test double of NCCL
+# (src/test/native/nccl-stub, gcc: installed with g++ by the script) itself. With the binding built they fail instead of
+# skipping. NCCL itself runs on a GPU only.
 FINETUNE_NCCL_LIBRARY=$(hack/build-nccl-jni.sh); export FINETUNE_NCCL_LIBRARY FINETUNE_REQUIRE_NCCL_BINDING=true
 # The reactor below builds operator and trainer-image before charts, so the charts tests that read their build output
 # (generated RBAC, the operator's fast-jar, the trainer jar) fail instead of skipping when it is missing.

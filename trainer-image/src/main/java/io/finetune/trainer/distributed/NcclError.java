@@ -1,14 +1,14 @@
 package io.finetune.trainer.distributed;
 
 /**
- * What the native NCCL binding throws (constructed from C++, see finetune_nccl.cc): how it failed, the NCCL or CUDA code
+ * What the native NCCL binding throws (constructed from C++, see native/nccl/nccl_wait.cc): how it failed, the NCCL or CUDA code
  * (0 when none), and the binding's message. {@link NcclProcessGroup} turns it into a {@link CollectiveException} in the
  * user's terms.
  */
 final class NcclError extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** In the order of finetune_nccl.cc's {@code Kind}. */
+    /** In the order of native/nccl/nccl_api.h's {@code Kind}. */
     enum Kind {
         /** libnccl or libcudart could not be opened, lacks a function, or is too old. */
         LOAD,

@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 
 /**
- * The JNI entry points of libfinetune_nccl.so (trainer-image/src/main/native/nccl/finetune_nccl.cc). Every method throws
+ * The JNI entry points of libfinetune_nccl.so (trainer-image/src/main/native/nccl). Every method throws
  * {@link NcclError} on a failure; none lets a C++ exception reach the JVM. Load the library with {@link NcclLibrary#load}
  * first; every call but {@link #declared} needs {@link #bind} to have succeeded.
  */

@@ -26,8 +26,9 @@ import java.util.Objects;
  * <p>Failures: NCCL calls are asynchronous, so each wait polls ncclCommGetAsyncError and cudaStreamQuery until the
  * timeout given to {@link #open}; on a timeout or an error the communicator is aborted (ncclCommAbort) and a
  * {@link CollectiveException} names this rank and the world size. After a failure the group refuses every later
- * collective, as {@link GlooProcessGroup} does. Not run on a GPU yet: only its loading, argument checks and declared
- * types are tested (on the CPU).
+ * collective, as {@link GlooProcessGroup} does. Not run on a GPU yet: on the CPU, its loading, argument checks and
+ * declared types are tested, and its control flow (rendezvous, staging, timeouts, abort, refusal) against a test double
+ * of NCCL (NcclStubProcessGroupTest); the device all-reduce is not.
  *
  * <p>Thread-safety: the collectives and {@link #close} are synchronized on the group; use it from one thread (the CUDA
  * device is set on the calling thread).

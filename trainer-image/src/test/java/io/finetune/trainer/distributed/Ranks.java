@@ -34,6 +34,15 @@ final class Ranks implements AutoCloseable {
     }
 
     /**
+     * The given ranks of a world of {@code worldSize}, each {@code java -cp <test classpath> <command(rank)>} with
+     * {@code extraEnv} added (no Gloo library is named: e.g. the NCCL stub's workers).
+     */
+    static Ranks start(Path dir, int worldSize, Map<String, String> extraEnv, java.util.function.IntFunction<List<String>> command,
+                       int... ranks) throws IOException {
+        return launch(dir, null, worldSize, command, extraEnv, ranks);
+    }
+
+    /**
      * Every rank of the real trainer, {@code io.finetune.trainer.Main run <job> --output <output>}, one compute thread
      * each; world size 1 is a plain single process (no torchrun variables).
      */
@@ -44,7 +53,10 @@ final class Ranks implements AutoCloseable {
                 job.toString(), "--output", output.toString()), Map.of("OMP_NUM_THREADS", "1"), ranks);
     }
 
-    /** Starts {@code java -cp <test classpath> <jvmAndMain(rank)>} for each rank, with torchrun's variables above world 1. */
+    /**
+     * Starts {@code java -cp <test classpath> <jvmAndMain(rank)>} for each rank, with torchrun's variables above world 1
+     * ({@code library}: libfinetune_gloo.so, or null to name none).
+     */
     private static Ranks launch(Path dir, Path library, int worldSize, java.util.function.IntFunction<List<String>> command,
                                 Map<String, String> extraEnv, int... ranks) throws IOException {
         Ranks r = new Ranks(dir);
@@ -66,7 +78,9 @@ final class Ranks implements AutoCloseable {
                     env.remove(LaunchEnvironment.WORLD_SIZE);
                 }
                 env.putAll(extraEnv);
-                env.put(GlooLibrary.LIBRARY_ENV, library.toString());
+                if (library != null) {
+                    env.put(GlooLibrary.LIBRARY_ENV, library.toString());
+                }
                 env.remove(TransportEndpoint.IFACE_ENV);
                 env.remove(TransportEndpoint.TORCH_IFACE_ENV);
                 pb.redirectErrorStream(true).redirectOutput(r.log(rank).toFile());
