@@ -3,6 +3,8 @@ package io.finetune.operator;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.finetune.operator.metrics.OperatorMetrics;
 import io.finetune.operator.desired.DesiredResources;
+import io.finetune.operator.observe.CachedReads;
+import io.finetune.operator.observe.LiveReads;
 import io.finetune.operator.observe.Observer;
 import io.finetune.operator.status.EventRecorder;
 import io.finetune.operator.status.StatusRecorder;
@@ -38,10 +40,17 @@ public class OperatorBeans {
         return Clock.systemUTC();
     }
 
+    /** Filled by the controller's event sources (FineTuneJobController.prepareEventSources) before the first pass. */
     @Produces
     @Singleton
-    Observer observer(KubernetesClient client) {
-        return new Observer(client);
+    CachedReads reads(KubernetesClient client) {
+        return new CachedReads(new LiveReads(client));
+    }
+
+    @Produces
+    @Singleton
+    Observer observer(CachedReads reads, KubernetesClient client) {
+        return new Observer(reads, client);
     }
 
     @Produces
@@ -58,9 +67,9 @@ public class OperatorBeans {
 
     @Produces
     @Singleton
-    DesiredResources desired(KubernetesClient client, OperatorConfig config, EventRecorder events, OperatorMetrics metrics,
-                             Clock clock) {
-        return new DesiredResources(client, config.settings(), events, metrics, clock);
+    DesiredResources desired(KubernetesClient client, CachedReads reads, OperatorConfig config, EventRecorder events,
+                             OperatorMetrics metrics, Clock clock) {
+        return new DesiredResources(client, reads, config.settings(), events, metrics, clock);
     }
 
     @Produces
