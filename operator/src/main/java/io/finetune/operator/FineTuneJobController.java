@@ -74,11 +74,11 @@ import java.util.stream.Collectors;
 @RBACRule(apiGroups = "", resources = "nodes", verbs = {"list"})
 // ConfigMap <job>-config: the resolved run configuration the trainer mounts.
 @RBACRule(apiGroups = "", resources = "configmaps", verbs = {"get", "create", "update"})
-// Per-job ServiceAccount the trainer pod runs as.
-@RBACRule(apiGroups = "", resources = "serviceaccounts", verbs = {"get", "create"})
+// Per-job ServiceAccount the trainer pod runs as: created, a 409 meaning it exists (never read back, DesiredResources).
+@RBACRule(apiGroups = "", resources = "serviceaccounts", verbs = {"create"})
 // Per-job Role (get/patch on its own finetunejobs/status) + RoleBinding. Granting it needs no escalate/bind verbs: the
 // operator itself holds get/patch on finetunejobs/status.
-@RBACRule(apiGroups = "rbac.authorization.k8s.io", resources = {"roles", "rolebindings"}, verbs = {"get", "create"})
+@RBACRule(apiGroups = "rbac.authorization.k8s.io", resources = {"roles", "rolebindings"}, verbs = {"create"})
 // Events for each transition (kubectl describe ftj): each is created, never patched or aggregated.
 @RBACRule(apiGroups = "", resources = "events", verbs = {"create"})
 // Leader election (HA): the Lease that picks the active replica (fabric8's LeaderElector renews it with PATCH).
