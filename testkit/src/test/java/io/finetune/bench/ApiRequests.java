@@ -86,6 +86,13 @@ final class ApiRequests {
         return a == null ? 0 : a.sum();
     }
 
+    /** Without the leader-election Lease renewals (GET + PATCH every 2 s whatever happens): for figures per pass. */
+    static Map<String, Double> withoutLeases(Map<String, Double> delta) {
+        Map<String, Double> out = new TreeMap<>(delta);
+        out.keySet().removeIf(k -> k.endsWith(" leases"));
+        return out;
+    }
+
     static double sum(Map<String, Double> delta) {
         return delta.values().stream().mapToDouble(Double::doubleValue).sum();
     }
