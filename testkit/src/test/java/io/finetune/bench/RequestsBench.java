@@ -112,7 +112,7 @@ public final class RequestsBench {
         row(out, "one pass of a job with nothing to do (passes triggered: %s; Lease renewals left out): total", f -> fmt(ApiRequests.sum(f.perPass) / f.passes));
         row(out, "... by verb and resource, per pass", f -> ApiRequests.describe(f.perPass, f.passes));
         row(out, "idle (nothing changes, 10 s window): requests per second", f -> String.format(Locale.ROOT, "%.2f (%s)",
-                ApiRequests.sum(f.idle) / f.idleSecs, ApiRequests.describe(f.idle, 1)));
+                ApiRequests.sum(f.idle) / f.idleSecs, ApiRequests.describe(f.idle, f.idleSecs)));
         System.out.println();
     }
 
