@@ -38,5 +38,5 @@ fi
 java -Xmx1g -cp "testkit/target/test-classes:testkit/target/classes:$(cat "$CP")" io.finetune.bench.OperatorBench \
   "$(pwd)" "$WORK" "${OP_JOBS:-200}" "${OP_TOTAL:-500}" "${OP_RATE:-20}"
 if [ -n "${REQUESTS:-}" ]; then
-  printf '%s\n' "$REQUESTS"
+  printf '%s\n\n' "$REQUESTS"
 fi
