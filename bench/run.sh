@@ -9,7 +9,8 @@
 #              torch side under two thread layouts (OpenMP x OpenBLAS, its best kept) and the fastest OpenBLAS kernel; each
 #              side's own 1024 matmul rate beside its row, the ratio normalised by them.
 # 2. memory:   bench/methods.sh (short runs) -> measured bytes from training_summary.json next to GaLore Table 1 formulas.
-# 3. operator: bench/operator.sh (FineTuneJob -> Job latency, heap and CPU on a real control plane), when present.
+# 3. operator: bench/operator.sh (FineTuneJob -> Job latency, heap, CPU and API requests on a real control plane; OP_TOTAL=5000
+#    for the scale run, OP_BEFORE_COMMIT=<commit> adds that build's request counts side by side), when present.
 # 4. lossmem:  peak resident memory of stories15M training steps (32k vocabulary) with the unchunked loss (full B x T x V
 #              logits, -Dfinetune.lossChunkTokens=0) and the chunked lm_head + loss (the default), LoRA and Full.
 # 5. methods:  bench/methods.sh with TASK=wordnet: every method on stories15M and the quick start's WordNet task; also
@@ -285,7 +286,7 @@ done
 
 { echo "## Command"; echo; echo '```'; echo "mvn -B -DskipTests package   # once, from a clean clone"
   echo "SPEED_CONFIGS=\"$SPEED_CONFIGS\" PLANMEM_SHAPES=\"$PLANMEM_SHAPES\" LOSSMEM_SHAPE=\"$LOSSMEM_SHAPE\" REAL_STEPS=$REAL_STEPS ROUNDS=$ROUNDS THREADS=$THREADS PARTS=\"$PARTS\" KEEP_PREVIOUS=${KEEP_PREVIOUS:-0} OP_RATE=${OP_RATE:-20}" \
-       "OP_JOBS=${OP_JOBS:-200} OP_TOTAL=${OP_TOTAL:-500} MEM_STEPS=${MEM_STEPS:-30} bench/run.sh"; echo '```'; } >> "$OUT"
+       "OP_JOBS=${OP_JOBS:-200} OP_TOTAL=${OP_TOTAL:-500}${OP_BEFORE_COMMIT:+ OP_BEFORE_COMMIT=$OP_BEFORE_COMMIT} MEM_STEPS=${MEM_STEPS:-30} bench/run.sh"; echo '```'; } >> "$OUT"
 cat "$OUT"
 cp "$OUT" BENCHMARKS.md
 echo "wrote $ROOT/BENCHMARKS.md (raw results in $WORK)" >&2

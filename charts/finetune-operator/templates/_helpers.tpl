@@ -71,15 +71,15 @@ the trainer only as secretKeyRef env vars, which the kubelet resolves.
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "create", "update"]
-# The per-job ServiceAccount the trainer pod runs as.
+# The per-job ServiceAccount the trainer pod runs as: created, a 409 meaning it exists (never read back).
 - apiGroups: [""]
   resources: ["serviceaccounts"]
-  verbs: ["get", "create"]
+  verbs: ["create"]
 # The per-job Role + RoleBinding (get/patch on finetunejobs/status of that one job). Creating them is escalation-safe without
 # the escalate/bind verbs: Kubernetes only lets the operator grant what it holds itself, and it holds finetunejobs/status above.
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["roles", "rolebindings"]
-  verbs: ["get", "create"]
+  verbs: ["create"]
 # Events for each phase transition (kubectl describe ftj): created, never patched.
 - apiGroups: [""]
   resources: ["events"]

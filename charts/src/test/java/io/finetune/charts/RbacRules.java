@@ -21,9 +21,10 @@ final class RbacRules {
             Map.entry("/pods", Set.of("get", "list", "watch", "patch")),
             Map.entry("/pods/eviction", Set.of("create")),
             Map.entry("/configmaps", Set.of("get", "create", "update")),
-            Map.entry("/serviceaccounts", Set.of("get", "create")),
-            Map.entry("rbac.authorization.k8s.io/roles", Set.of("get", "create")),
-            Map.entry("rbac.authorization.k8s.io/rolebindings", Set.of("get", "create")),
+            // create only: a 409 says "exists" (the operator never reads them back)
+            Map.entry("/serviceaccounts", Set.of("create")),
+            Map.entry("rbac.authorization.k8s.io/roles", Set.of("create")),
+            Map.entry("rbac.authorization.k8s.io/rolebindings", Set.of("create")),
             Map.entry("/events", Set.of("create")),
             // preflight: the nvidia.com/gpu.memory label of the nodes a job may use (refused, and noted, in a namespaced install)
             Map.entry("/nodes", Set.of("list")));

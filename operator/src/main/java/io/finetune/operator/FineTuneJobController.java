@@ -10,6 +10,9 @@ import io.finetune.api.Violation;
 import io.finetune.api.v1alpha1.FineTuneJob;
 import io.finetune.api.v1alpha1.FineTuneJobStatus;
 import io.finetune.operator.desired.DesiredResources;
+import io.finetune.operator.observe.CachedReads;
+import io.finetune.operator.observe.ClusterReads;
+import io.finetune.operator.observe.LiveReads;
 import io.finetune.operator.observe.Observation;
 import io.finetune.operator.observe.Observer;
 import io.finetune.operator.status.EventRecorder;
@@ -41,7 +44,8 @@ import java.util.stream.Collectors;
  * (only while there is no Job) -> act (create if absent, RBAC, suspend, attempt ledger) -> status (derived, patched only when
  * it changed, one event per transition). Safe to repeat at any point: a pass that dies after creating the Job finds it on
  * the next. Status is written by {@link StatusRecorder} (a patch that leaves the trainer's progress alone), so JOSDK is
- * told not to update anything.
+ * told not to update anything. Under JOSDK the Jobs and pods are read from the event sources' informers ({@link CachedReads},
+ * attached in {@link #prepareEventSources}); a pass then sends only writes (and the rare reads CachedReads explains).
  *
  * <p>The operator's RBAC is declared here and nowhere else: the chart grants exactly these rules
  * (charts' ChartMatchesOperatorRbacTest compares both ways with target/kubernetes/kubernetes.yml, generated from them).
@@ -70,11 +74,11 @@ import java.util.stream.Collectors;
 @RBACRule(apiGroups = "", resources = "nodes", verbs = {"list"})
 // ConfigMap <job>-config: the resolved run configuration the trainer mounts.
 @RBACRule(apiGroups = "", resources = "configmaps", verbs = {"get", "create", "update"})
-// Per-job ServiceAccount the trainer pod runs as.
-@RBACRule(apiGroups = "", resources = "serviceaccounts", verbs = {"get", "create"})
+// Per-job ServiceAccount the trainer pod runs as: created, a 409 meaning it exists (never read back, DesiredResources).
+@RBACRule(apiGroups = "", resources = "serviceaccounts", verbs = {"create"})
 // Per-job Role (get/patch on its own finetunejobs/status) + RoleBinding. Granting it needs no escalate/bind verbs: the
 // operator itself holds get/patch on finetunejobs/status.
-@RBACRule(apiGroups = "rbac.authorization.k8s.io", resources = {"roles", "rolebindings"}, verbs = {"get", "create"})
+@RBACRule(apiGroups = "rbac.authorization.k8s.io", resources = {"roles", "rolebindings"}, verbs = {"create"})
 // Events for each transition (kubectl describe ftj): each is created, never patched or aggregated.
 @RBACRule(apiGroups = "", resources = "events", verbs = {"create"})
 // Leader election (HA): the Lease that picks the active replica (fabric8's LeaderElector renews it with PATCH).
@@ -88,10 +92,13 @@ public class FineTuneJobController implements Reconciler<FineTuneJob> {
     private final StatusRecorder status;
     private final OperatorMetrics metrics;
     private final Clock clock;
+    /** The caches the event sources fill, null where passes read live (tests that call {@link #reconcile(FineTuneJob)}). */
+    private final CachedReads cache;
 
     @Inject
     public FineTuneJobController(Observer observer, SpecChecks validator, DesiredResources desired, StatusRecorder status,
-                                 OperatorMetrics metrics, Clock clock) {
+                                 OperatorMetrics metrics, Clock clock, CachedReads cache) {
+        this.cache = cache;
         this.observer = observer;
         this.validator = validator;
         this.desired = desired;
@@ -103,8 +110,14 @@ public class FineTuneJobController implements Reconciler<FineTuneJob> {
     /** The controller with its collaborators built on one client (tests; the application wires them in OperatorBeans). */
     public FineTuneJobController(KubernetesClient client, OperatorSettings settings, StatusWriter statusWriter,
                                  EventRecorder events, OperatorMetrics metrics, Clock clock) {
-        this(new Observer(client), new SpecChecks(settings), new DesiredResources(client, settings, events, metrics, clock),
-                new StatusRecorder(statusWriter, events), metrics, clock);
+        this(client, new LiveReads(client), settings, statusWriter, events, metrics, clock);
+    }
+
+    /** The same on given reads (a test passes cached reads over its own informers). */
+    public FineTuneJobController(KubernetesClient client, ClusterReads reads, OperatorSettings settings, StatusWriter statusWriter,
+                                 EventRecorder events, OperatorMetrics metrics, Clock clock) {
+        this(new Observer(reads, client), new SpecChecks(settings), new DesiredResources(client, reads, settings, events, metrics, clock),
+                new StatusRecorder(statusWriter, events), metrics, clock, null);
     }
 
     @Override
@@ -143,7 +156,10 @@ public class FineTuneJobController implements Reconciler<FineTuneJob> {
         return ErrorStatusUpdateControl.defaultErrorProcessing(); // JOSDK retries with back-off; the error is counted and logged
     }
 
-    /** Jobs and pods trigger a reconcile of their FineTuneJob. */
+    /**
+     * Jobs and pods trigger a reconcile of their FineTuneJob, and their informers are what a pass reads (training and
+     * preflight alike: both Jobs carry the managed-by label, all their pods the job-name label).
+     */
     @Override
     public List<EventSource<?, FineTuneJob>> prepareEventSources(EventSourceContext<FineTuneJob> context) {
         metrics.countFrom(() -> context.getPrimaryCache().list().collect(Collectors.toList()));
@@ -159,6 +175,9 @@ public class FineTuneJobController implements Reconciler<FineTuneJob> {
                 .withSecondaryToPrimaryMapper((Pod pod) -> Set.of(new ResourceID(
                         pod.getMetadata().getLabels().get(Names.JOB_NAME_LABEL), pod.getMetadata().getNamespace())))
                 .build(), context);
+        if (cache != null) {
+            cache.attach(new EventSourceCache<>(jobs), new EventSourceCache<>(pods));
+        }
         return List.of(jobs, pods);
     }
 }

@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.finetune.testkit.ControlPlane;
 import java.io.ByteArrayInputStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,14 +30,16 @@ import java.util.concurrent.TimeUnit;
 /**
  * Operator benchmark for bench/operator.sh (not a unit test): a real kube-apiserver (testkit ControlPlane, no controllers, so
  * nothing but the operator acts), the committed CRD (CEL rules stripped for 1.20, as the e2e module does), and the packaged
- * operator run as its own process with an admin kubeconfig. Measures, for N FineTuneJobs created at RATE per second, the time
- * from the create call to the watch event of the Job the operator created for it (owner reference), then fills up to TOTAL
- * FineTuneJobs and samples the operator's heap (Micrometer jvm_memory_used_bytes{area="heap"} from /q/metrics), RSS and CPU.
- * Prints Markdown. Args: REPO_ROOT WORK_DIR N TOTAL RATE.
+ * operator run as its own process with an admin kubeconfig. First fills TOTAL - N FineTuneJobs (as fast as the bench creates
+ * them), then measures, for N more created at RATE per second (so at TOTAL jobs in the caches), the time from the create
+ * call to the watch event of the Job the operator created for it (owner reference), and samples the operator's heap (Micrometer jvm_memory_used_bytes{area="heap"} from /q/metrics), RSS and CPU,
+ * and the operator's API requests ({@link ApiRequests}: kube-apiserver's counter less the bench's own) per second during
+ * both phases and at idle, and per pass at that scale (passes triggered by touching up to 500 Jobs). The operator build is
+ * operator/target/quarkus-app unless OP_JAR names another quarkus-run.jar. Prints Markdown. Args: REPO_ROOT WORK_DIR N TOTAL RATE.
  */
 public final class OperatorBench {
     private static final String NS = "bench";
-    private static final ResourceDefinitionContext FTJ = new ResourceDefinitionContext.Builder().withGroup("finetune.io")
+    static final ResourceDefinitionContext FTJ = new ResourceDefinitionContext.Builder().withGroup("finetune.io")
             .withVersion("v1alpha1").withPlural("finetunejobs").withKind("FineTuneJob").withNamespaced(true).build();
 
     private OperatorBench() {
@@ -70,21 +71,27 @@ public final class OperatorBench {
                 public void onClose(WatcherException cause) {
                 }
             });
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
-            Path log = work.resolve("operator.log");
-            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx512m", "-jar", root.resolve("operator/target/quarkus-app/quarkus-run.jar").toString())
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).directory(work.toFile());
-            pb.environment().put("KUBECONFIG", kube.writeKubeconfig(work.resolve("admin.kubeconfig")).toString());
-            pb.environment().put("QUARKUS_OPERATOR_SDK_CONTROLLERS_FINETUNEJOB_NAMESPACES", "JOSDK_ALL_NAMESPACES");
-            pb.environment().put("QUARKUS_OPERATOR_SDK_ACTIVATE_LEADER_ELECTION_FOR_PROFILES", "none");
-            pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
-            Process op = pb.start();
+            Path jar = Path.of(System.getenv().getOrDefault("OP_JAR", root.resolve("operator/target/quarkus-app/quarkus-run.jar").toString()));
+            BenchOperator bop = BenchOperator.start(jar, work, kube);
+            Process op = bop.process();
+            int port = bop.port();
+            ApiRequests tally = ApiRequests.tally();
             try {
-                awaitStarted(op, log);
+                Map<String, Double> f0 = ApiRequests.scrape(c);
+                Map<String, Long> fm0 = tally.mark();
+                long fillStart = System.nanoTime();
+                List<String> fill = new ArrayList<>();
+                for (int i = n; i < total; i++) {
+                    create(c, "fill-" + i);
+                    tally.sent("POST finetunejobs");
+                    fill.add("fill-" + i);
+                }
+                awaitJobs(jobSeen, fill, Duration.ofSeconds(Math.max(180, total / 10)));
+                double fillSecs = (System.nanoTime() - fillStart) / 1e9;
+                Map<String, Double> fillRequests = tally.operatorDelta(f0, ApiRequests.scrape(c), fm0);
+                Thread.sleep(5000); // the fill's passes done before the latency phase starts
+                Map<String, Double> r0 = ApiRequests.scrape(c);
+                Map<String, Long> m0 = tally.mark();
                 double cpuStart = cpuSeconds(op.pid());
                 long phaseStart = System.nanoTime();
                 Map<String, Long> created = new ConcurrentHashMap<>();
@@ -98,10 +105,12 @@ public final class OperatorBench {
                     String name = "lat-" + i;
                     created.put(name, System.nanoTime());
                     create(c, name);
+                    tally.sent("POST finetunejobs");
                 }
-                awaitJobs(jobSeen, created.keySet(), Duration.ofSeconds(120));
+                awaitJobs(jobSeen, created.keySet(), Duration.ofSeconds(Math.max(120, n / 10)));
                 double latencyPhaseSecs = (System.nanoTime() - phaseStart) / 1e9;
                 double latencyCpu = cpuSeconds(op.pid()) - cpuStart;
+                Map<String, Double> latencyRequests = tally.operatorDelta(r0, ApiRequests.scrape(c), m0);
                 List<Double> ms = new ArrayList<>();
                 int missing = 0;
                 for (Map.Entry<String, Long> e : created.entrySet()) {
@@ -113,21 +122,24 @@ public final class OperatorBench {
                     }
                 }
                 Collections.sort(ms);
-                long fillStart = System.nanoTime();
-                List<String> fill = new ArrayList<>();
-                for (int i = n; i < total; i++) {
-                    create(c, "fill-" + i);
-                    fill.add("fill-" + i);
-                }
-                awaitJobs(jobSeen, fill, Duration.ofSeconds(180));
-                double fillSecs = (System.nanoTime() - fillStart) / 1e9;
                 long ftjs = c.genericKubernetesResources(FTJ).inNamespace(NS).list().getItems().size();
                 long jobs = c.batch().v1().jobs().inNamespace(NS).list().getItems().size();
+                tally.sent("LIST finetunejobs");
+                tally.sent("LIST jobs");
                 Thread.sleep(5000); // let the work queue drain before the idle sample
+                Map<String, Double> i0 = ApiRequests.scrape(c);
+                Map<String, Long> im0 = tally.mark();
                 double idleCpu0 = cpuSeconds(op.pid());
                 long idle0 = System.nanoTime();
                 Thread.sleep(10_000);
-                double idleCpu = (cpuSeconds(op.pid()) - idleCpu0) / ((System.nanoTime() - idle0) / 1e9);
+                double idleSecs = (System.nanoTime() - idle0) / 1e9;
+                double idleCpu = (cpuSeconds(op.pid()) - idleCpu0) / idleSecs;
+                Map<String, Double> idleRequests = tally.operatorDelta(i0, ApiRequests.scrape(c), im0);
+                int touch = Math.min(500, total);
+                Map<String, Double> p0 = ApiRequests.scrape(c);
+                Map<String, Long> pm0 = tally.mark();
+                double passes = bop.touchJobsAndAwaitPasses(c, NS, tally, touch);
+                Map<String, Double> passRequests = ApiRequests.withoutLeases(tally.operatorDelta(p0, ApiRequests.scrape(c), pm0));
                 double heapBefore = heapBytes(port);
                 System.gc(); // no effect on the operator; its heap is sampled as it is (used, not committed)
                 long rss = rssBytes(op.pid());
@@ -135,17 +147,20 @@ public final class OperatorBench {
                 System.out.println("## 3. Operator latency and scale (real kube-apiserver 1.20.2, packaged operator process)");
                 System.out.println();
                 System.out.printf(Locale.ROOT, "FineTuneJob create call -> Job ADDED watch event (owner reference), %d jobs created at"
-                        + " %.0f/s; operator -Xmx512m, admin kubeconfig, no controllers/nodes (only the operator acts); load"
-                        + " average at the end: %s.%n%n", n, rate, load);
+                        + " %.0f/s after a fill of %d; operator -Xmx512m, admin kubeconfig, leader election on (fixed at build time in the packaged"
+                        + " operator: its Lease renewal is in the request counts), no controllers/nodes (only the operator acts); load"
+                        + " average at the end: %s.%n%n", n, rate, total - n, load);
                 System.out.println("| measure | value |");
                 System.out.println("|---|---:|");
-                System.out.printf(Locale.ROOT, "| jobs measured / missing after 120 s | %d / %d |%n", ms.size(), missing);
+                System.out.printf(Locale.ROOT, "| jobs measured / missing after %d s | %d / %d |%n", Math.max(120, n / 10), ms.size(), missing);
                 System.out.printf(Locale.ROOT, "| FineTuneJob -> Job p50 | %s |%n", pct(ms, 0.50));
                 System.out.printf(Locale.ROOT, "| FineTuneJob -> Job p95 | %s |%n", pct(ms, 0.95));
                 System.out.printf(Locale.ROOT, "| FineTuneJob -> Job max | %s |%n", pct(ms, 1.0));
                 System.out.printf(Locale.ROOT, "| operator CPU during the %d-job phase (%.1f s) | %.1f CPU-s (%.0f%% of one core) |%n", n,
                         latencyPhaseSecs, latencyCpu, 100 * latencyCpu / latencyPhaseSecs);
-                System.out.printf(Locale.ROOT, "| fill to %d FineTuneJobs (create + Jobs seen) | %.1f s |%n", total, fillSecs);
+                if (total > n) {   // OP_TOTAL = OP_JOBS: every job is in the latency phase, there is no fill
+                    System.out.printf(Locale.ROOT, "| fill of %d FineTuneJobs before the latency phase (create + Jobs seen) | %.1f s |%n", total - n, fillSecs);
+                }
                 System.out.printf(Locale.ROOT, "| FineTuneJobs / Jobs existing | %d / %d |%n", ftjs, jobs);
                 System.out.printf(Locale.ROOT, "| operator heap used with %d FineTuneJobs (jvm_memory_used_bytes, area=heap) | %s |%n",
                         ftjs, heapBefore < 0 ? "NOT MEASURED (no /q/metrics)" : String.format(Locale.ROOT, "%.1f MiB",
@@ -153,13 +168,21 @@ public final class OperatorBench {
                 System.out.printf(Locale.ROOT, "| operator RSS | %.1f MiB |%n", rss / 1048576.0);
                 System.out.printf(Locale.ROOT, "| operator CPU idle with %d FineTuneJobs (10 s window) | %.1f%% of one core |%n", ftjs,
                         100 * idleCpu);
+                System.out.printf(Locale.ROOT, "| operator API requests per second during the %d-job phase | %.1f (%s) |%n", n,
+                        ApiRequests.sum(latencyRequests) / latencyPhaseSecs, ApiRequests.describe(latencyRequests, latencyPhaseSecs));
+                if (total > n) {
+                    System.out.printf(Locale.ROOT, "| operator API requests per second during the fill of %d | %.1f (%s) |%n", total - n,
+                            ApiRequests.sum(fillRequests) / fillSecs, ApiRequests.describe(fillRequests, fillSecs));
+                }
+                System.out.printf(Locale.ROOT, "| operator API requests per second at idle with %d FineTuneJobs | %.2f (%s) |%n", ftjs,
+                        ApiRequests.sum(idleRequests) / idleSecs, ApiRequests.describe(idleRequests, idleSecs));
+                System.out.printf(Locale.ROOT, "| operator API requests per pass at %d FineTuneJobs (%d Jobs touched, %.0f passes; Lease renewals left out) | %.2f (%s) |%n",
+                        ftjs, touch, passes, passes > 0 ? ApiRequests.sum(passRequests) / passes : Double.NaN,
+                        passes > 0 ? ApiRequests.describe(passRequests, passes) : "no pass ran");
                 System.out.println();
             } finally {
                 watch.close();
-                op.destroy();
-                if (!op.waitFor(10, TimeUnit.SECONDS)) {
-                    op.destroyForcibly();
-                }
+                bop.close();
             }
         }
     }
@@ -172,7 +195,7 @@ public final class OperatorBench {
         return String.format(Locale.ROOT, "%.0f ms", sorted.get(Math.max(0, i)));
     }
 
-    private static void create(KubernetesClient c, String name) {
+    static void create(KubernetesClient c, String name) {
         String yaml = """
                 apiVersion: finetune.io/v1alpha1
                 kind: FineTuneJob
@@ -196,21 +219,6 @@ public final class OperatorBench {
         while (System.nanoTime() < deadline && !seen.keySet().containsAll(names)) {
             Thread.sleep(50);
         }
-    }
-
-    private static void awaitStarted(Process op, Path log) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            String text = Files.readString(log);
-            if (text.contains(" started in ")) {
-                return;
-            }
-            if (!op.isAlive()) {
-                throw new IllegalStateException("operator exited with " + op.exitValue() + ":\n" + text);
-            }
-            Thread.sleep(200);
-        }
-        throw new IllegalStateException("operator did not start within 120 s:\n" + Files.readString(log));
     }
 
     /** utime + stime of the process from /proc (clock ticks of 100 Hz on Linux). */

@@ -17,6 +17,7 @@ import io.finetune.api.v1alpha1.Phase;
 import io.finetune.operator.naming.Names;
 import io.finetune.operator.metrics.OperatorMetrics;
 import io.finetune.operator.settings.OperatorSettings;
+import io.finetune.operator.observe.ClusterReads;
 import io.finetune.operator.observe.GangFacts;
 import io.finetune.operator.observe.JobFacts;
 import io.finetune.operator.observe.Observation;
@@ -36,18 +37,23 @@ import java.util.Objects;
 /**
  * The act step: brings the cluster to the desired objects of a FineTuneJob. Everything is created if absent and never
  * updated (ConfigMap aside), so a pass that dies halfway is finished by the next one; the only later writes to the Job are
- * its hold ({@link JobHold}) and the attempt ledger with its backoffLimit.
+ * its hold ({@link JobHold}) and the attempt ledger with its backoffLimit. Creating never reads first: the create is sent
+ * and a 409 means "exists"; what this process created or found is remembered ({@link KnownObjects}) and not asked about
+ * again, and every write is handed to {@link ClusterReads#wrote} so a cached read never returns the older copy.
  */
 public class DesiredResources {
     private final KubernetesClient client;
+    private final ClusterReads reads;
+    private final KnownObjects known = new KnownObjects();
     private final OperatorSettings settings;
     private final EventRecorder events;
     private final OperatorMetrics metrics;
     private final Clock clock;
 
-    public DesiredResources(KubernetesClient client, OperatorSettings settings, EventRecorder events, OperatorMetrics metrics,
-                            Clock clock) {
+    public DesiredResources(KubernetesClient client, ClusterReads reads, OperatorSettings settings, EventRecorder events,
+                            OperatorMetrics metrics, Clock clock) {
         this.client = client;
+        this.reads = reads;
         this.settings = settings;
         this.events = events;
         this.metrics = metrics;
@@ -99,8 +105,8 @@ public class DesiredResources {
         }
         Map<String, Object> patch = Map.of("metadata", Map.of("annotations", Map.of(AttemptLedger.ANNOTATION, AttemptLedger.write(after))),
                 "spec", limit == null ? Map.of() : Map.of("backoffLimit", limit));
-        Job patched = client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
-                .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
+        Job patched = patchJob(job, Serialization.asJson(patch));
+        reads.wrote(resource, job, patched);
         metrics.gpuSeconds(resource.getMetadata().getNamespace(), AttemptLedger.newlyBilled(before, after));
         // The patch answers with the Job as it is now, whose status may be newer than the pods listed before it (the Job
         // controller may have marked it Complete since): the status is derived from the Job status read before the pods,
@@ -138,15 +144,18 @@ public class DesiredResources {
         }
         List<Pod> pods = new ArrayList<>(seen.pods());
         for (Map.Entry<String, Map<String, String>> e : plan.annotate().entrySet()) {
-            Pod patched = client.pods().inNamespace(ns).withName(e.getKey()).patch(PatchContext.of(PatchType.JSON_MERGE),
+            Pod before = seen.pods().stream().filter(p -> p.getMetadata().getName().equals(e.getKey())).findFirst().orElseThrow();
+            Pod patched = client.pods().inNamespace(ns).resource(before).patch(PatchContext.of(PatchType.JSON_MERGE),
                     Serialization.asJson(Map.of("metadata", Map.of("annotations", e.getValue()))));
+            reads.wrote(resource, before, patched);
             pods.replaceAll(p -> p.getMetadata().getName().equals(e.getKey()) ? patched : p);
         }
         if (!plan.annotate().isEmpty()) {
             // recorded on the Job too: the pods of an ended attempt go away (evicted pods are deleted), and a later attempt
             // must still get a new number
-            client.batch().v1().jobs().inNamespace(ns).withName(job.getMetadata().getName()).patch(PatchContext.of(PatchType.JSON_MERGE),
-                    Serialization.asJson(Map.of("metadata", Map.of("annotations", Map.of(Gang.ATTEMPT, Integer.toString(plan.attempt()))))));
+            Job annotated = patchJob(job, Serialization.asJson(Map.of("metadata", Map.of("annotations",
+                    Map.of(Gang.ATTEMPT, Integer.toString(plan.attempt()))))));
+            reads.wrote(resource, job, annotated);
             Map<String, String> rank0 = plan.annotate().values().iterator().next();
             events.record(resource, Type.Normal, StatusReason.RanksAssigned, "gang attempt " + plan.attempt() + ": ranks 0-"
                     + (plan.annotate().size() - 1) + " to " + String.join(", ", plan.annotate().keySet()) + " (master "
@@ -176,7 +185,7 @@ public class DesiredResources {
     /** A pod whose image cannot be pulled would hold its GPU while the kubelet retries forever: suspending the Job deletes it. */
     public void stopFailedPull(Observation seen, Derived derived) {
         if (derived.phase() == Phase.Failed && derived.reason() == StatusReason.ImagePullBackOff && seen.job() != null) {
-            patchSuspend(seen.job(), true);
+            reads.wrote(seen.resource(), seen.job(), patchSuspend(seen.job(), true));
         }
     }
 
@@ -184,7 +193,7 @@ public class DesiredResources {
         applyConfigMap(resource);
         ensureRbac(resource);
         Job desired = TrainingJob.desired(resource, settings);
-        Job created = createIfAbsent(desired);
+        Job created = createIfAbsent(resource, desired);
         if (created != null) {
             metrics.jobCreated();
             boolean queued = JobHold.queued(resource.getSpec());
@@ -195,6 +204,8 @@ public class DesiredResources {
             // account the workload's real size.
             return queued ? syncHold(resource, created) : created;
         }
+        // 409: it exists though this pass did not see it (a cache not yet holding a Job created by the previous pass, or
+        // another replica): read it once, live
         return client.batch().v1().jobs().inNamespace(desired.getMetadata().getNamespace()).withName(desired.getMetadata().getName()).get();
     }
 
@@ -206,7 +217,7 @@ public class DesiredResources {
         PreflightVerdict v = seen.preflight();
         if (v == null) {
             GpuMemory gpu = GpuMemory.of(resource, client);
-            createIfAbsent(PreflightJob.desired(resource, settings, gpu.bytes().isPresent() ? gpu.bytes().getAsLong() : null,
+            createIfAbsent(resource, PreflightJob.desired(resource, settings, gpu.bytes().isPresent() ? gpu.bytes().getAsLong() : null,
                     gpu.note()));
             v = PreflightVerdict.started(Names.preflight(resource));
         }
@@ -216,28 +227,45 @@ public class DesiredResources {
         return v;
     }
 
+    /** Written once per content: while a job waits for its preflight, later passes send nothing. */
     private void applyConfigMap(FineTuneJob resource) {
         ConfigMap cm = TrainerConfigMap.desired(resource);
+        String key = "configmap/" + key(resource) + "/" + Objects.hashCode(cm.getData());
+        if (known.contains(key)) {
+            return;
+        }
         client.configMaps().inNamespace(cm.getMetadata().getNamespace()).resource(cm).createOr(op -> op.update());
+        known.add(key);
     }
 
     private void ensureRbac(FineTuneJob resource) {
-        createIfAbsent(TrainerRbac.serviceAccount(resource));
-        createIfAbsent(TrainerRbac.role(resource));
-        createIfAbsent(TrainerRbac.roleBinding(resource));
+        String key = "rbac/" + key(resource);
+        if (known.contains(key)) {
+            return;
+        }
+        createIfAbsent(resource, TrainerRbac.serviceAccount(resource));
+        createIfAbsent(resource, TrainerRbac.role(resource));
+        createIfAbsent(resource, TrainerRbac.roleBinding(resource));
+        known.add(key);
     }
 
-    /** Creates {@code desired} unless an object of that name exists; returns the created object or null. */
-    private <T extends HasMetadata> T createIfAbsent(T desired) {
-        var op = client.resource(desired).inNamespace(desired.getMetadata().getNamespace());
-        if (op.get() != null) {
-            return null;
-        }
+    /** namespace/name/uid: a FineTuneJob recreated under the same name is a new one. */
+    private static String key(FineTuneJob resource) {
+        return resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName() + "/" + resource.getMetadata().getUid();
+    }
+
+    /**
+     * Creates {@code desired}; returns the created object, or null when one of that name exists (409: created by an
+     * earlier pass, another pass or a previous leader, adopted as it is). No GET first: the create is the question.
+     */
+    private <T extends HasMetadata> T createIfAbsent(FineTuneJob owner, T desired) {
         try {
-            return op.create();
+            T created = client.resource(desired).inNamespace(desired.getMetadata().getNamespace()).create();
+            reads.wrote(owner, null, created);
+            return created;
         } catch (KubernetesClientException e) {
             if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
-                return null; // created concurrently (another pass or a previous leader): adopt it
+                return null;
             }
             throw e;
         }
@@ -249,8 +277,8 @@ public class DesiredResources {
         if (patch.isEmpty()) {
             return job;
         }
-        Job patched = client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
-                .patch(PatchContext.of(PatchType.JSON_MERGE), patch.get().json());
+        Job patched = patchJob(job, patch.get().json());
+        reads.wrote(resource, job, patched);
         if (patch.get().released()) {
             events.record(resource, Type.Normal, StatusReason.Resumed, "spec.suspend is false: Job " + job.getMetadata().getName() + " resumed");
         }
@@ -258,8 +286,15 @@ public class DesiredResources {
     }
 
     private Job patchSuspend(Job job, boolean suspend) {
-        return client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).withName(job.getMetadata().getName())
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + ",\"parallelism\":"
-                        + (suspend ? 0 : 1) + "}}");   // only ever called to suspend
+        return patchJob(job, "{\"spec\":{\"suspend\":" + suspend + ",\"parallelism\":" + (suspend ? 0 : 1) + "}}");   // only ever called to suspend
+    }
+
+    /**
+     * A JSON merge patch of {@code job} as seen. Addressed through the object, not {@code withName}: fabric8 then sends
+     * the PATCH alone, where {@code withName(..).patch(..)} first GETs the object (a hidden read per write).
+     */
+    private Job patchJob(Job job, String json) {
+        return client.batch().v1().jobs().inNamespace(job.getMetadata().getNamespace()).resource(job)
+                .patch(PatchContext.of(PatchType.JSON_MERGE), json);
     }
 }

@@ -14,19 +14,23 @@ import java.util.Optional;
 
 /**
  * The observe step: reads, never writes. The training Job and whether this FineTuneJob owns it, a spec change since the Job
- * was built ({@link SpecChange}), the preflight's verdict, and (after the act step) the training pods.
+ * was built ({@link SpecChange}), the preflight's verdict, and (after the act step) the training pods. Jobs and pods come
+ * from {@link ClusterReads} (the informer caches in the operator); only the recorded ConfigMap, read when the spec hash
+ * on the Job differs from the live spec (to name the changed fields), is a live GET.
  */
 public class Observer {
+    private final ClusterReads reads;
     private final KubernetesClient client;
 
-    public Observer(KubernetesClient client) {
+    public Observer(ClusterReads reads, KubernetesClient client) {
+        this.reads = reads;
         this.client = client;
     }
 
     /** @param preflightRequired whether the GPU Job still waits for a preflight (read from the recorded conditions) */
     public Observation observe(FineTuneJob resource, boolean preflightRequired) {
         String ns = resource.getMetadata().getNamespace();
-        Job job = client.batch().v1().jobs().inNamespace(ns).withName(Names.trainer(resource)).get();
+        Job job = reads.job(ns, Names.trainer(resource));
         String blocked = null;
         if (job != null && !isOwnedBy(job.getMetadata(), resource)) {
             blocked = "Job " + job.getMetadata().getName() + " exists but belongs to another owner (a deleted FineTuneJob of the same"
@@ -44,8 +48,7 @@ public class Observer {
             return seen.withPods(List.of());
         }
         FineTuneJob resource = seen.resource();
-        return seen.withPods(client.pods().inNamespace(resource.getMetadata().getNamespace())
-                .withLabel(Names.JOB_NAME_LABEL, resource.getMetadata().getName()).list().getItems().stream()
+        return seen.withPods(reads.pods(resource.getMetadata().getNamespace(), resource.getMetadata().getName(), seen.job()).stream()
                 .filter(p -> !Names.PREFLIGHT.equals(p.getMetadata().getLabels().get(Names.COMPONENT_LABEL))).toList());
     }
 
@@ -55,12 +58,12 @@ public class Observer {
      */
     Optional<PreflightVerdict> preflight(FineTuneJob resource) {
         String ns = resource.getMetadata().getNamespace();
-        Job job = client.batch().v1().jobs().inNamespace(ns).withName(Names.preflight(resource)).get();
+        Job job = reads.job(ns, Names.preflight(resource));
         if (job == null) {
             return Optional.empty();
         }
-        List<Pod> pods = client.pods().inNamespace(ns).withLabel(Names.COMPONENT_LABEL, Names.PREFLIGHT)
-                .withLabel(Names.JOB_NAME_LABEL, resource.getMetadata().getName()).list().getItems();
+        List<Pod> pods = reads.pods(ns, resource.getMetadata().getName(), null).stream()
+                .filter(p -> Names.PREFLIGHT.equals(p.getMetadata().getLabels().get(Names.COMPONENT_LABEL))).toList();
         return Optional.of(PreflightVerdict.read(job, pods));
     }
 

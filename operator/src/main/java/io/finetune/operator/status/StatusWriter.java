@@ -32,8 +32,9 @@ public class StatusWriter {
 
     /** @param job the FineTuneJob as read (its status is what the server holds) */
     public void write(FineTuneJob job, FineTuneJobStatus status) {
+        // addressed through the object: withName(..).patch(..) would GET the FineTuneJob before each patch
         var resource = client.resources(FineTuneJob.class).inNamespace(job.getMetadata().getNamespace())
-                .withName(job.getMetadata().getName()).subresource("status");
+                .resource(job).subresource("status");
         if (job.getStatus() == null) {
             // No status seen yet: a merge patch sets our fields without replacing a status someone else may have created.
             ObjectNode root = JSON.createObjectNode();
