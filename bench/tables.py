@@ -360,12 +360,14 @@ def planmem(raw):
     lines = [kv(l) for l in open(raw) if l.strip()]
     out = ["## 7. Memory plan vs measured step working set", "",
            "One JVM per row runs io.finetune.bench.TrainerBench stepmem (PlanVsMeasured): the method with the settings its "
-           "line reports on a fresh model of the shape; warm-up steps, then one measured step "
-           "(StepWorkingSet: glibc's mmap threshold at 64 KiB so every tensor buffer is its own mapping, the peak-RSS counter "
+           "line reports on a fresh model of the shape (QLoRA: LoRA over the base quantized to NF4 with double quantization "
+           "at creation, each layer recomputed in the backward); warm-up steps, then one measured step "
+           "(StepWorkingSet: glibc's mmap threshold at 4 KiB so every tensor buffer is its own mapping, the peak-RSS counter "
            "reset, working set = peak minus the resident set before the step). Plan: the activation bytes the memory plan "
-           "gives for that method and shape (TrainingMethod.estimateMemory -> MemoryEstimate.activationBytes, the same estimate "
-           "`plan` and the preflight use). The plan is meant to be an upper bound within +25%: ratio plan / measured in "
-           "[1.00, 1.25].", "",
+           "gives for that method and shape (TrainingMethod.estimateMemory -> MemoryEstimate.activationBytes, counted by "
+           "method.ActivationMemory; the same estimate `plan` and the preflight use). The plan is meant to be an upper bound "
+           "within +25%: ratio plan / measured in [1.00, 1.25]. The measurement runs on the CPU; on a GPU the plan is "
+           "unverified until hack/gpu-check.sh has recorded CUDA's peak allocation against it.", "",
            "| shape | method (settings) | precision | batch x seq | loss chunk | measured step working set | plan activations "
            "| plan / measured | holds | load avg (1 min) |",
            "|---|---|---|---|---|---:|---:|---:|---|---|"]

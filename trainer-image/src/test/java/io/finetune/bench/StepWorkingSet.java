@@ -26,7 +26,7 @@ import java.util.List;
  */
 public final class StepWorkingSet {
     private static final int M_MMAP_THRESHOLD = -3;
-    private static final int MEASURE_THRESHOLD = 64 << 10;
+    private static final int MEASURE_THRESHOLD = 4 << 10;
 
     interface LibC extends Library {
         int mallopt(int param, int value);
