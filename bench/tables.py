@@ -389,6 +389,11 @@ def planmem(raw):
         inside = sum(1 for r in ratios if 1.0 <= r <= 1.25)
         out.append(f"- plan / measured from {min(ratios):.2f} to {max(ratios):.2f}; within [1.00, 1.25] on {inside} of "
                    f"{len(ratios)} rows; below 1.00 (plan not an upper bound) on {sum(1 for r in ratios if r < 1.0)}.")
+        outside = [f"{d.get('shape', d['model'])} {d['method']} {d['precision']} ({int(d['plan_activations']) / max(int(d['measured']), 1):.2f})"
+                   for d in lines if "error" not in d and "measured" in d
+                   and not 1.0 <= int(d["plan_activations"]) / max(int(d["measured"]), 1) <= 1.25]
+        if outside:
+            out.append(f"- outside [1.00, 1.25]: {', '.join(outside)}.")
         out.append("")
     print("\n".join(out))
 

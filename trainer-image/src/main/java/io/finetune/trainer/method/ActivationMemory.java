@@ -39,7 +39,8 @@ import java.util.List;
  *
  * <p>Backward: gradients are transient, freed as autograd walks back: at the peak the gradients of one op's inputs and
  * outputs, the attention's (probabilities and scores, 2·H·T f) or the MLP's (gate, up, product, 3i f), plus the residual
- * stream's gradient into and out of the layer (2h f), per token. Per step, transients that do not scale
+ * stream's gradient into and out of the layer (2h f), per token; DoRA's fp32 scaling chain two more (..., out) f of the
+ * widest adapted module. Per step, transients that do not scale
  * with tokens: DoRA's row norm of W + s·B·A forms two (out, in) fp32 matrices of one module at a time (closed at once,
  * Dora.weightNorm); gradient clipping squares one gradient at a time (train/Trainer.clip), the largest one counted; a
  * method that trains the weights forms each weight gradient before accumulating it, the largest (the (V, d) embedding or
@@ -47,7 +48,8 @@ import java.util.List;
  * cast copy (out·in c), which the linear saves for backward.
  *
  * <p><b>Recomputed layers</b> (a 4-bit base, model/LayerwiseRecompute): the forward keeps each layer's input (h f per token
- * and layer) and frees the rest layer by layer; the head's graph lives to the end of the step; at the peak one layer is
+ * and layer) and frees the rest layer by layer; the head's graph lives to the end of the step; its chunk arrays are gone
+ * before the layers are recomputed, so the peak is the larger of them and of this phase: one layer
  * recomputed with autograd (its per-layer count with adapters, and the backward's transients) while holding that layer's
  * dequantized weights (fp32, plus the 16-bit autocast copy under mixed precision) and the gradients flowing between layers.
  */
@@ -97,7 +99,8 @@ public final class ActivationMemory {
         int chunk = CausalLmLoss.chunkTokens();
         boolean chunked = a == F && chunk > 0 && tokens > chunk;
         long headPerToken = h * a + h * F + 3 * h * F + (chunked ? 2 * h * F : 2 * v * a + 4 * v * F);
-        long perStep = tokens * in.seqLength() * F + 2 * tokens * d.headDim() * F + (chunked ? 4L * chunk * v * F : 0);
+        long chunkArrays = chunked ? 4L * chunk * v * F : 0;
+        long perStep = tokens * in.seqLength() * F + 2 * tokens * d.headDim() * F;
         if (trains == Trains.DORA) {
             perStep += 2 * largestAdapted * F;
         }
@@ -115,15 +118,24 @@ public final class ActivationMemory {
         // the backward's transients: one op's gradients at a time, the attention's (probabilities and scores) or the MLP's
         // (gate, up and their product), plus the residual stream's gradient in and out of the layer
         long backward = 2L * d.numAttentionHeads() * in.seqLength() * F + 3L * d.intermediateSize() * F + 2 * h * F;
+        if (trains == Trains.DORA) {
+            // DoRA's fp32 scaling chain puts two more (..., out) gradients of one module in flight, the widest one counted
+            backward += 2 * adapters.stream().mapToLong(Adapter::out).max().orElse(0) * F;
+        }
         long perToken;
         if (recomputed) {
             long layerAdapters = adapterPerToken / Math.max(1, layers);
             // the saved layer inputs; one layer's graph with its adapters; its backward
-            perToken = layers * h * F + layer + layerAdapters + backward + headPerToken;
+            // the saved layer inputs and the head's graph live through the step; the head's chunk arrays come and go
+            // before the first layer is recomputed, so the peak is the larger of the two phases, not their sum
+            perToken = layers * h * F + headPerToken;
             long layerWeights = d.layerLinears(0).stream().mapToLong(l -> l.in() * l.out()).sum();
-            perStep += layerWeights * (F + c);
+            perStep += Math.max(chunkArrays, tokens * (layer + layerAdapters + backward) + layerWeights * (F + c));
         } else {
+            // the chunk arrays (at the end of the forward) and the backward's transients are counted together: an upper
+            // bound, over by the smaller of the two
             perToken = layers * layer + adapterPerToken + headPerToken + backward;
+            perStep += chunkArrays;
         }
         return tokens * perToken + perStep;
     }
