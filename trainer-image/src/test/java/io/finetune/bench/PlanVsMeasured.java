@@ -1,6 +1,7 @@
 package io.finetune.bench;
 
 import ai.djl.ndarray.NDManager;
+import io.finetune.api.v1alpha1.ComputeDtype;
 import io.finetune.api.v1alpha1.GaloreSpec;
 import io.finetune.api.v1alpha1.LoraPlusSpec;
 import io.finetune.api.v1alpha1.LoraSpec;
@@ -15,6 +16,8 @@ import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.LlamaModel;
 import io.finetune.trainer.precision.ComputePrecision;
+import io.finetune.trainer.quant.Quantizer;
+import io.finetune.trainer.spec.QuantizationSettings;
 import io.finetune.trainer.train.Trainer;
 import io.finetune.trainer.train.TrainingData;
 import java.io.IOException;
@@ -81,7 +84,10 @@ public final class PlanVsMeasured {
         };
     }
 
-    /** Attaches {@code type} to {@code model} (a fresh one: the method changes it), measures one step of batch x seq. */
+    /**
+     * Attaches {@code type} to {@code model} (a fresh one: the method changes it), measures one step of batch x seq; over a
+     * quantized model the plan is the one for that base (QLoRA).
+     */
     public static Row measure(LlamaModel model, MethodType type, int batch, int seq, ComputePrecision precision)
             throws IOException {
         TrainingMethod method = TrainingMethods.create(Specs.method(spec(type)));
@@ -105,7 +111,12 @@ public final class PlanVsMeasured {
         Trainer t = new Trainer(model, method, Specs.training(ts), new TrainingData(source, List.of(), null),
                 Files.createTempDirectory("planmem"), new PrintStream(OutputStream.nullOutputStream()));
         long measured = StepWorkingSet.measure(t, data, WARMUP);
-        long plan = method.estimateMemory(model.config(), new PlanInputs(batch, seq, precision.bytes())).activationBytes();
+        PlanInputs inputs = new PlanInputs(batch, seq, precision.bytes());
+        if (model.quantized()) {
+            Quantizer q = model.quantizer();
+            inputs = inputs.withQuantization(new QuantizationSettings(q.type(), q.doubleQuant(), ComputeDtype.AUTO));
+        }
+        long plan = method.estimateMemory(model.config(), inputs).activationBytes();
         return new Row(type, measured, plan);
     }
 

@@ -15,18 +15,18 @@ import java.util.List;
  * state): its working set, which the plan's activation estimate has to cover. What it counts: every libtorch buffer alive at
  * the step's peak, i.e. the tensors autograd keeps for backward plus the backward's own temporaries.
  *
- * <p>How, and why this way: libtorch's CPU allocator is plain malloc. With glibc's mmap threshold at 64 KiB every tensor
+ * <p>How, and why this way: libtorch's CPU allocator is plain malloc. With glibc's mmap threshold at 4 KiB every tensor
  * buffer of that size or more is its own mapping, mapped on allocation and unmapped on free, so the resident set follows the
  * live tensors instead of what malloc keeps cached ({@link NativeAllocator} raises the threshold for speed; this undoes it for
  * the measurement and puts it back). After {@code warmup} steps (gradients, Adam moments and libtorch's one-off caches exist)
  * the heap is trimmed, the kernel's peak resident counter is reset ({@code echo 5 > /proc/self/clear_refs}, Linux 4.0+),
- * one step runs, and the working set is the new peak (VmHWM) minus the resident set before the step. Buffers under 64 KiB
+ * one step runs, and the working set is the new peak (VmHWM) minus the resident set before the step. Buffers under 4 KiB
  * stay on malloc's heap and may be reused from it, so tiny tensors can be under-counted; the JVM's own pages touched during
  * the step are counted (a small over-count).
  */
 public final class StepWorkingSet {
     private static final int M_MMAP_THRESHOLD = -3;
-    private static final int MEASURE_THRESHOLD = 64 << 10;
+    private static final int MEASURE_THRESHOLD = 4 << 10;
 
     interface LibC extends Library {
         int mallopt(int param, int value);

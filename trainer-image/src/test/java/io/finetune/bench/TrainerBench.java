@@ -17,6 +17,8 @@ import io.finetune.trainer.method.TrainingMethod;
 import io.finetune.trainer.method.TrainingMethods;
 import io.finetune.trainer.model.CausalLmLoss;
 import io.finetune.trainer.model.LlamaModel;
+import io.finetune.trainer.quant.QuantType;
+import io.finetune.trainer.quant.Quantizer;
 import io.finetune.trainer.model.Parameter;
 import io.finetune.trainer.model.ModelPreset;
 import io.finetune.trainer.precision.ComputePrecision;
@@ -51,6 +53,8 @@ import java.util.List;
 public final class TrainerBench {
     /** The learning rate of every benchmark step (bench/torch_bench.py uses the same; the table reads it from the line). */
     static final double LR = 1e-4;
+    /** The stepmem method name of LoRA over an NF4 base with double quantization. */
+    static final String QLORA = "QLoRA";
 
     private TrainerBench() {
     }
@@ -60,28 +64,36 @@ public final class TrainerBench {
         if (args.length >= 1 && args[0].equals("matmul")) {
             matmul(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
         } else if (args.length == 6 && args[0].equals("stepmem")) {
-            stepmem(args[1], MethodType.valueOf(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+            stepmem(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
                     ComputePrecision.valueOf(args[5]));
         } else if (args.length == 7 && args[0].equals("train")) {
             train(Path.of(args[1]), MethodType.valueOf(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4]),
                     Integer.parseInt(args[5]), Integer.parseInt(args[6]));
         } else {
             System.err.println("usage: TrainerBench train MODEL_DIR LoRA|Full|GaLore BATCH SEQ WARMUP STEPS | matmul N REPS"
-                    + " | stepmem MODEL_DIR|tiny|small METHOD BATCH SEQ FP32|BF16");
+                    + " | stepmem MODEL_DIR|tiny|small METHOD|QLoRA BATCH SEQ FP32|BF16");
             System.exit(2);
         }
     }
 
-    static void stepmem(String model, MethodType type, int batch, int seq, ComputePrecision precision) throws Exception {
+    /**
+     * {@code method} is a {@link MethodType} name or {@code QLoRA}: LoRA over the base quantized at load to NF4 with double
+     * quantization (what the plan offers as QLoRA), each layer then recomputed in the backward.
+     */
+    static void stepmem(String model, String method, int batch, int seq, ComputePrecision precision) throws Exception {
+        boolean qlora = method.equals(QLORA);
+        MethodType type = qlora ? MethodType.LoRA : MethodType.valueOf(method);
+        Quantizer quantizer = qlora ? new Quantizer(QuantType.NF4, true) : null;
         ModelPreset preset = java.util.Arrays.stream(ModelPreset.values()).filter(p -> p.id().equals(model)).findFirst()
                 .orElse(null);
-        try (LlamaModel m = preset != null ? LlamaModel.random(preset.config(), 42, NDManager.newBaseManager())
+        try (LlamaModel m = preset != null ? LlamaModel.random(preset.config(), 42, NDManager.newBaseManager(), quantizer)
+                : quantizer != null ? LlamaModel.load(Path.of(model), NDManager.newBaseManager(), quantizer)
                 : LlamaModel.load(Path.of(model), NDManager.newBaseManager())) {
             PlanVsMeasured.Row row = PlanVsMeasured.measure(m, type, batch, seq, precision);
             System.out.printf("side=java stepmem model=%s method=%s settings=%s batch=%d seq=%d precision=%s loss_chunk=%d"
-                            + " measured=%d plan_activations=%d ratio=%.3f%n", model, type, PlanVsMeasured.settings(type),
-                    batch, seq, precision, CausalLmLoss.chunkTokens(), row.measuredBytes(), row.planActivationBytes(),
-                    row.ratio());
+                            + " measured=%d plan_activations=%d ratio=%.3f%n", model, method,
+                    PlanVsMeasured.settings(type) + (qlora ? ",nf4,doubleQuant" : ""), batch, seq, precision,
+                    CausalLmLoss.chunkTokens(), row.measuredBytes(), row.planActivationBytes(), row.ratio());
         }
     }
 

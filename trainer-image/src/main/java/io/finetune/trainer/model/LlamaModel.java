@@ -94,6 +94,11 @@ public final class LlamaModel implements AutoCloseable {
 
     /** A randomly initialised model (transformers _init_weights: N(0, 0.02) linears and embeddings, ones for norms). */
     public static LlamaModel random(ModelConfig config, long seed, NDManager manager) {
+        return random(config, seed, manager, null);
+    }
+
+    /** As {@link #random(ModelConfig, long, NDManager)}, the decoder linears quantized at creation as a load would. */
+    public static LlamaModel random(ModelConfig config, long seed, NDManager manager, Quantizer quantizer) {
         Random rng = new Random(seed);
         try {
             return new LlamaModel(config, manager, (name, shape) -> {
@@ -107,7 +112,7 @@ public final class LlamaModel implements AutoCloseable {
                     data[i] = ones ? 1f : name.endsWith(".bias") ? 0f : (float) (rng.nextGaussian() * 0.02);
                 }
                 return new FloatTensor(shape, data);
-            }, null);
+            }, quantizer);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

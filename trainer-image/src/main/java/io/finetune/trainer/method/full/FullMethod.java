@@ -5,6 +5,7 @@ import io.finetune.api.Serving;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.trainer.safetensors.ModelWeights;
 import io.finetune.trainer.safetensors.SafetensorsWriter;
+import io.finetune.trainer.method.ActivationMemory;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
@@ -15,6 +16,7 @@ import io.finetune.trainer.model.ModelConfig;
 import io.finetune.trainer.model.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 
 /**
  * Full fine-tuning: every base parameter trainable with AdamW. Writes model.safetensors with the base model's config.json and
@@ -39,7 +41,7 @@ public final class FullMethod implements TrainingMethod {
     public MemoryEstimate estimateMemory(ModelConfig dims, PlanInputs in) {
         long params = dims.totalParams();
         return new MemoryEstimate(type(), params, params, params * MemoryEstimate.FP32_BYTES, params * MemoryEstimate.FP32_BYTES,
-                2L * params * MemoryEstimate.ADAM_STATE_BYTES, MemoryEstimate.activationBytes(dims, in, 0));
+                2L * params * MemoryEstimate.ADAM_STATE_BYTES, ActivationMemory.bytes(dims, in, List.of(), ActivationMemory.Trains.WEIGHTS, false));
     }
 
     @Override

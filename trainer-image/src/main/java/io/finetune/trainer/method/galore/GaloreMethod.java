@@ -3,6 +3,7 @@ package io.finetune.trainer.method.galore;
 import ai.djl.ndarray.NDManager;
 import io.finetune.api.v1alpha1.MethodType;
 import io.finetune.api.v1alpha1.TargetModules;
+import io.finetune.trainer.method.ActivationMemory;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
@@ -94,7 +95,7 @@ public final class GaloreMethod implements TrainingMethod {
         stateValues += 2 * (total - projected); // embeddings, norms, lm_head, untargeted layers: plain AdamW
         return new MemoryEstimate(MethodType.GaLore, total, total, total * MemoryEstimate.FP32_BYTES,
                 total * MemoryEstimate.FP32_BYTES, stateValues * MemoryEstimate.ADAM_STATE_BYTES,
-                MemoryEstimate.activationBytes(dims, in, 0));
+                ActivationMemory.bytes(dims, in, List.of(), ActivationMemory.Trains.WEIGHTS, false));
     }
 
     @Override

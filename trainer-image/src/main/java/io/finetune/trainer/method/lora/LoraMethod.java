@@ -6,6 +6,7 @@ import io.finetune.api.v1alpha1.TargetModules;
 import io.finetune.trainer.safetensors.ModelWeights;
 import io.finetune.trainer.safetensors.SafetensorsWriter;
 import io.finetune.trainer.layout.RunLayout;
+import io.finetune.trainer.method.ActivationMemory;
 import io.finetune.trainer.method.MemoryEstimate;
 import io.finetune.trainer.method.MethodOutput;
 import io.finetune.trainer.method.OutputTarget;
@@ -112,24 +113,23 @@ public final class LoraMethod implements TrainingMethod {
     /**
      * Each targeted (out, in) linear gains A (r, in) and B (out, r), and only those train (methods.md §1, §3), plus what the
      * variant adds (DoRA: the magnitude (out), §2). Frozen 2-D weights are held in {@link PlanInputs#valueBytes()}, frozen
-     * norm weights and biases in fp32; the low-rank A·x (r per targeted module) adds to the activations. Over a 4-bit
-     * base ({@link PlanInputs#quantization()}) the decoder linears count at their stored size and the activations as
-     * {@link MemoryEstimate#recomputedActivationBytes}.
+     * norm weights and biases in fp32; the activations are {@link ActivationMemory}'s count with the adapters' tensors.
+     * Over a 4-bit base ({@link PlanInputs#quantization()}) the decoder linears count at their stored size and each layer
+     * as recomputed in the backward.
      */
     @Override
     public MemoryEstimate estimateMemory(ModelConfig dims, PlanInputs in) {
         long trainable = 0;
-        long adapterRanks = 0; // sum of r over targeted modules: the extra A·x activations per token
+        List<ActivationMemory.Adapter> adapters = new ArrayList<>();
         for (ModelConfig.LinearShape l : dims.linears()) {
             if (TargetModules.matches(spec.targetModules(), l.name())) {
                 trainable += (long) spec.rank() * (l.in() + l.out()) + variant.extraTrainable(l.out());
-                adapterRanks += spec.rank();
+                adapters.add(new ActivationMemory.Adapter(l.in(), l.out(), spec.rank()));
             }
         }
         long total = dims.totalParams() + trainable;
         long frozen2d = dims.weightMatrixParams();
         long frozenWeightBytes = frozen2d * in.valueBytes() + (dims.totalParams() - frozen2d) * MemoryEstimate.FP32_BYTES;
-        long activations = MemoryEstimate.activationBytes(dims, in, adapterRanks);
         if (in.quantization() != null) {
             // QLoRA: the decoder linears at their stored size (codes + constants), one tensor each; embedding and lm_head
             // stay in valueBytes; each layer is recomputed in the backward.
@@ -142,8 +142,9 @@ public final class LoraMethod implements TrainingMethod {
                 }
             }
             frozenWeightBytes += quantizedBytes - quantizedParams * in.valueBytes();
-            activations = MemoryEstimate.recomputedActivationBytes(dims, in, adapterRanks / Math.max(1, dims.numHiddenLayers()));
         }
+        long activations = ActivationMemory.bytes(dims, in, adapters,
+                variant.useDora() ? ActivationMemory.Trains.DORA : ActivationMemory.Trains.LORA, in.quantization() != null);
         return new MemoryEstimate(type(), trainable, total, frozenWeightBytes + trainable * MemoryEstimate.FP32_BYTES,
                 trainable * MemoryEstimate.FP32_BYTES, 2L * trainable * MemoryEstimate.ADAM_STATE_BYTES, activations);
     }
