@@ -44,7 +44,11 @@ public record PreflightVerdict(boolean passed, PreflightResult.Reason failure, S
                     + (tail.isEmpty() ? "" : ": " + tail.substring(Math.max(0, tail.length() - 400))), null);
         }
         Optional<JobCondition> failed = JobFacts.failed(job);
-        if (failed.isPresent()) {
+        // A Job read as Failed while its pod still shows no end is a view older for the pod than for the Job (two
+        // informers): its verdict is on the way, so wait for it (the pod's update triggers the next pass) instead of
+        // ending the run with PreflightError; with no pod in view the Job's own failure is all there is.
+        boolean verdictOnTheWay = pods.stream().anyMatch(p -> PodFacts.terminated(p).isEmpty() && !PodFacts.finished(p));
+        if (failed.isPresent() && !verdictOnTheWay) {
             JobCondition c = failed.get();
             return new PreflightVerdict(false, PreflightResult.Reason.PreflightError, "preflight Job " + job.getMetadata().getName()
                     + " failed: " + c.getReason() + " " + (c.getMessage() == null ? "" : c.getMessage()), null);
